@@ -1,0 +1,78 @@
+"""Turn a fetched entry into an item draft: extract, detect the language, tag. CPU-bound and pure.
+
+Runs in worker processes (so both cores work); everything it takes and returns is picklable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from ingest.pages import extract_article
+from kb.items import ItemDraft
+from kb.language import detect_language
+from kb.tagging import Tagger
+from kb.taxonomy import load_taxonomy
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    """An entry as the source delivered it, with the article page's bytes when one was fetched."""
+
+    url: str
+    title: str
+    summary: str = ""
+    guid: str = ""
+    published: datetime | None = None
+    author: str = ""
+    site_name: str = ""
+    declared_language: str | None = None
+    page_body: bytes | None = None
+    page_headers: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Tagger:
+    return Tagger(load_taxonomy())
+
+
+def warm_up() -> None:
+    """Load the taxonomy and the language profiles once per worker process."""
+    _tagger()
+    detect_language("warm up", "This sentence only loads the language profiles before real work arrives.")
+
+
+def prepare(raw: RawEntry) -> ItemDraft:
+    """Extract the article (falling back to the feed's summary), detect its language and tag it."""
+    title, text, author, published = raw.title, raw.summary, raw.author, raw.published
+    site_name, declared, summary = raw.site_name, raw.declared_language, raw.summary
+    if raw.page_body:
+        article = None
+        try:
+            article = extract_article(raw.page_body, raw.page_headers, raw.url)
+        except Exception:  # noqa: BLE001 - a page trafilatura chokes on falls back to the summary
+            LOGGER.warning("extraction failed for %s; keeping the feed's summary", raw.url, exc_info=True)
+        if article is not None:
+            title = title or article.title
+            text = article.text
+            author = author or article.author
+            published = published or article.published
+            site_name = site_name or article.site_name
+            declared = declared or article.language
+            summary = summary or article.description
+    language, probability = detect_language(title, text, declared)
+    tags = _tagger().tag(title, text, language)
+    return ItemDraft(
+        url=raw.url, title=title, text=text, summary=summary, author=author, site_name=site_name,
+        published=published, language=language, language_prob=probability, topics=tags.topics,
+        relevant=tags.relevant, relevance_score=tags.relevance_score, guid=raw.guid,
+    )
+
+
+def prepare_many(raws: list[RawEntry]) -> list[ItemDraft]:
+    """prepare() over a chunk, to send fewer, larger messages between processes."""
+    return [prepare(raw) for raw in raws]

@@ -1,0 +1,331 @@
+"""The storage of record: one SQLite file opened in WAL mode, its schema and its forward migrations.
+
+Migrations are append-only (sqlite-utils `Migrations`): never edit one that has shipped, add a new one
+with a comment saying why.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS = Migrations("kb")
+
+
+def utcnow() -> str:
+    """The current time as the ISO 8601 UTC text stored in every timestamp column."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def connect(path: Path | str) -> Database:
+    """Open the database with the pragmas the product relies on; the caller closes it."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL survives a killed process; see README for FULL on machines that may lose power.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return Database(conn)
+
+
+def migrate(db: Database, *, stop_before: str | None = None) -> list[str]:
+    """Apply pending migrations in order; returns the names applied."""
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    MIGRATIONS.apply(db, stop_before=stop_before)
+    applied = {m.name for m in MIGRATIONS.applied(db)}
+    return [name for name in pending if name in applied]
+
+
+def schema_version(db: Database) -> str | None:
+    """Name of the last migration applied, or None for an empty database."""
+    applied = MIGRATIONS.applied(db)
+    return applied[-1].name if applied else None
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction taken at once (BEGIN IMMEDIATE), so concurrent writers queue instead of failing."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _run_script(db: Database, script: str) -> None:
+    """Run SQL statements one by one: executescript() would COMMIT the migration's transaction early."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if not statement and line.strip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement[:80]!r}")
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db: Database) -> None:
+    _run_script(db, 
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL CHECK (role IN ('researcher', 'coordinator', 'admin')),
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            session_version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('feed', 'page')),
+            name TEXT NOT NULL DEFAULT '',
+            interval_minutes INTEGER NOT NULL DEFAULT 60,
+            full_text INTEGER NOT NULL DEFAULT 0,
+            paused INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetch TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_due TEXT,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            canonical_url TEXT NOT NULL UNIQUE,
+            fingerprint TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            site_name TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'und',
+            language_prob REAL NOT NULL DEFAULT 0,
+            published TEXT,
+            relevant INTEGER NOT NULL DEFAULT 0,
+            relevance_score REAL NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'accepted', 'rejected')),
+            in_digest INTEGER NOT NULL DEFAULT 0,
+            status_by INTEGER REFERENCES users(id),
+            status_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX items_fingerprint ON items(fingerprint);
+        CREATE INDEX items_queue ON items(status, relevant, published);
+
+        CREATE TABLE item_sources (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            entry_url TEXT NOT NULL DEFAULT '',
+            guid TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (item_id, source_id)
+        );
+        CREATE INDEX item_sources_guid ON item_sources(source_id, guid);
+
+        -- Versions of a watched page's extracted text: evidence of what a page said and when.
+        CREATE TABLE page_versions (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            fetched_at TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX page_versions_item ON page_versions(item_id, id);
+
+        -- A topic on an item with the evidence for it; origin 'person' or confirmed rows win over the tagger,
+        -- and a person's removal is kept as state 'removed' so re-tagging cannot bring the tag back.
+        CREATE TABLE tags (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            topic TEXT NOT NULL,
+            origin TEXT NOT NULL CHECK (origin IN ('tagger', 'person')),
+            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'removed')),
+            evidence TEXT NOT NULL DEFAULT '[]',
+            confirmed INTEGER NOT NULL DEFAULT 0,
+            decided_by INTEGER REFERENCES users(id),
+            decided_at TEXT,
+            PRIMARY KEY (item_id, topic)
+        );
+        CREATE INDEX tags_topic ON tags(topic);
+
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX notes_item ON notes(item_id);
+
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            organisation TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            country TEXT NOT NULL DEFAULT '',
+            languages TEXT NOT NULL DEFAULT '[]',
+            emails TEXT NOT NULL DEFAULT '[]',
+            phones TEXT NOT NULL DEFAULT '[]',
+            expertise TEXT NOT NULL DEFAULT '[]',
+            networks TEXT NOT NULL DEFAULT '[]',
+            notes TEXT NOT NULL DEFAULT '',
+            consent_how TEXT NOT NULL DEFAULT '',
+            consent_date TEXT,
+            sensitivity TEXT NOT NULL DEFAULT 'normal' CHECK (sensitivity IN ('normal', 'restricted')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            country TEXT NOT NULL DEFAULT '',
+            sector TEXT NOT NULL DEFAULT '',
+            system_name TEXT NOT NULL DEFAULT '',
+            system_agency TEXT NOT NULL DEFAULT '',
+            system_vendor TEXT NOT NULL DEFAULT '',
+            legal_basis TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            summary TEXT NOT NULL DEFAULT '',
+            lead_id INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE case_members (
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            PRIMARY KEY (case_id, user_id)
+        );
+        CREATE TABLE case_items (
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            added_by INTEGER REFERENCES users(id),
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (case_id, item_id)
+        );
+        CREATE INDEX case_items_item ON case_items(item_id);
+        CREATE TABLE case_contacts (
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            role TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (case_id, contact_id)
+        );
+        CREATE INDEX case_contacts_contact ON case_contacts(contact_id);
+        CREATE TABLE case_notes (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE case_deadlines (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            due TEXT NOT NULL,
+            what TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id INTEGER,
+            details TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX audit_entity ON audit_log(entity, entity_id);
+
+        CREATE TABLE saved_searches (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            query TEXT NOT NULL DEFAULT '',
+            filters TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (user_id, name)
+        );
+
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            week TEXT NOT NULL UNIQUE,
+            intro TEXT NOT NULL DEFAULT '',
+            edits TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE TABLE digest_recipients (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL DEFAULT '',
+            user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            unsubscribe_token TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE digest_deliveries (
+            digest_id INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+            recipient_id INTEGER NOT NULL REFERENCES digest_recipients(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
+            message_id TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            attempted_at TEXT NOT NULL,
+            PRIMARY KEY (digest_id, recipient_id)
+        );
+
+        -- Changes to searchable rows waiting for the one index writer; written in the same transaction
+        -- as the change, deleted only after the index has committed them.
+        CREATE TABLE index_outbox (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL,
+            queued_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS(name="0002_api_tokens")
+def _api_tokens(db: Database) -> None:
+    # Personal API tokens for scripting the JSON API; only a hash is stored, and revoked ones are kept for audit.
+    _run_script(db, 
+        """
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used TEXT,
+            revoked_at TEXT
+        );
+        """
+    )

@@ -1,0 +1,131 @@
+"""The knowledge base as one object: settings, a database connection per thread, and the derived index.
+
+Opening it brings everything in line: the schema is migrated, a missing or outdated index is rebuilt,
+and changes a crashed process left in the outbox are indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from kb import db as storage
+from kb.index import IndexStatus, SearchIndex
+from kb.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Status:
+    items: int
+    sources: int
+    contacts: int
+    cases: int
+    users: int
+    index_documents: int
+    index_pending: int
+    index_in_sync: bool
+    last_ingest: str | None
+    schema_version: str | None
+    data_dir: str
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class KnowledgeBase:
+    """Open with `open_kb(settings)`; close when done."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index = SearchIndex(settings.index_root, batch_size=settings.index_batch_size)
+        self._local = threading.local()
+        self._connections: list[Database] = []
+        self._connections_lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection (SQLite connections must not be shared between threads' transactions)."""
+        connection = getattr(self._local, "db", None)
+        if connection is None:
+            connection = storage.connect(self.settings.db_path)
+            self._local.db = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def open(self, *, rebuild_index: bool = True) -> KnowledgeBase:
+        """Create what is missing, migrate, and bring the index in line with the database."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        storage.migrate(self.db)
+        if self.get_meta("secret_key") is None:
+            self.set_meta("secret_key", secrets.token_hex(32))
+        if rebuild_index and self.index.needs_rebuild():
+            LOGGER.info("search index missing or outdated: rebuilding from the database")
+            self.index.rebuild(self.db)
+        elif self.index.exists():
+            self.index.sync(self.db)
+        return self
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with storage.transaction(self.db):
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    def sync_index(self) -> int:
+        """Apply waiting changes to the index (the one writer); returns how many."""
+        return self.index.sync(self.db)
+
+    def status(self) -> Status:
+        def count(table: str) -> int:
+            return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+        index_status: IndexStatus = self.index.status(self.db)
+        return Status(
+            items=count("items"), sources=count("sources"), contacts=count("contacts"), cases=count("cases"),
+            users=count("users"), index_documents=index_status.documents, index_pending=index_status.pending,
+            index_in_sync=index_status.in_sync, last_ingest=self.get_meta("last_ingest"),
+            schema_version=storage.schema_version(self.db), data_dir=str(self.settings.data_dir),
+        )
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy made with SQLite's backup API while the product runs; owner-readable only."""
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(f"{target} exists; choose a new file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Create the file with 0600 before any byte is written: the backup holds contacts.
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        destination = sqlite3.connect(str(target))
+        try:
+            self.db.conn.backup(destination)
+        finally:
+            destination.close()
+        os.chmod(target, 0o600)
+
+    def close(self) -> None:
+        self.index.close()
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def open_kb(settings: Settings, *, rebuild_index: bool = True) -> KnowledgeBase:
+    """Open (and if need be create) the knowledge base in `settings.data_dir`."""
+    return KnowledgeBase(settings).open(rebuild_index=rebuild_index)

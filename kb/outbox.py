@@ -1,0 +1,42 @@
+"""The index outbox: searchable changes waiting for the one index writer.
+
+A row is written in the same transaction as the change it announces and deleted only after the index
+has committed it, so a crash at any point leaves either a row to apply again or nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlite_utils import Database
+
+from kb.db import utcnow
+
+
+def enqueue(db: Database, item_ids: Iterable[int]) -> None:
+    """Announce that these items changed (or were deleted) and must be re-indexed."""
+    now = utcnow()
+    db.conn.executemany(
+        "INSERT INTO index_outbox (item_id, queued_at) VALUES (?, ?)", [(int(i), now) for i in set(item_ids)]
+    )
+
+
+def enqueue_all(db: Database) -> None:
+    """Announce every item (after a change that touches all of them, such as a taxonomy label)."""
+    db.execute("INSERT INTO index_outbox (item_id, queued_at) SELECT id, ? FROM items", [utcnow()])
+
+
+def pending(db: Database, limit: int) -> list[tuple[int, int]]:
+    """The oldest waiting rows as (row id, item id)."""
+    rows = db.execute("SELECT id, item_id FROM index_outbox ORDER BY id LIMIT ?", [limit]).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def acknowledge(db: Database, row_ids: Iterable[int]) -> None:
+    """Forget rows whose changes the index has committed."""
+    db.conn.executemany("DELETE FROM index_outbox WHERE id = ?", [(i,) for i in row_ids])
+
+
+def pending_count(db: Database) -> int:
+    """How many changes wait for the index writer."""
+    return int(db.execute("SELECT count(*) FROM index_outbox").fetchone()[0])
