@@ -90,6 +90,20 @@ class KnowledgeBase:
         """Apply waiting changes to the index (the one writer); returns how many."""
         return self.index.sync(self.db)
 
+    def start_index_sync(self, interval: float = 1.0) -> threading.Event:
+        """Drain the outbox in a background thread every `interval` seconds; set the returned event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.index.sync(self.db, wait=0)
+                except Exception:  # noqa: BLE001 - keep draining; the rows stay in the outbox meanwhile
+                    LOGGER.exception("index sync failed; will retry")
+
+        threading.Thread(target=loop, name="index-sync", daemon=True).start()
+        return stop
+
     def status(self) -> Status:
         def count(table: str) -> int:
             return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608

@@ -1,0 +1,109 @@
+"""Schema, migrations and deduplication in the storage of record."""
+
+from __future__ import annotations
+
+from kb import db as storage
+from kb import items as items_store
+from kb import tags as tags_store
+from kb.items import TopicEvidence
+from kb.knowledge import KnowledgeBase
+from tests.factories import make_draft
+
+
+def test_fresh_database_has_every_table(tmp_path):
+    database = storage.connect(tmp_path / "kb.sqlite3")
+    storage.migrate(database)
+    expected = {"items", "sources", "item_sources", "tags", "contacts", "cases", "case_items", "case_contacts",
+                "users", "notes", "audit_log", "digests", "digest_deliveries", "saved_searches", "index_outbox",
+                "page_versions", "api_tokens"}
+    assert expected <= set(database.table_names())
+    assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert storage.schema_version(database) == storage.MIGRATIONS.pending(storage.connect(":memory:"))[-1].name
+    database.close()
+
+
+def test_migration_from_older_version_keeps_rows(tmp_path):
+    path = tmp_path / "kb.sqlite3"
+    old = storage.connect(path)
+    storage.migrate(old, stop_before="0002_api_tokens")
+    assert "api_tokens" not in old.table_names()
+    old.execute("INSERT INTO users (email, role, password_hash, created_at) VALUES ('a@b.org', 'admin', 'x', 'now')")
+    items_store.store_item(old, make_draft(title="Kept across the migration"))
+    old.close()
+
+    upgraded = storage.connect(path)
+    applied = storage.migrate(upgraded)
+    assert applied == ["0002_api_tokens"]
+    assert "api_tokens" in upgraded.table_names()
+    assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
+    assert upgraded.execute("SELECT title FROM items").fetchone()[0] == "Kept across the migration"
+    assert storage.migrate(upgraded) == []  # idempotent
+    upgraded.close()
+
+
+def test_same_article_under_tracking_fragment_and_host_case_variants_is_one_item(kb: KnowledgeBase):
+    first = items_store.store_item(kb.db, make_draft(url="https://News.Example.org/a/story?id=7"))
+    variants = [
+        "https://news.example.org/a/story?id=7&utm_source=rss&utm_medium=feed",
+        "https://NEWS.EXAMPLE.ORG/a/story?fbclid=abc&id=7#comments",
+        "https://news.example.org:443/a/story?id=7&gclid=xyz",
+    ]
+    for url in variants:
+        again = items_store.store_item(kb.db, make_draft(url=url, title="Other title", text="Other text"))
+        assert again == items_store.StoreResult(first.item_id, "updated") or again.item_id == first.item_id
+    assert items_store.count_items(kb.db) == 1
+
+
+def test_same_text_under_unrelated_urls_is_one_item_with_two_sources(kb: KnowledgeBase):
+    database = kb.db
+    for n in (1, 2):
+        database.execute(
+            "INSERT INTO sources (id, url, kind, name, created_at) VALUES (?, ?, 'feed', ?, 'now')",
+            [n, f"https://feed{n}.example/rss", f"Feed {n}"],
+        )
+    draft = make_draft()
+    first = items_store.store_item(database, draft, source_id=1)
+    second = items_store.store_item(
+        database, make_draft(url="https://mirror.example.net/copy", title=draft.title.upper(),
+                             text="  " + draft.text.replace(" ", "  ")), source_id=2,
+    )
+    assert second == items_store.StoreResult(first.item_id, "duplicate")
+    item = items_store.get_item(database, first.item_id)
+    assert [s.source_id for s in item.sources] == [1, 2]
+
+
+def test_different_articles_stay_apart(kb: KnowledgeBase):
+    items_store.store_item(kb.db, make_draft())
+    items_store.store_item(kb.db, make_draft())
+    assert items_store.count_items(kb.db) == 2
+
+
+def test_oversized_fields_are_clipped_not_refused(kb: KnowledgeBase):
+    result = items_store.store_item(kb.db, make_draft(title="T" * 5_000_000))
+    assert len(items_store.get_item(kb.db, result.item_id).title) == items_store.MAX_TITLE
+
+
+def test_a_person_tag_decision_survives_retagging(kb: KnowledgeBase):
+    draft = make_draft()
+    item_id = items_store.store_item(kb.db, draft).item_id
+    tags_store.remove_tag(kb.db, item_id, "system/risk-scoring", None)
+    tags_store.set_tag(kb.db, item_id, "right/discrimination", None)
+    # The text changes and the tagger proposes again, including the topic the person removed.
+    items_store.store_item(kb.db, make_draft(url=draft.url, text=draft.text + " More.",
+                                             topics=(TopicEvidence("system/risk-scoring", ("score",)),)))
+    item = items_store.get_item(kb.db, item_id)
+    states = {t.topic: (t.state, t.origin, t.decided_by_person) for t in item.tags}
+    assert states["system/risk-scoring"] == ("removed", "tagger", True)  # proposed by the tagger, removed by a person
+    assert states["right/discrimination"] == ("active", "person", True)
+    assert "sector/welfare" not in states  # the tagger's old proposal is replaced
+    assert item.topics == ["right/discrimination"]
+
+
+def test_watched_page_keeps_each_version(kb: KnowledgeBase):
+    url = "https://ministry.example.gov/risk-model"
+    first = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True)
+    same = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True)
+    changed = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version two of the page."), watched=True)
+    assert (first.outcome, same.outcome, changed.outcome) == ("new", "duplicate", "updated")
+    versions = items_store.page_versions(kb.db, first.item_id)
+    assert [v.text for v in versions] == ["Version one of the page.", "Version two of the page."]

@@ -1,0 +1,72 @@
+"""The `kb` entry point: the core, ingest, search, contacts and digest commands, plus `serve` and `demo`."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+
+import click
+
+import ingest.cli  # noqa: F401 - registers `sources`, `ingest`, `worker`
+from kb.cli import CliState, cli, pass_state, reports_errors
+
+for _module in ("kb.cli_search", "kb.cli_contacts", "kb.cli_digest"):
+    __import__(_module)
+
+
+def _serve(state: CliState, host: str, port: int, threads: int | None) -> None:
+    from webui.app import create_app
+    from webui.server import serve
+
+    kb = state.kb()
+    app = create_app(kb.settings, kb=kb)
+    stop_sync = kb.start_index_sync()
+    try:
+        serve(app, host=host, port=port, threads=threads or kb.settings.web_threads)
+    finally:
+        stop_sync.set()
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", type=click.IntRange(min=1), help="Server threads (default: KB_WEB_THREADS).")
+@pass_state
+@reports_errors
+def serve_command(state: CliState, host: str, port: int, threads: int | None) -> None:
+    """Run the web UI with a production WSGI server (waitress)."""
+    click.echo(f"Serving {state.settings.data_dir} on http://{host}:{port}/")
+    _serve(state, host, port, threads)
+
+
+@cli.command("demo")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--build-only", is_flag=True, help="Build the demo data folder and exit.")
+@pass_state
+@reports_errors
+def demo_command(state: CliState, port: int, build_only: bool) -> None:
+    """Build a demo knowledge base from the bundled sample corpus and serve it."""
+    from webui.demo import DEMO_PASSWORD, DEMO_USERS, build_demo
+
+    # The sample corpus is served on loopback, which the fetcher refuses unless allowed.
+    loopback = ipaddress.ip_network("127.0.0.0/8")
+    state._settings = dataclasses.replace(
+        state.settings, fetch_allow_private=(*state.settings.fetch_allow_private, loopback), fetch_host_delay=0.0
+    )
+    click.echo(f"Building the demo in {state.settings.data_dir} from the bundled sample corpus...")
+    report = build_demo(state.settings)
+    click.echo(report.summary.line())
+    click.echo(f"Loaded {report.contacts} contacts and {report.cases} case files.")
+    if build_only:
+        return
+    click.echo(f"\nWeb UI: http://127.0.0.1:{port}/")
+    click.echo("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+    for email, role in DEMO_USERS:
+        click.echo(f"  {email:<28} {role}")
+    _serve(state, "127.0.0.1", port, None)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cli(prog_name="kb")

@@ -1,0 +1,127 @@
+"""`kb demo`: build a demo data folder from the bundled sample corpus through the real ingest path.
+
+The corpus is served on a loopback HTTP server, added as sources, ingested, and the sample contacts and
+case files are loaded; then the web UI starts with three demo users.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from ingest.pipeline import IngestSummary, Ingestor
+from kb import sample
+from kb import sources as sources_store
+from kb import users as users_store
+from kb.errors import Conflict
+from kb.knowledge import KnowledgeBase, open_kb
+from kb.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_USERS = (
+    ("admin@demo.example", "admin"),
+    ("coordinator@demo.example", "coordinator"),
+    ("researcher@demo.example", "researcher"),
+)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/xml"}
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+        LOGGER.debug("sample server: " + format, *args)
+
+
+@contextmanager
+def serve_sample(folder: Path = sample.SAMPLE_DIR) -> Iterator[str]:
+    """Serve the sample corpus on 127.0.0.1 (a free port); yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="sample-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def add_sample_sources(kb: KnowledgeBase, base_url: str) -> int:
+    """Follow the sample feeds and watched pages served at `base_url`; returns how many were added."""
+    manifest = sample.load_manifest()
+    added = 0
+    for feed in manifest["feeds"]:
+        try:
+            sources_store.add_source(kb.db, base_url + feed["file"], kind="feed", name=feed["name"],
+                                     full_text=bool(feed.get("full_text")))
+            added += 1
+        except Conflict:
+            pass
+    for page in manifest.get("watched", []):
+        try:
+            sources_store.add_source(kb.db, base_url + page["file"], kind="page", name=page["name"])
+            added += 1
+        except Conflict:
+            pass
+    return added
+
+
+def add_demo_users(kb: KnowledgeBase) -> None:
+    for email, role in DEMO_USERS:
+        if users_store.find_user_by_email(kb.db, email) is None:
+            users_store.add_user(kb.db, email, DEMO_PASSWORD, role, name=role.title())
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    summary: IngestSummary
+    contacts: int
+    cases: int
+
+
+def build_demo(settings: Settings) -> DemoReport:
+    """Create (or re-create) a demo data folder; refuses a folder that holds a real knowledge base."""
+    folder = settings.data_dir
+    if settings.db_path.exists():
+        existing = open_kb(settings, rebuild_index=False)
+        try:
+            is_demo = existing.get_meta("demo") == "1"
+        finally:
+            existing.close()
+        if not is_demo:
+            raise Conflict(f"{folder} holds a knowledge base that is not a demo; choose another --data-dir")
+        shutil.rmtree(folder)
+    kb = open_kb(settings)
+    try:
+        kb.set_meta("demo", "1")
+        add_demo_users(kb)
+        with serve_sample() as base_url:
+            add_sample_sources(kb, base_url)
+            with Ingestor(kb) as ingestor:
+                summary = ingestor.run(sources_store.list_sources(kb.db))
+        contacts, cases = _load_people_and_cases(kb)
+        kb.sync_index()
+        return DemoReport(summary, contacts, cases)
+    finally:
+        kb.close()
+
+
+def _load_people_and_cases(kb: KnowledgeBase) -> tuple[int, int]:
+    """Load the sample contacts and case files, linking the case items by their page slug."""
+    from kb.sample_loader import load_sample  # the contacts and cases layer (issue 6)
+
+    def item_for_slug(slug: str) -> int | None:
+        row = kb.db.execute("SELECT id FROM items WHERE canonical_url LIKE ?", [f"%/pages/{slug}.html"]).fetchone()
+        return int(row[0]) if row else None
+
+    return load_sample(kb.db, sample.load_contacts(), sample.load_cases(), item_for_slug)
