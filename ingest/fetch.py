@@ -1,0 +1,867 @@
+"""The one safe HTTP fetcher: every feed, page and robots.txt goes through `Fetcher.fetch`.
+
+Built on `http.client` with connections that resolve the host themselves, refuse private and other
+special addresses (unless the configuration allows their network) and connect to the very address they
+checked, so DNS rebinding between check and connect is impossible. Bodies are capped before and after
+decompression, redirects are re-checked hop by hop, servers get one request at a time per host with a
+pause in between, and transient failures are retried with backoff (honouring Retry-After).
+
+Decoding text is not the fetcher's job: it returns bytes and lower-cased headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import ipaddress
+import logging
+import math
+import random
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from ingest.robots import RobotsCache
+from kb.errors import FetchError
+from kb.urls import is_http_url
+
+LOGGER = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "kb-monitor/0.1 (+https://github.com/; media monitoring for human-rights research)"
+ACCEPT_FEED = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/feed+json;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.5, */*;q=0.3"
+)
+ACCEPT_PAGE = "text/html, application/xhtml+xml, application/xml;q=0.9, */*;q=0.8"
+ACCEPT_ROBOTS = "text/plain, */*;q=0.5"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+CHUNK_SIZE = 64 * 1024
+ROBOTS_MAX_BYTES = 512 * 1024
+MAX_HOSTS = 4096
+MAX_SHOWN_URL = 200
+TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges the ipaddress properties miss (on some Python versions) or that embed an IPv4 address.
+THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+SHARED_NAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+# --- Exceptions -------------------------------------------------------------------------------------
+
+
+class FetchFailed(FetchError):
+    """A fetch that did not succeed; `url`, `retry_after` (seconds) and `transient` guide the scheduler."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        retry_after: float | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.retry_after = retry_after
+        self.transient = transient
+
+
+class BadURL(FetchFailed):
+    """The address is not an absolute http(s) URL the fetcher can send."""
+
+
+class BlockedAddress(FetchFailed):
+    """The host resolves only to addresses the configuration does not allow (private, loopback, ...)."""
+
+
+class RobotsDisallowed(FetchFailed):
+    """The site's robots.txt asks our user agent not to fetch this page."""
+
+
+class TooManyRedirects(FetchFailed):
+    """More redirects than the configuration allows."""
+
+
+class TooLarge(FetchFailed):
+    """The body, compressed or decompressed, is bigger than the configured cap."""
+
+
+class FetchTimeout(FetchFailed):
+    """Connecting, waiting for data, or the whole request took too long; `phase` says which."""
+
+    def __init__(self, message: str, *, phase: str = "read", **kwargs: Any) -> None:
+        kwargs.setdefault("transient", True)
+        super().__init__(message, **kwargs)
+        self.phase = phase
+
+
+class ConnectionFailed(FetchFailed):
+    """The host could not be resolved or reached, the connection broke, or TLS verification failed."""
+
+
+class BadResponse(FetchFailed):
+    """The server's answer is not valid HTTP or its body cannot be decompressed."""
+
+
+class HTTPStatusError(FetchFailed):
+    """The server answered with an error status; `status`, `reason` and maybe `retry_after` tell more."""
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("transient", status >= 500 or status in (408, 429))
+        super().__init__(message, **kwargs)
+        self.status = status
+        self.reason = reason
+
+
+# --- Configuration and result -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Limits and manners of the fetcher; `from_settings` builds it from the product settings."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    retries: int = 2
+    host_delay: float = 1.0
+    concurrency: int = 8
+    allow_private: tuple[Network, ...] = ()
+    respect_robots: bool = True
+    user_agent: str = DEFAULT_USER_AGENT
+    backoff_base: float = 1.0
+    max_retry_after: float = 120.0
+    total_timeout: float | None = None  # per request; None: connect_timeout + 2 * read_timeout
+
+    def __post_init__(self) -> None:
+        networks = tuple(ipaddress.ip_network(str(n), strict=False) for n in self.allow_private)
+        object.__setattr__(self, "allow_private", networks)
+        if self.concurrency < 1 or self.max_bytes < 1 or self.retries < 0 or self.max_redirects < 0:
+            raise ValueError("concurrency and max_bytes must be >= 1; retries and max_redirects >= 0")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FetchConfig:
+        """The fetch configuration described by a `kb.settings.Settings`."""
+        return cls(
+            connect_timeout=settings.fetch_connect_timeout,
+            read_timeout=settings.fetch_read_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            max_redirects=settings.fetch_max_redirects,
+            retries=settings.fetch_retries,
+            host_delay=settings.fetch_host_delay,
+            concurrency=settings.fetch_concurrency,
+            allow_private=tuple(settings.fetch_allow_private),
+            respect_robots=settings.fetch_respect_robots,
+        )
+
+    @property
+    def request_deadline(self) -> float:
+        """Seconds one request (connect, headers and body) may take in all."""
+        if self.total_timeout is not None:
+            return self.total_timeout
+        return self.connect_timeout + 2 * self.read_timeout
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A successful fetch: final URL, status, lower-cased headers and the decompressed body."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    elapsed: float = 0.0  # seconds for the whole call: robots.txt, politeness waits, retries, redirects
+    redirects: tuple[str, ...] = ()  # the URLs that answered with a redirect, in order
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header ("" when absent)."""
+        return self.headers.get("content-type", "")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP exchange (one hop, one attempt) as seen by the retry and redirect loops."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+# --- Address checks ---------------------------------------------------------------------------------
+
+
+def _unwrap(ip: Address) -> Address:
+    """The IPv4 address an IPv4-mapped or NAT64 (64:ff9b::/96) IPv6 address stands for, else `ip`."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def address_problem(ip: Address) -> str | None:
+    """The kind of special-purpose address `ip` is ("loopback", "private", ...), or None if public."""
+    ip = _unwrap(ip)
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("this-network", ip.version == 4 and ip in THIS_NETWORK),
+        ("shared (carrier-grade NAT)", ip.version == 4 and ip in SHARED_NAT),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
+        ("local NAT64", ip.version == 6 and ip in NAT64_LOCAL),
+    )
+    return next((name for name, hit in checks if hit), None)
+
+
+def blocked_reason(ip: Address, allow: tuple[Network, ...] = ()) -> str | None:
+    """Why the fetcher must not connect to `ip` under the allow list, or None when it may.
+
+    IPv4-mapped and NAT64 addresses are judged by the IPv4 address they stand for; the IPv4 address
+    inside a 6to4 or Teredo address must pass the check too.
+    """
+    ip = _unwrap(ip)
+    candidates: list[Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.sixtofour is not None:
+            candidates.append(ip.sixtofour)
+        if ip.teredo is not None:
+            candidates.extend(ip.teredo)
+    for candidate in candidates:
+        problem = address_problem(candidate)
+        if problem and not any(candidate.version == n.version and candidate in n for n in allow):
+            return f"{candidate} is a {problem} address"
+    return None
+
+
+# --- Sockets and connections ------------------------------------------------------------------------
+
+
+class _DeadlineMixin:
+    """Socket behaviour: each receive waits at most the read timeout and never past the request deadline."""
+
+    _deadline: float | None = None
+    _read_timeout: float | None = None
+
+    def _arm(self) -> None:
+        """Set the timeout for the next receive, or fail when the deadline has passed."""
+        if self._deadline is None:
+            return
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request deadline has passed")
+        limit = remaining if self._read_timeout is None else min(self._read_timeout, remaining)
+        self.settimeout(limit)  # type: ignore[attr-defined]
+
+    def recv(self, *args: Any, **kwargs: Any) -> bytes:
+        self._arm()
+        return super().recv(*args, **kwargs)  # type: ignore[misc]
+
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
+        self._arm()
+        return super().recv_into(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineSocket(_DeadlineMixin, socket.socket):
+    """A plain TCP socket with the request deadline."""
+
+
+class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
+    """A TLS socket with the request deadline."""
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What a connection needs to open its socket safely."""
+
+    allow: tuple[Network, ...]
+    connect_timeout: float
+    read_timeout: float
+    deadline: float  # time.monotonic() value
+
+
+def _open_socket(host: str, port: int, limits: _Limits) -> _DeadlineSocket:
+    """Resolve `host`, keep only allowed addresses, and connect to one of those very addresses."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        transient = exc.errno == socket.EAI_AGAIN
+        raise ConnectionFailed(f"The host name {host} could not be resolved ({exc.strerror}).",
+                               transient=transient) from exc
+    refused: list[str] = []
+    last_error: OSError | None = None
+    for family, socktype, proto, _name, sockaddr in infos:
+        try:
+            ip = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        except ValueError:
+            refused.append(f"{sockaddr[0]} is not an address the fetcher understands")
+            continue
+        reason = blocked_reason(ip, limits.allow)
+        if reason:
+            refused.append(reason)
+            continue
+        sock = _DeadlineSocket(family, socktype, proto)
+        try:
+            sock.settimeout(max(0.001, min(limits.connect_timeout, limits.deadline - time.monotonic())))
+            sock.connect(sockaddr)  # the checked address itself, never the name again
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+            continue
+        sock._read_timeout = limits.read_timeout
+        sock._deadline = limits.deadline
+        sock.settimeout(limits.read_timeout)
+        return sock
+    if last_error is None:
+        detail = "; ".join(dict.fromkeys(refused)) or "it has no address"
+        raise BlockedAddress(
+            f"The fetcher may not connect to {host}: {detail}. "
+            "Add its network to fetch_allow_private if this is intended."
+        )
+    if isinstance(last_error, TimeoutError):
+        raise FetchTimeout(
+            f"Could not connect to {host} within {limits.connect_timeout:g} seconds.", phase="connect"
+        ) from last_error
+    reason = last_error.strerror or str(last_error)
+    raise ConnectionFailed(
+        f"Could not connect to {host} port {port}: {reason}.", transient=True
+    ) from last_error
+
+
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection that opens its socket through the address guard."""
+
+    def __init__(self, host: str, port: int | None, limits: _Limits) -> None:
+        super().__init__(host, port, timeout=limits.connect_timeout)
+        self._limits = limits
+
+    def connect(self) -> None:
+        """Open the guarded socket (no proxies, no tunnels)."""
+        self.sock = _open_socket(self.host, self.port, self._limits)
+
+
+class _GuardedHTTPSConnection(_GuardedHTTPConnection):
+    """An HTTPS connection: guarded socket, then TLS with certificate and host name verification."""
+
+    default_port = http.client.HTTPS_PORT
+
+    def __init__(self, host: str, port: int | None, limits: _Limits, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, limits)
+        self._context = context
+
+    def connect(self) -> None:
+        """Open the guarded socket and wrap it in verified TLS for the URL's host name."""
+        raw = _open_socket(self.host, self.port, self._limits)
+        try:
+            tls = self._context.wrap_socket(raw, server_hostname=self.host, do_handshake_on_connect=False)
+        except BaseException:
+            raw.close()
+            raise
+        try:
+            assert isinstance(tls, _DeadlineSSLSocket)
+            tls._read_timeout = self._limits.read_timeout
+            tls._deadline = self._limits.deadline
+            tls._arm()
+            tls.do_handshake()
+        except BaseException:
+            tls.close()
+            raise
+        self.sock = tls
+
+
+# --- Small helpers ----------------------------------------------------------------------------------
+
+
+def _short(url: str) -> str:
+    """A URL cut to a readable length for messages."""
+    return url if len(url) <= MAX_SHOWN_URL else url[: MAX_SHOWN_URL - 1] + "…"
+
+
+def _times(count: int) -> str:
+    """'once', 'twice', 'three times', ... for messages."""
+    return TIMES.get(count, f"{count} times")
+
+
+def _reason(status: int, fallback: str = "") -> str:
+    """The standard reason phrase of a status code."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return fallback or "Unknown Status"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _request_target(url: str) -> tuple[str, str, int | None, str]:
+    """Scheme, ASCII host, port and request target of an http(s) URL; raises BadURL when it has none."""
+    if not is_http_url(url):
+        raise BadURL(f"Only absolute http and https addresses can be fetched, not {_short(url)!r}.", url=url)
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise BadURL(f"The host name of {_short(url)!r} is not valid.", url=url) from exc
+    if not host:
+        raise BadURL(f"The address {_short(url)!r} has no host name.", url=url)
+    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+    if parts.query:
+        target += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=~?")
+    return parts.scheme.lower(), host, parts.port, target
+
+
+def _lower_headers(message: http.client.HTTPMessage) -> dict[str, str]:
+    """Response headers with lower-case names; repeated headers joined with ", "."""
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+class _BodyReader:
+    """Accumulates a body, decompressing gzip/deflate chunk by chunk, and refuses anything over the cap."""
+
+    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
+        self._max = max_bytes
+        self._url = url
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._raw_size = 0
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._wbits: int | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._wbits = 16 + zlib.MAX_WBITS
+        elif encoding == "deflate":
+            self._wbits = zlib.MAX_WBITS  # zlib-wrapped; raw deflate is tried if this fails
+        else:
+            raise BadResponse(
+                f"The server sent a body in an encoding we did not ask for ({encoding}).", url=url
+            )
+        self._decoder = None if self._wbits is None else zlib.decompressobj(self._wbits)
+
+    def feed(self, data: bytes) -> None:
+        """Add one chunk of the body as received."""
+        self._raw_size += len(data)
+        if self._raw_size > self._max:
+            raise self._too_large("compressed " if self._decoder else "")
+        if self._decoder is None:
+            self._add(data)
+            return
+        pending = data
+        while pending:
+            try:
+                out = self._decoder.decompress(pending, self._max - self._size + 1)
+            except zlib.error as exc:
+                if self._wbits == zlib.MAX_WBITS and self._size == 0:  # "deflate" that is really raw
+                    self._wbits = -zlib.MAX_WBITS
+                    self._decoder = zlib.decompressobj(self._wbits)
+                    continue
+                raise BadResponse(f"The compressed body of {_short(self._url)} is corrupt ({exc}).",
+                                  url=self._url) from exc
+            self._add(out)
+            pending = self._decoder.unconsumed_tail
+            if not pending and self._decoder.eof and self._decoder.unused_data:
+                pending = self._decoder.unused_data  # another gzip member follows
+                self._decoder = zlib.decompressobj(self._wbits)
+
+    def finish(self) -> bytes:
+        """The whole decompressed body."""
+        if self._decoder is not None:
+            self._add(self._decoder.flush())
+            if not self._decoder.eof:
+                LOGGER.info("compressed body of %s ended early; keeping %d bytes", self._url, self._size)
+        return b"".join(self._parts)
+
+    def _add(self, data: bytes) -> None:
+        """Keep decompressed data, refusing to grow past the cap."""
+        self._size += len(data)
+        if self._size > self._max:
+            raise self._too_large("decompressed " if self._decoder else "")
+        if data:
+            self._parts.append(data)
+
+    def _too_large(self, kind: str) -> TooLarge:
+        """The error for a body over the cap."""
+        return TooLarge(
+            f"The {kind}body of {_short(self._url)} is larger than the limit of {self._max:,} bytes.",
+            url=self._url,
+        )
+
+
+@dataclass
+class _HostState:
+    """Politeness bookkeeping of one host: one request at a time, and when the last one ended."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_end: float = float("-inf")
+    users: int = 0
+
+
+# --- The fetcher ------------------------------------------------------------------------------------
+
+
+class Fetcher:
+    """Fetches URLs safely and politely; one instance is shared by all worker threads."""
+
+    def __init__(
+        self, config: FetchConfig | None = None, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.config = config or FetchConfig()
+        context = ssl_context or ssl.create_default_context()
+        if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+            raise ValueError("the fetcher only uses TLS contexts that verify certificates and host names")
+        context.sslsocket_class = _DeadlineSSLSocket
+        self._ssl_context = context
+        self._slots = threading.BoundedSemaphore(self.config.concurrency)
+        self._hosts_lock = threading.Lock()
+        self._hosts: dict[str, _HostState] = {}
+        self._closed = threading.Event()
+        self._random = random.Random()  # noqa: S311 - jitter, not security
+        self._robots = RobotsCache(self._load_robots, self.config.user_agent)
+
+    # Public API
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, is_page: bool = False
+    ) -> FetchResult:
+        """GET `url` following checked redirects; conditional when `etag`/`last_modified` are given."""
+        headers = {"Accept": ACCEPT_PAGE if is_page else ACCEPT_FEED}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return self._fetch(
+            url,
+            headers,
+            self.config.max_bytes,
+            check_robots=is_page and self.config.respect_robots,
+            etag=etag,
+            last_modified=last_modified,
+        )
+
+    def close(self) -> None:
+        """Stop: waiting fetches give up and new ones are refused."""
+        self._closed.set()
+        self._robots.clear()
+        with self._hosts_lock:
+            self._hosts.clear()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Redirects and retries
+
+    def _fetch(
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        *,
+        check_robots: bool,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        retries: int | None = None,
+    ) -> FetchResult:
+        """Follow redirects, each hop checked (scheme, robots, address on connect) and retried on its own."""
+        started = time.monotonic()
+        current = url
+        hops: list[str] = []
+        while True:
+            self._check_open()
+            _request_target(current)  # BadURL before anything else
+            if check_robots and not self._robots.allowed(current):
+                raise RobotsDisallowed(f"The site's robots.txt does not allow fetching {_short(current)}.",
+                                       url=current)
+            answer = self._with_retries(current, headers, max_bytes, retries)
+            if answer.status in REDIRECT_STATUSES:
+                location = answer.headers.get("location", "").strip()
+                if not location:
+                    raise BadResponse(f"{_short(current)} redirects without saying where to.", url=current)
+                target = urljoin(current, location).split("#", 1)[0]
+                if not is_http_url(target):
+                    raise BadURL(
+                        f"{_short(current)} redirects to {_short(target)!r}, not to an http(s) address.",
+                        url=current,
+                    )
+                hops.append(current)
+                if len(hops) > self.config.max_redirects:
+                    raise TooManyRedirects(
+                        f"{_short(url)} redirected more than {self.config.max_redirects} times.", url=url
+                    )
+                LOGGER.debug("redirect %d from %s to %s", answer.status, current, target)
+                current = target
+                continue
+            not_modified = answer.status == 304
+            headers_etag, headers_modified = answer.headers.get("etag"), answer.headers.get("last-modified")
+            return FetchResult(
+                url=current,
+                status=answer.status,
+                headers=answer.headers,
+                body=answer.body,
+                etag=headers_etag or (etag if not_modified else None),
+                last_modified=headers_modified or (last_modified if not_modified else None),
+                not_modified=not_modified,
+                elapsed=time.monotonic() - started,
+                redirects=tuple(hops),
+            )
+
+    def _with_retries(
+        self, url: str, headers: dict[str, str], max_bytes: int, retries: int | None
+    ) -> _Answer:
+        """One hop: retry timeouts, broken connections, 5xx and 429 with backoff or Retry-After."""
+        allowed = self.config.retries if retries is None else retries
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt > allowed
+            try:
+                answer = self._request(url, headers, max_bytes)
+            except FetchFailed as exc:
+                retryable = exc.transient and not (isinstance(exc, FetchTimeout) and exc.phase == "total")
+                if last or not retryable:
+                    raise
+                self._pause(self._backoff(attempt), url, str(exc))
+                continue
+            status = answer.status
+            if 200 <= status < 300 or status == 304 or status in REDIRECT_STATUSES:
+                return answer
+            retry_after = None
+            if status in RETRY_AFTER_STATUSES:
+                retry_after = parse_retry_after(answer.headers.get("retry-after"))
+                if retry_after is not None and retry_after > self.config.max_retry_after:
+                    raise self._status_error(url, answer, 1, retry_after)
+            if status < 500 and status != 429:
+                raise self._status_error(url, answer, 1, None)
+            if last:
+                raise self._status_error(url, answer, attempt, retry_after)
+            self._pause(self._backoff(attempt) if retry_after is None else retry_after, url,
+                        f"{status} {answer.reason}")
+
+    def _status_error(
+        self, url: str, answer: _Answer, attempts: int, retry_after: float | None
+    ) -> HTTPStatusError:
+        """The error for a final error status, worded for a coordinator."""
+        message = f"The server answered {answer.status} {answer.reason}"
+        if attempts > 1:
+            message += f" {_times(attempts)}"
+        if retry_after is not None:
+            message += f" and asked us to come back in {retry_after:g} seconds"
+        return HTTPStatusError(
+            f"{message} ({_short(url)}).",
+            url=url,
+            status=answer.status,
+            reason=answer.reason,
+            retry_after=retry_after,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter before retry number `attempt`."""
+        return self.config.backoff_base * 2 ** (attempt - 1) * self._random.uniform(0.5, 1.5)
+
+    def _pause(self, seconds: float, url: str, why: str) -> None:
+        """Sleep before a retry (without holding any slot), or give up if the fetcher is closed."""
+        LOGGER.info("retrying %s in %.2f s: %s", url, seconds, why)
+        self._sleep(seconds)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait, waking early (with an error) when the fetcher is closed."""
+        if seconds > 0 and self._closed.wait(seconds):
+            self._check_open()
+
+    def _check_open(self) -> None:
+        """Refuse to work once closed."""
+        if self._closed.is_set():
+            raise FetchFailed("The fetcher was closed before the request could be made.", transient=True)
+
+    # One request
+
+    def _request(self, url: str, headers: dict[str, str], max_bytes: int) -> _Answer:
+        """One GET, in turn for its host and within the global concurrency limit."""
+        scheme, host, port, target = _request_target(url)
+        with self._host_turn(host), self._slots:
+            self._check_open()
+            limits = _Limits(
+                allow=self.config.allow_private,
+                connect_timeout=self.config.connect_timeout,
+                read_timeout=self.config.read_timeout,
+                deadline=time.monotonic() + self.config.request_deadline,
+            )
+            conn: _GuardedHTTPConnection
+            if scheme == "https":
+                conn = _GuardedHTTPSConnection(host, port, limits, self._ssl_context)
+            else:
+                conn = _GuardedHTTPConnection(host, port, limits)
+            response: http.client.HTTPResponse | None = None
+            try:
+                request_headers = {
+                    "User-Agent": self.config.user_agent,
+                    "Accept-Encoding": "gzip, deflate",
+                    "Connection": "close",
+                    **headers,
+                }
+                LOGGER.debug("GET %s", url)
+                conn.request("GET", target, headers=request_headers)
+                response = conn.getresponse()
+                return self._read_answer(response, url, max_bytes)
+            except FetchFailed as exc:
+                exc.url = exc.url or url
+                raise
+            except Exception as exc:
+                raise self._translate(exc, url, host, limits) from exc
+            finally:
+                if response is not None:
+                    response.close()
+                conn.close()
+
+    def _read_answer(self, response: http.client.HTTPResponse, url: str, max_bytes: int) -> _Answer:
+        """Status and headers, plus the capped body for a 2xx answer."""
+        headers = _lower_headers(response.msg)
+        answer = _Answer(response.status, _reason(response.status, response.reason), headers)
+        if not 200 <= response.status < 300 or response.status in (204, 205):
+            return answer
+        if response.length is not None and response.length > max_bytes:
+            raise TooLarge(
+                f"{_short(url)} announces {response.length:,} bytes, more than the limit of {max_bytes:,}.",
+                url=url,
+            )
+        reader = _BodyReader(headers.get("content-encoding", ""), max_bytes, url)
+        while chunk := response.read(CHUNK_SIZE):
+            reader.feed(chunk)
+        if response.length:  # read(amt) does not complain when the connection closes early
+            raise http.client.IncompleteRead(b"", response.length)
+        return _Answer(answer.status, answer.reason, headers, reader.finish())
+
+    def _translate(self, exc: Exception, url: str, host: str, limits: _Limits) -> FetchFailed:
+        """Our error for a low-level failure during one request."""
+        if isinstance(exc, TimeoutError):
+            if time.monotonic() >= limits.deadline - 0.01:
+                return FetchTimeout(
+                    f"{_short(url)} took longer than the limit of {self.config.request_deadline:g} seconds "
+                    "for one request.", url=url, phase="total")
+            return FetchTimeout(f"{host} sent nothing for {limits.read_timeout:g} seconds ({_short(url)}).",
+                                url=url, phase="read")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return ConnectionFailed(
+                f"The TLS certificate of {host} could not be verified: {exc.verify_message or exc.reason}.",
+                url=url,
+            )
+        if isinstance(exc, ssl.SSLError):
+            return ConnectionFailed(f"The TLS connection to {host} failed: {exc.reason or exc}.", url=url)
+        if isinstance(exc, http.client.IncompleteRead):
+            return ConnectionFailed(f"The connection to {host} closed before the whole body arrived.",
+                                    url=url, transient=True)
+        if isinstance(exc, ConnectionError):  # reset, aborted, refused, broken pipe, RemoteDisconnected
+            return ConnectionFailed(f"The connection to {host} broke ({exc}).", url=url, transient=True)
+        if isinstance(exc, http.client.HTTPException):
+            return BadResponse(
+                f"{host} did not answer with valid HTTP ({type(exc).__name__}: {exc}).", url=url
+            )
+        if isinstance(exc, OSError):
+            return ConnectionFailed(f"The connection to {host} failed ({exc.strerror or exc}).", url=url,
+                                    transient=True)
+        return BadResponse(
+            f"Fetching {_short(url)} failed unexpectedly ({type(exc).__name__}: {exc}).", url=url
+        )
+
+    # Politeness
+
+    @contextmanager
+    def _host_turn(self, host: str) -> Iterator[None]:
+        """Wait for our turn at `host` (one at a time, host_delay apart) without holding a global slot."""
+        state = self._host_state(host)
+        try:
+            with state.lock:
+                self._sleep(state.last_end + self.config.host_delay - time.monotonic())
+                try:
+                    yield
+                finally:
+                    state.last_end = time.monotonic()
+        finally:
+            with self._hosts_lock:
+                state.users -= 1
+
+    def _host_state(self, host: str) -> _HostState:
+        """The politeness state of `host`, registered as in use; idle old states are pruned."""
+        with self._hosts_lock:
+            state = self._hosts.get(host)
+            if state is None:
+                if len(self._hosts) >= MAX_HOSTS:
+                    cutoff = time.monotonic() - self.config.host_delay
+                    for key in [k for k, s in self._hosts.items() if s.users == 0 and s.last_end < cutoff]:
+                        del self._hosts[key]
+                state = self._hosts[host] = _HostState()
+            state.users += 1
+            return state
+
+    # robots.txt
+
+    def _load_robots(self, location: str) -> str | None:
+        """The text of a robots.txt fetched through the guarded path, or None when everything is allowed."""
+        try:
+            result = self._fetch(
+                location,
+                {"Accept": ACCEPT_ROBOTS},
+                min(ROBOTS_MAX_BYTES, self.config.max_bytes),
+                check_robots=False,
+                retries=0,
+            )
+        except HTTPStatusError as exc:
+            if exc.status >= 500:
+                LOGGER.warning("robots.txt at %s answered %s; allowing all paths", location, exc.status)
+            else:
+                LOGGER.debug("no robots.txt at %s (%s); allowing all paths", location, exc.status)
+            return None
+        except FetchFailed as exc:
+            LOGGER.warning("robots.txt at %s unavailable (%s); allowing all paths", location, exc)
+            return None
+        if result.not_modified:
+            return None
+        return result.body.decode("utf-8", errors="replace")
