@@ -1,0 +1,113 @@
+"""Language of an article: langdetect on the first characters, weighed against the language a feed declares.
+
+`detect_language` never raises. It returns an ISO-639-1 code and a probability, or ("und", 0.0):
+- a text of fewer than `MIN_WORDS` words (title and text together) is not guessed: the declared language is
+  returned with probability `DECLARED_PROBABILITY`, or "und" when none is declared;
+- otherwise langdetect decides, unless its best guess is below `MIN_CONFIDENCE` and a language is declared,
+  in which case the declared language wins (with langdetect's probability for it when higher than
+  `DECLARED_PROBABILITY`).
+Detection is deterministic (langdetect's seed is fixed) and thread-safe (profiles are loaded once, under a
+lock; each call builds its own detector).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from langdetect import DetectorFactory
+from langdetect.detector_factory import PROFILES_DIRECTORY
+from langdetect.lang_detect_exception import LangDetectException
+
+LOGGER = logging.getLogger(__name__)
+
+UNDETERMINED = "und"
+MIN_WORDS = 12
+MIN_CONFIDENCE = 0.70
+DECLARED_PROBABILITY = 0.5
+MAX_CHARS = 3000
+# ISO 639-1 codes: a declared language outside this list is ignored.
+ISO_639_1 = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv
+    dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii
+    ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk
+    ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc
+    sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
+    vi vo wa wo xh yi yo za zh zu""".split()
+)
+# Retired codes still seen in feeds.
+_RETIRED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+_WORD_RE = re.compile(r"[^\W\d_]+")
+# Scripts written without spaces: a run of these letters counts as one word per two characters.
+_UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+_factory: DetectorFactory | None = None
+_factory_lock = threading.Lock()
+
+
+def normalize_language(code: str | None) -> str | None:
+    """ISO-639-1 code of a declared language ("en-GB" -> "en", "FR" -> "fr", "zh-cn" -> "zh"), or None."""
+    if not isinstance(code, str):
+        return None
+    base = code.strip().lower().replace("_", "-").split("-", 1)[0]
+    base = _RETIRED.get(base, base)
+    return base if base in ISO_639_1 else None
+
+
+def _detector_factory() -> DetectorFactory:
+    """langdetect's profiles, loaded once per process with a fixed seed."""
+    global _factory
+    if _factory is None:
+        with _factory_lock:
+            if _factory is None:
+                DetectorFactory.seed = 0
+                factory = DetectorFactory()
+                factory.load_profile(PROFILES_DIRECTORY)
+                factory.set_seed(0)
+                _factory = factory
+    return _factory
+
+
+def _word_count(sample: str) -> int:
+    """Words in `sample`; runs of unspaced scripts (Chinese, Japanese, Thai, Korean) count per two letters."""
+    count = 0
+    for word in _WORD_RE.findall(sample):
+        count += max(1, len(_UNSPACED_RE.findall(word)) // 2)
+    return count
+
+
+def _probabilities(sample: str) -> list[tuple[str, float]]:
+    """langdetect's candidates for `sample`, best first, as (ISO-639-1 code, probability)."""
+    detector = _detector_factory().create()
+    detector.append(sample)
+    totals: dict[str, float] = {}  # zh-cn and zh-tw add up to zh
+    for item in detector.get_probabilities():
+        code = normalize_language(item.lang) or UNDETERMINED
+        totals[code] = totals.get(code, 0.0) + float(item.prob)
+    return sorted(totals.items(), key=lambda pair: -pair[1])
+
+
+def detect_language(title: str, text: str, declared: str | None = None) -> tuple[str, float]:
+    """(ISO-639-1 code, probability) of an article, or ("und", 0.0); never raises."""
+    declared_code = normalize_language(declared)
+    fallback = (declared_code, DECLARED_PROBABILITY) if declared_code else (UNDETERMINED, 0.0)
+    try:
+        title = title if isinstance(title, str) else ""
+        text = text if isinstance(text, str) else ""
+        sample = f"{title[:MAX_CHARS]}\n{text[:MAX_CHARS]}"[:MAX_CHARS]
+        if _word_count(sample) < MIN_WORDS:
+            return fallback
+        candidates = _probabilities(sample)
+    except LangDetectException:
+        return fallback
+    except Exception:  # noqa: BLE001 - detection is best effort and must never break ingestion
+        LOGGER.exception("language detection failed; using %s", fallback[0])
+        return fallback
+    if not candidates or candidates[0][0] == UNDETERMINED:
+        return fallback
+    best, probability = candidates[0]
+    if probability < MIN_CONFIDENCE and declared_code and declared_code != best:
+        declared_probability = dict(candidates).get(declared_code, 0.0)
+        return declared_code, round(max(DECLARED_PROBABILITY, declared_probability), 4)
+    return best, round(probability, 4)

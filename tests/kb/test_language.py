@@ -1,0 +1,163 @@
+"""Language detection: langdetect weighed against the declared language, deterministic and never raising."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from kb.language import DECLARED_PROBABILITY, MIN_CONFIDENCE, detect_language, normalize_language
+
+PARAGRAPHS = {
+    "en": "The government introduced an algorithm to decide which families receive housing benefits. Critics "
+          "say the system is opaque and that people who are wrongly flagged have no way to appeal.",
+    "fr": "Le gouvernement a introduit un algorithme pour décider quelles familles reçoivent les aides au "
+          "logement. Les critiques estiment que le système est opaque et que les personnes signalées à tort "
+          "ne peuvent pas faire appel.",
+    "es": "El gobierno introdujo un algoritmo para decidir qué familias reciben las ayudas a la vivienda. "
+          "Los críticos dicen que el sistema es opaco y que las personas señaladas por error no pueden "
+          "recurrir.",
+    "de": "Die Regierung hat einen Algorithmus eingeführt, der entscheidet, welche Familien Wohngeld "
+          "erhalten. Kritiker sagen, das System sei undurchsichtig und fälschlich markierte Menschen könnten "
+          "keinen Widerspruch einlegen.",
+    "nl": "De regering heeft een algoritme ingevoerd dat bepaalt welke gezinnen huurtoeslag krijgen. Critici "
+          "zeggen dat het systeem ondoorzichtig is en dat mensen die ten onrechte worden aangemerkt geen "
+          "bezwaar kunnen maken.",
+    "pt": "O governo introduziu um algoritmo para decidir quais famílias recebem o auxílio habitação. Os "
+          "críticos dizem que o sistema é opaco e que as pessoas assinaladas por engano não podem recorrer.",
+    "ar": "أدخلت الحكومة خوارزمية لتحديد الأسر التي تحصل على دعم السكن. ويقول المنتقدون إن النظام غامض وإن "
+          "الأشخاص الذين يتم تصنيفهم خطأً لا يمكنهم الطعن في القرار.",
+    "it": "Il governo ha introdotto un algoritmo per decidere quali famiglie ricevono il sussidio per la "
+          "casa. I critici dicono che il sistema è opaco e che le persone segnalate per errore non possono "
+          "fare ricorso.",
+}
+CHINESE = (
+    "政府推出了一种算法来决定哪些家庭可以获得住房补贴。"
+    "批评者说，这个系统不透明，被错误标记的人无法申诉。"
+)
+# langdetect hesitates on this Spanish/Portuguese mix: about 0.57 Portuguese, 0.43 Spanish.
+MIXED = "el gobierno usa un algoritmo para decidir os auxílios sociais das famílias"
+
+
+@pytest.mark.parametrize("language", sorted(PARAGRAPHS))
+def test_paragraphs_are_recognised(language: str):
+    code, probability = detect_language("", PARAGRAPHS[language])
+    assert code == language
+    assert probability >= 0.9
+
+
+def test_title_counts_too():
+    title = "Le gouvernement utilise un algorithme"
+    text = "pour décider quelles familles reçoivent les aides au logement en France"
+    assert detect_language(title, text)[0] == "fr"
+
+
+def test_a_confident_detection_beats_a_wrong_declaration():
+    assert detect_language("", PARAGRAPHS["de"], declared="en")[0] == "de"
+
+
+def test_detection_is_deterministic():
+    answers = {detect_language("", MIXED) for _ in range(20)}
+    assert len(answers) == 1
+    answers = {detect_language("Titre", PARAGRAPHS["fr"]) for _ in range(20)}
+    assert len(answers) == 1
+    assert next(iter(answers))[0] == "fr"
+
+
+def test_low_confidence_prefers_the_declared_language():
+    code, probability = detect_language("", MIXED)
+    assert code == "pt" and probability < MIN_CONFIDENCE
+    assert detect_language("", MIXED, declared="es-ES") == ("es", DECLARED_PROBABILITY)
+    assert detect_language("", MIXED, declared="pt") == (code, probability)
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [("en-GB", ("en", DECLARED_PROBABILITY)), ("FR", ("fr", DECLARED_PROBABILITY)),
+     ("pt_BR", ("pt", DECLARED_PROBABILITY)), ("xx-YY", ("und", 0.0)), ("english", ("und", 0.0)),
+     ("", ("und", 0.0)), (None, ("und", 0.0))],
+)
+def test_short_texts_use_the_declared_language(declared: str | None, expected: tuple[str, float]):
+    assert detect_language("Algorithme et CAF", "un article court", declared) == expected
+
+
+def test_empty_text_uses_the_declared_language():
+    assert detect_language("", "", "nl") == ("nl", DECLARED_PROBABILITY)
+    assert detect_language("", "") == ("und", 0.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "1234 !!!", "   \n\t  ", "https://example.org/a/b?c=d mail@example.org",
+     "\ud800\udfff broken surrogates", "😀" * 50, " ".join(str(n) for n in range(20)), "a " * 30],
+)
+def test_garbage_never_raises(text: str):
+    code, probability = detect_language(text, text)
+    assert isinstance(code, str) and 0.0 <= probability <= 1.0
+    code, probability = detect_language(text, text, declared="de")
+    assert isinstance(code, str) and 0.0 <= probability <= 1.0
+
+
+def test_digits_and_punctuation_are_undetermined():
+    assert detect_language("", "1234 !!! " * 20) == ("und", 0.0)
+    assert detect_language("", "1234 !!! " * 20, "fr") == ("fr", DECLARED_PROBABILITY)
+
+
+def test_non_text_arguments_do_not_raise():
+    assert detect_language(None, None) == ("und", 0.0)  # type: ignore[arg-type]
+    assert detect_language(b"bytes", 42, declared=7) == ("und", 0.0)  # type: ignore[arg-type]
+
+
+def test_a_huge_text_is_truncated_and_fast():
+    huge = (PARAGRAPHS["en"] + " ") * 30_000
+    assert len(huge) > 5 * 1024 * 1024
+    start = time.perf_counter()
+    code, _ = detect_language("A title", huge)
+    assert code == "en"
+    assert time.perf_counter() - start < 2.0
+
+
+def test_chinese_variants_map_to_zh():
+    assert normalize_language("zh-cn") == "zh"
+    assert normalize_language("zh-TW") == "zh"
+    assert detect_language("", CHINESE)[0] == "zh"
+
+
+@pytest.mark.parametrize(
+    ("code", "normalised"),
+    [("en", "en"), ("EN", "en"), ("en-GB", "en"), ("pt_BR", "pt"), (" fr ", "fr"), ("iw", "he"),
+     ("xx", None), ("english", None), ("", None), (None, None), ("e", None)],
+)
+def test_normalize_language(code: str | None, normalised: str | None):
+    assert normalize_language(code) == normalised
+
+
+def test_detection_is_thread_safe():
+    expected = {language: detect_language("", text) for language, text in PARAGRAPHS.items()}
+    failures: list[str] = []
+
+    def work() -> None:
+        for language, text in PARAGRAPHS.items():
+            if detect_language("", text) != expected[language]:
+                failures.append(language)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
+def test_detecting_a_400_word_article_is_fast(capsys: pytest.CaptureFixture[str]):
+    words = PARAGRAPHS["en"].split()
+    body = " ".join((words * (400 // len(words) + 1))[:400])
+    detect_language("", body)
+    start = time.perf_counter()
+    for _ in range(10):
+        detect_language("A title", body)
+    elapsed = (time.perf_counter() - start) / 10 * 1000
+    with capsys.disabled():
+        print(f"\nlanguage detection: {elapsed:.1f} ms per 400-word article")
+    assert elapsed < 250
