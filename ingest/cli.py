@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -16,6 +18,11 @@ from ingest.subscribe import export_opml, import_opml, subscribe
 from ingest.worker import run_worker
 from kb import sources as sources_store
 from kb.cli import CliState, cli, pass_state, reports_errors
+from kb.deliveries import due_for_sending, send_digest
+from kb.errors import KbError
+from kb.knowledge import KnowledgeBase
+
+LOGGER = logging.getLogger(__name__)
 
 
 @cli.group()
@@ -143,5 +150,20 @@ def worker(state: CliState) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     click.echo(f"Worker started on {kb.settings.data_dir}.", err=True)
     with Ingestor(kb) as ingestor:
-        run_worker(ingestor, stop, on_pass=lambda summary: click.echo(summary.line(), err=True))
+        run_worker(ingestor, stop, on_pass=lambda summary: click.echo(summary.line(), err=True),
+                   tick=lambda: _send_scheduled_digest(kb))
     click.echo("Worker stopped.", err=True)
+
+
+def _send_scheduled_digest(kb: KnowledgeBase) -> None:
+    """Send the weekly digest when KB_DIGEST_WEEKDAY and KB_DIGEST_HOUR say it is time."""
+    week = due_for_sending(kb.settings, datetime.now(UTC), kb.db)
+    if week is None:
+        return
+    try:
+        report = send_digest(kb.db, kb.settings, week)
+    except KbError as exc:  # the worker keeps fetching; the coordinator sees the failure in the archive
+        LOGGER.error("digest %s not sent: %s", week, exc)
+        click.echo(f"Digest {week} not sent: {exc}", err=True)
+        return
+    click.echo(f"Digest {week}: {report.line()}", err=True)

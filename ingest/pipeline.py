@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class IngestSummary:
     updated: int = 0
     duplicate: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # Seconds per stage, summed over threads and processes: fetch, parse, extract, detect, tag, store, index.
+    stage_seconds: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
         return (f"Sources: {self.fetched} fetched, {self.not_modified} not modified, {self.failed} failed. "
@@ -57,6 +60,7 @@ class _Collected:
     raws: list[RawEntry] = field(default_factory=list)
     known: list[RawEntry] = field(default_factory=list)  # already items: only the source link is recorded
     error: FetchError | None = None
+    timings: Counter[str] = field(default_factory=Counter)
 
 
 class Ingestor:
@@ -90,17 +94,21 @@ class Ingestor:
     # --- fetch stage (threads) -------------------------------------------------------------------
     def _collect(self, source: Source) -> _Collected:
         collected = _Collected(source)
+        started = time.perf_counter()
         try:
             result = self.fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified,
                                         is_page=source.kind == "page")
             collected.result = result
+            collected.timings["fetch"] += time.perf_counter() - started
             if result.not_modified:
                 return collected
             if source.kind == "page":
                 collected.raws.append(RawEntry(url=source.url, title="", page_body=result.body,
                                                page_headers=result.headers, site_name=source.name))
                 return collected
+            parsing = time.perf_counter()
             feed = parse_feed(result.body, result.headers, result.url)
+            collected.timings["parse"] += time.perf_counter() - parsing
             for warning in feed.warnings:
                 LOGGER.info("source %s: %s", source.id, warning)
             entries = [e for e in feed.entries if is_http_url(e.url)]
@@ -113,7 +121,9 @@ class Ingestor:
                     collected.known.append(raw)
                     continue
                 if source.full_text:
+                    fetching = time.perf_counter()
                     raw = self._with_page(raw)
+                    collected.timings["fetch"] += time.perf_counter() - fetching
                 collected.raws.append(raw)
         except FetchError as exc:
             collected.error = exc
@@ -139,6 +149,7 @@ class Ingestor:
                                          retry_after=getattr(collected.error, "retry_after", None))
             return
         assert collected.result is not None
+        started = time.perf_counter()
         if collected.result.not_modified:
             summary.not_modified += 1
         else:
@@ -155,6 +166,7 @@ class Ingestor:
                 summary.duplicate += 1
         sources_store.record_success(db, source.id, etag=collected.result.etag,
                                      last_modified=collected.result.last_modified)
+        summary.stage_seconds["store"] += time.perf_counter() - started
 
     # --- one pass ---------------------------------------------------------------------------------
     def run(self, sources: Sequence[Source], *, progress: Callable[[Source], None] | None = None,
@@ -164,6 +176,11 @@ class Ingestor:
         fetching: dict[Future, Source] = {}
         preparing: dict[Future, tuple[_Collected, int]] = {}
         ready: dict[int, tuple[_Collected, list[list[items_store.ItemDraft] | None]]] = {}
+
+        def sync_index() -> None:
+            started = time.perf_counter()
+            self.kb.sync_index()
+            summary.stage_seconds["index"] += time.perf_counter() - started
         queue = list(sources)
         last_sync = time.monotonic()
 
@@ -174,6 +191,7 @@ class Ingestor:
 
         def finish(source_id: int) -> None:
             collected, chunks = ready.pop(source_id)
+            summary.stage_seconds.update(collected.timings)
             drafts = [d for chunk in chunks for d in (chunk or [])]
             try:
                 self._store(collected, drafts, summary)
@@ -200,7 +218,9 @@ class Ingestor:
                 else:
                     collected, index = preparing.pop(future)
                     try:
-                        ready[collected.source.id][1][index] = future.result()
+                        drafts, timings = future.result()
+                        ready[collected.source.id][1][index] = drafts
+                        collected.timings.update(timings)
                     except Exception as exc:  # noqa: BLE001 - a crashed worker fails its source, not the pass
                         LOGGER.exception("preparing entries of source %s failed", collected.source.id)
                         collected.error = FetchError(f"Internal error while processing entries: {exc}")
@@ -208,10 +228,10 @@ class Ingestor:
                     if all(chunk is not None for chunk in ready[collected.source.id][1]):
                         finish(collected.source.id)
             if time.monotonic() - last_sync >= SYNC_EVERY_SECONDS:
-                self.kb.sync_index()
+                sync_index()
                 last_sync = time.monotonic()
             submit_fetches()
-        self.kb.sync_index()
+        sync_index()
         self.kb.set_meta("last_ingest", datetime.now(UTC).isoformat(timespec="seconds"))
         return summary
 

@@ -143,6 +143,8 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *, 
 
     The item, its source link, its tagger tags and its index outbox row are written in one transaction.
     A watched page is matched by its URL only, and each change of its text is kept as a new version.
+    An article already stored is only updated when the new text is longer (the full article arriving
+    after a feed's summary); a shorter copy from another feed just records that feed as a source.
     """
     try:
         canonical = canonical_url(draft.url)
@@ -155,19 +157,21 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *, 
     fingerprint = content_fingerprint(title, text)
     now = utcnow()
     with transaction(db):
-        row = db.execute("SELECT id, fingerprint FROM items WHERE canonical_url = ?", [canonical]).fetchone()
+        row = db.execute("SELECT id, fingerprint, length(text) FROM items WHERE canonical_url = ?",
+                         [canonical]).fetchone()
         if row is None and not watched:
-            row = db.execute("SELECT id, fingerprint FROM items WHERE fingerprint = ? LIMIT 1", [fingerprint]).fetchone()
+            row = db.execute("SELECT id, fingerprint, length(text) FROM items WHERE fingerprint = ? LIMIT 1",
+                             [fingerprint]).fetchone()
         if row is None:
             columns = _content_columns(draft, fingerprint, now)
-            columns.update(url=draft.url[:4096], canonical_url=canonical, created_at=now, status="new", in_digest=0)
+            columns.update(url=canonical, canonical_url=canonical, created_at=now, status="new", in_digest=0)
             names = ", ".join(columns)
             marks = ", ".join("?" for _ in columns)
             item_id = int(db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values())).lastrowid)  # noqa: S608
             outcome = "new"
         else:
-            item_id, old_fingerprint = int(row[0]), row[1]
-            if old_fingerprint == fingerprint:
+            item_id, old_fingerprint, old_length = int(row[0]), row[1], row[2]
+            if old_fingerprint == fingerprint or (not watched and len(text) <= old_length):
                 linked = _link_source(db, item_id, source_id, draft, now)
                 if linked:
                     outbox.enqueue(db, [item_id])  # the new source is searchable
