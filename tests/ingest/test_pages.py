@@ -1,0 +1,257 @@
+"""Article extraction from fixture pages: metadata, languages, charsets, boilerplate, scripts. No network."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trafilatura
+
+from ingest import pages
+from ingest.pages import (
+    MAX_AUTHOR_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    Article,
+    decode_html,
+    extract_article,
+    python_codec,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+EXPECT = re.compile(r"<!--\s*expect:\s*(\{.*?\})\s*-->", re.S)
+SCALAR_FIELDS = ("title", "author", "site_name", "language")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test: trafilatura never downloads."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def expectation(path: Path) -> dict[str, Any]:
+    """The expectation a fixture states in its header comment (ASCII JSON in non-UTF-8 files)."""
+    match = EXPECT.search(path.read_bytes()[:16_384].decode("utf-8", errors="replace"))
+    assert match, f"{path.name} has no expect header"
+    return json.loads(match.group(1))
+
+
+def page_paths() -> list[Path]:
+    """Every page fixture."""
+    return sorted(FIXTURES.glob("*.html"))
+
+
+@pytest.mark.parametrize("path", page_paths(), ids=lambda p: p.name)
+def test_page_fixture(path: Path) -> None:
+    """Each page yields what its header comment says."""
+    expected = expectation(path)
+    article = extract_article(path.read_bytes(), expected.get("headers", {}), expected["url"])
+    if "article" in expected and expected["article"] is None:
+        assert article is None
+        return
+    assert isinstance(article, Article)
+    for key in SCALAR_FIELDS:
+        if key in expected:
+            assert getattr(article, key) == expected[key], key
+    if "published" in expected:
+        assert article.published == datetime.fromisoformat(expected["published"])
+    if "description_contains" in expected:
+        assert expected["description_contains"] in article.description
+    for fragment in expected.get("contains", []):
+        assert fragment in article.text, fragment
+    everything = " ".join(
+        [article.title, article.text, article.author, article.site_name, article.description]
+    )
+    for fragment in expected.get("absent", []):
+        assert fragment not in everything, fragment
+    assert article.published is None or article.published.utcoffset().total_seconds() == 0
+    assert "\n\n\n" not in article.text
+    assert len(article.title) <= MAX_TITLE_CHARS and len(article.text) <= MAX_TEXT_CHARS
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in page_paths() if "no_article" not in p.name], ids=lambda p: p.name
+)
+def test_paragraphs_are_separated_by_blank_lines(path: Path) -> None:
+    """Article text keeps its paragraph breaks as a blank line."""
+    article = extract_article(path.read_bytes(), {}, expectation(path)["url"])
+    assert article is not None
+    assert article.text.count("\n\n") >= 2
+
+
+def test_extraction_time() -> None:
+    """Each fixture page extracts well within a second on a slow machine (measured: a few ms each)."""
+    for path in page_paths():
+        body, url = path.read_bytes(), expectation(path)["url"]
+        started = time.perf_counter()
+        extract_article(body, {}, url)
+        assert time.perf_counter() - started < 3, path.name
+
+
+# --- decoding -------------------------------------------------------------------------------------------
+
+
+def test_windows_1252_page_with_a_wrong_header() -> None:
+    """A cp1252 page served as utf-8 is still read right: the header is wrong, the meta tag decides."""
+    path = FIXTURES / "cp1252_meta.html"
+    article = extract_article(
+        path.read_bytes(), {"Content-Type": "text/html; charset=utf-8"}, "https://a.example/"
+    )
+    assert article is not None
+    assert "coûte environ 2 € par élève" in article.text
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "expected"),
+    [
+        ("<meta charset='utf-8'><p>é</p>".encode(), {}, "é"),
+        ('<meta charset="windows-1252"><p>€</p>'.encode("cp1252"), {}, "€"),
+        (
+            '<meta charset="utf-8"><p>€</p>'.encode("cp1252"),
+            {"Content-Type": "text/html; charset=cp1252"},
+            "€",
+        ),
+        ("<p>ü</p>".encode("cp1252"), {}, "ü"),
+        ("<p>ü</p>".encode(), {"content-type": "text/html; charset=ISO-8859-1"}, "ü"),
+        ("\ufeff<p>ß</p>".encode("utf-16-le"), {"Content-Type": "text/html; charset=iso-8859-1"}, "ß"),
+        (b"<p>ok</p>", {"Content-Type": "text/html; charset=utf-7"}, "ok"),
+    ],
+    ids=[
+        "meta-utf8",
+        "meta-cp1252",
+        "header-beats-meta",
+        "undeclared-cp1252",
+        "latin1-label-utf8-body",
+        "bom",
+        "refused-utf7",
+    ],
+)
+def test_decode_html(body: bytes, headers: dict[str, str], expected: str) -> None:
+    """BOM, then header, then meta, then UTF-8, then windows-1252; UTF-7 is never used."""
+    assert expected in decode_html(body, headers)
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("ISO-8859-1", "cp1252"),
+        ("us-ascii", "cp1252"),
+        ("UTF8", "utf-8"),
+        ("gb2312", "gb18030"),
+        ("Shift_JIS", "shift_jis"),
+        ("utf-7", None),
+        ("rot13", None),
+        ("base64", None),
+        ("x-unknown", None),
+        ("", None),
+    ],
+)
+def test_python_codec(label: str, codec: str | None) -> None:
+    """Charset labels map like browsers map them; non-text and risky codecs are refused."""
+    assert python_codec(label) == codec
+
+
+# --- no article, no downloads, bounds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", b"https://example.org/", b"\x00\x01\x02" * 100, b"{}"])
+def test_no_article(body: bytes) -> None:
+    """Nothing readable gives None (the caller keeps the feed summary); a URL as body is not fetched."""
+    assert extract_article(body, {}, "https://example.org/") is None
+
+
+def test_trafilatura_never_gets_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trafilatura receives a parsed tree, never a URL or bytes, and its downloader is never called."""
+    received: list[Any] = []
+    original = trafilatura.bare_extraction
+
+    def spy(content: Any, **kwargs: Any) -> Any:
+        received.append(content)
+        return original(content, **kwargs)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("trafilatura tried to download")
+
+    monkeypatch.setattr(pages.trafilatura, "bare_extraction", spy)
+    monkeypatch.setattr(trafilatura, "fetch_url", refuse)
+    monkeypatch.setattr(trafilatura.downloads, "fetch_url", refuse)
+    extract_article((FIXTURES / "en_welfare_article.html").read_bytes(), {}, "https://example.org/a")
+    assert received and not isinstance(received[0], str | bytes)
+
+
+def test_oversized_page_is_not_extracted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages over MAX_PAGE_BYTES give None rather than a long extraction."""
+    monkeypatch.setattr(pages, "MAX_PAGE_BYTES", 1_000)
+    assert (
+        extract_article((FIXTURES / "en_welfare_article.html").read_bytes(), {}, "https://a.example/") is None
+    )
+
+
+def test_huge_title_and_author_are_bounded() -> None:
+    """Megabyte-long metadata is clipped to the stored limits."""
+    long_title, long_author = "Title " * 200_000, "Author " * 100_000
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of a long enough article about public algorithms in welfare.</p>"
+        for i in range(20)
+    )
+    body = (
+        f'<html lang="en"><head><title>{long_title}</title><meta name="author" content="{long_author}">'
+        f'<meta property="og:title" content="{long_title}"></head>'
+        f"<body><article><h1>Headline</h1>{paragraphs}</article></body></html>"
+    ).encode()
+    article = extract_article(body, {}, "https://a.example/")
+    assert article is not None
+    assert len(article.title) <= MAX_TITLE_CHARS
+    assert len(article.author) <= MAX_AUTHOR_CHARS
+
+
+def test_markup_in_metadata_is_plain_text() -> None:
+    """Escaped markup in meta tags never comes back as a tag."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of a long enough article about automated decisions.</p>" for i in range(10)
+    )
+    body = (
+        '<html lang="en"><head>'
+        '<meta property="og:title" content="&lt;script&gt;alert(1)&lt;/script&gt;Safe title">'
+        '<meta name="description" content="&lt;img src=x onerror=alert(1)&gt;Summary">'
+        '<meta property="og:site_name" content="&lt;b&gt;Site&lt;/b&gt;">'
+        f"</head><body><article>{paragraphs}</article></body></html>"
+    ).encode()
+    article = extract_article(body, {}, "https://a.example/")
+    assert article is not None
+    everything = " ".join([article.title, article.description, article.site_name, article.text])
+    assert "<script" not in everything and "onerror" not in everything and "<b>" not in everything
+    assert article.title == "Safe title"
+
+
+@pytest.mark.parametrize(
+    ("head", "headers", "expected"),
+    [
+        ('<html lang="pt-BR">', {}, "pt"),
+        ('<html><head><meta property="og:locale" content="nl_NL"></head>', {}, "nl"),
+        ('<html xml:lang="es">', {}, "es"),
+        ("<html>", {"Content-Language": "it"}, "it"),
+        ('<html lang="x-default">', {}, None),
+        ("<html>", {}, None),
+    ],
+)
+def test_declared_language(head: str, headers: dict[str, str], expected: str | None) -> None:
+    """<html lang>, og:locale, xml:lang, then the Content-Language header; placeholders give None."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of a long enough article text for the extractor.</p>" for i in range(10)
+    )
+    body = f"{head}<body><article>{paragraphs}</article></body></html>".encode()
+    article = extract_article(body, headers, "https://a.example/")
+    assert article is not None
+    assert article.language == expected
