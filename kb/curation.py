@@ -1,0 +1,410 @@
+"""Curation: a person's decisions on items (status, digest, tags, case links, notes) and their queue.
+
+Every decision is written with who and when: on the item (`status_by`, `status_at`) and in the audit log, in
+the same transaction as the change, and searchable changes announce themselves to the index outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from kb import audit, outbox
+from kb import cases as cases_store
+from kb import tags as tags_store
+from kb.db import transaction, utcnow
+from kb.documents import parse_published
+from kb.errors import InvalidInput, NotFound
+from kb.items import STATUSES, Item, load_items
+from kb.sources import Source, list_sources
+from kb.taxonomy import load_taxonomy
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_NOTE = 10_000
+MAX_BULK = 500
+QUEUE_PAGE_SIZE = 20
+DASHBOARD_WEEKS = 26
+# Languages beyond this many (the most frequent first) are counted together as "other" on the dashboard.
+DASHBOARD_LANGUAGES = 6
+NO_SECTOR = "none"
+OTHER_LANGUAGE = "other"
+_TOPIC_ID = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    item_id: int
+    user_id: int | None
+    author: str  # the author's name, else e-mail; "" when the user was deleted
+    body: str
+    created_at: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "author": self.author, "body": self.body, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An item's current curation state and who set it last."""
+
+    status: str
+    in_digest: bool
+    by_id: int | None
+    by: str  # name, else e-mail; "" when nobody decided yet
+    at: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"status": self.status, "in_digest": self.in_digest, "by": self.by or None, "at": self.at}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one curation action does to each item it is applied to; empty fields change nothing."""
+
+    status: str | None = None
+    in_digest: bool | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    case_id: int | None = None
+    note: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return (self.status is None and self.in_digest is None and not self.add_tags and not self.remove_tags
+                and self.case_id is None and not self.note.strip())
+
+    @property
+    def only_note(self) -> bool:
+        """True when the change adds a note and nothing else (something any signed-in role may do)."""
+        return bool(self.note.strip()) and Change(note=self.note) == self
+
+    def validate(self) -> None:
+        """Raise InvalidInput naming what is wrong."""
+        if self.is_empty:
+            raise InvalidInput("nothing to change: choose a status, the digest, tags, a case or write a note")
+        if self.status is not None and self.status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {self.status[:40]!r}")
+        taxonomy = load_taxonomy()
+        for topic in self.add_tags:
+            if topic not in taxonomy:
+                raise InvalidInput(f"unknown topic {topic[:80]!r}")
+        for topic in self.remove_tags:
+            if not _TOPIC_ID.fullmatch(topic):
+                raise InvalidInput(f"{topic[:80]!r} is not a topic id such as sector/health")
+        if set(self.add_tags) & set(self.remove_tags):
+            raise InvalidInput("a topic cannot be added and removed at once")
+        if len(self.note) > MAX_NOTE:
+            raise InvalidInput(f"a note has at most {MAX_NOTE} characters")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Narrow the curation queue; empty fields filter nothing."""
+
+    status: str = "new"
+    language: str = ""
+    topic: str = ""
+    source: int | None = None
+    relevant_only: bool = False
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Item]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    counts: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    weeks: tuple[str, ...]  # ISO weeks, oldest first: "2026-W47"
+    week_starts: tuple[date, ...]  # the Monday of each week, in the lab's time zone
+    by_sector: tuple[Series, ...]
+    by_language: tuple[Series, ...]
+    failing_sources: tuple[Source, ...]
+    queue_size: int
+    queue_relevant: int
+    totals: tuple[int, ...] = field(default=())
+
+
+# --- single decisions -------------------------------------------------------------------------------
+
+def _require_items(db: Database, item_ids: Sequence[int]) -> None:
+    ids = list(dict.fromkeys(int(i) for i in item_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found = {r[0] for r in db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk)}  # noqa: S608
+        missing = [i for i in chunk if i not in found]
+        if missing:
+            raise NotFound(f"item {missing[0]} does not exist")
+
+
+def _set_status(db: Database, item_id: int, status: str, user_id: int | None, now: str) -> bool:
+    row = db.execute("SELECT status FROM items WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise NotFound(f"item {item_id} does not exist")
+    if row[0] == status:
+        return False
+    db.execute("UPDATE items SET status = ?, status_by = ?, status_at = ?, updated_at = ? WHERE id = ?",
+               [status, user_id, now, now, item_id])
+    audit.record(db, user_id, "set-status", "item", item_id, {"status": status, "was": row[0]})
+    return True
+
+
+def _set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None, now: str) -> bool:
+    row = db.execute("SELECT in_digest FROM items WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        raise NotFound(f"item {item_id} does not exist")
+    if bool(row[0]) == in_digest:
+        return False
+    db.execute("UPDATE items SET in_digest = ?, status_by = ?, status_at = ?, updated_at = ? WHERE id = ?",
+               [int(in_digest), user_id, now, now, item_id])
+    audit.record(db, user_id, "digest-add" if in_digest else "digest-remove", "item", item_id)
+    return True
+
+
+def _add_note(db: Database, item_id: int, user_id: int | None, body: str, now: str) -> int:
+    body = body.strip()
+    if not body:
+        raise InvalidInput("the note is empty")
+    if len(body) > MAX_NOTE:
+        raise InvalidInput(f"a note has at most {MAX_NOTE} characters")
+    if db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone() is None:
+        raise NotFound(f"item {item_id} does not exist")
+    cursor = db.execute("INSERT INTO notes (item_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
+                        [item_id, user_id, body, now])
+    note_id = int(cursor.lastrowid or 0)
+    audit.record(db, user_id, "add-note", "item", item_id, {"note": note_id})
+    return note_id
+
+
+def _link_case(db: Database, item_id: int, case_id: int, user_id: int | None) -> bool:
+    if db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
+        raise NotFound(f"case {case_id} does not exist")
+    # kb.cases writes the link, its outbox row and the case's audit entry; the item's history notes it too.
+    linked = cases_store._link_item(db, case_id, item_id, user_id)
+    if linked:
+        audit.record(db, user_id, "link-case", "item", item_id, {"case": case_id})
+    return linked
+
+
+def set_status(db: Database, item_id: int, status: str, user_id: int | None) -> None:
+    """Accept, reject or return an item to the queue, recording who and when."""
+    apply(db, [item_id], Change(status=status), user_id)
+
+
+def set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None) -> None:
+    """Mark an item for the digest, or take it out."""
+    apply(db, [item_id], Change(in_digest=in_digest), user_id)
+
+
+def add_note(db: Database, item_id: int, user_id: int | None, body: str) -> Note:
+    """Add a note to an item; raises InvalidInput for an empty or overlong note."""
+    with transaction(db):
+        note_id = _add_note(db, item_id, user_id, body, utcnow())
+    return next(n for n in list_notes(db, item_id) if n.id == note_id)
+
+
+def link_case(db: Database, item_id: int, case_id: int, user_id: int | None) -> None:
+    """File an item under a case; linking twice is a no-op."""
+    apply(db, [item_id], Change(case_id=case_id), user_id)
+
+
+def apply(db: Database, item_ids: Iterable[int], change: Change, user_id: int | None) -> int:
+    """Apply one change to every item in one transaction (all or nothing); returns the number of items."""
+    ids = list(dict.fromkeys(int(i) for i in item_ids))
+    if not ids:
+        raise InvalidInput("choose at least one item")
+    if len(ids) > MAX_BULK:
+        raise InvalidInput(f"at most {MAX_BULK} items at once")
+    change.validate()
+    now = utcnow()
+    with transaction(db):
+        _require_items(db, ids)
+        searchable: list[int] = []
+        for item_id in ids:
+            touched = False
+            if change.status is not None:
+                touched |= _set_status(db, item_id, change.status, user_id, now)
+            if change.in_digest is not None:
+                touched |= _set_in_digest(db, item_id, change.in_digest, user_id, now)
+            for topic in change.add_tags:
+                tags_store.set_tag(db, item_id, topic, user_id)
+                audit.record(db, user_id, "tag-add", "item", item_id, {"topic": topic})
+            for topic in change.remove_tags:
+                tags_store.remove_tag(db, item_id, topic, user_id)
+                audit.record(db, user_id, "tag-remove", "item", item_id, {"topic": topic})
+            if change.case_id is not None:
+                touched |= _link_case(db, item_id, change.case_id, user_id)
+            if change.note.strip():
+                _add_note(db, item_id, user_id, change.note, now)
+            if touched:
+                searchable.append(item_id)
+        outbox.enqueue(db, searchable)
+    return len(ids)
+
+
+def bulk_set_status(db: Database, item_ids: Iterable[int], status: str, user_id: int | None) -> int:
+    return apply(db, item_ids, Change(status=status), user_id)
+
+
+def bulk_set_in_digest(db: Database, item_ids: Iterable[int], in_digest: bool, user_id: int | None) -> int:
+    return apply(db, item_ids, Change(in_digest=in_digest), user_id)
+
+
+def bulk_add_note(db: Database, item_ids: Iterable[int], user_id: int | None, body: str) -> int:
+    return apply(db, item_ids, Change(note=body), user_id)
+
+
+# --- reading decisions --------------------------------------------------------------------------------
+
+def _person(row: dict, prefix: str = "") -> str:
+    return row.get(f"{prefix}name") or row.get(f"{prefix}email") or ""
+
+
+def list_notes(db: Database, item_id: int) -> list[Note]:
+    """The item's notes, oldest first, with their authors."""
+    rows = db.query("SELECT n.*, u.name, u.email FROM notes n LEFT JOIN users u ON u.id = n.user_id "
+                    "WHERE n.item_id = ? ORDER BY n.id", [item_id])
+    return [Note(r["id"], r["item_id"], r["user_id"], _person(r), r["body"], r["created_at"]) for r in rows]
+
+
+def decision(db: Database, item_id: int) -> Decision:
+    """The item's status and digest mark, and who set them last."""
+    rows = list(db.query("SELECT i.status, i.in_digest, i.status_by, i.status_at, u.name, u.email "
+                         "FROM items i "
+                         "LEFT JOIN users u ON u.id = i.status_by WHERE i.id = ?", [item_id]))
+    if not rows:
+        raise NotFound(f"item {item_id} does not exist")
+    r = rows[0]
+    return Decision(r["status"], bool(r["in_digest"]), r["status_by"], _person(r), r["status_at"])
+
+
+def history(db: Database, item_id: int, limit: int = 100) -> list[audit.AuditEntry]:
+    """Every recorded decision on the item, newest first."""
+    return audit.entries(db, entity="item", entity_id=item_id, limit=limit)
+
+
+# --- the queue ----------------------------------------------------------------------------------------
+
+def queue(db: Database, filters: QueueFilters | None = None, page: int = 1,
+          page_size: int = QUEUE_PAGE_SIZE) -> QueuePage:
+    """Items waiting for a decision: relevant ones first, then the newest first."""
+    filters = filters or QueueFilters()
+    if filters.status and filters.status not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    page = max(1, int(page))
+    page_size = min(max(1, int(page_size)), 200)
+    where: list[str] = []
+    params: list[object] = []
+    if filters.status:
+        where.append("i.status = ?")
+        params.append(filters.status)
+    if filters.language:
+        where.append("i.language = ?")
+        params.append(filters.language)
+    if filters.relevant_only:
+        where.append("i.relevant = 1")
+    if filters.topic:
+        where.append("EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND t.topic = ? "
+                     "AND t.state = 'active')")
+        params.append(filters.topic)
+    if filters.source is not None:
+        where.append("EXISTS (SELECT 1 FROM item_sources l WHERE l.item_id = i.id AND l.source_id = ?)")
+        params.append(int(filters.source))
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    total = int(db.execute(f"SELECT count(*) FROM items i {clause}", params).fetchone()[0])  # noqa: S608
+    ids = [r[0] for r in db.execute(
+        f"SELECT i.id FROM items i {clause} "  # noqa: S608
+        "ORDER BY i.relevant DESC, COALESCE(i.published, i.created_at) DESC, i.id DESC LIMIT ? OFFSET ?",
+        [*params, page_size, (page - 1) * page_size])]
+    return QueuePage(load_items(db, ids), total, page, page_size)
+
+
+def queue_size(db: Database) -> int:
+    """How many items wait for a decision."""
+    return int(db.execute("SELECT count(*) FROM items WHERE status = 'new'").fetchone()[0])
+
+
+def queue_languages(db: Database) -> list[str]:
+    """Languages of the items waiting, most frequent first (for the queue's filter)."""
+    return [r[0] for r in db.execute(
+        "SELECT language FROM items WHERE status = 'new' GROUP BY language ORDER BY count(*) DESC, language")]
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+def _week_start(moment: datetime, tz: ZoneInfo) -> date:
+    local = moment.astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def dashboard(db: Database, *, tz: ZoneInfo | str = "UTC", weeks: int = DASHBOARD_WEEKS,
+              now: datetime | None = None) -> Dashboard:
+    """Items per ISO week (published, else gathered) by sector and language; failing sources; the queue."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    moment = now or datetime.now(UTC)
+    this_week = _week_start(moment, zone)
+    starts = tuple(this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1))
+    labels = tuple(f"{s.isocalendar().year}-W{s.isocalendar().week:02d}" for s in starts)
+    position = {start: n for n, start in enumerate(starts)}
+    first_moment = datetime.combine(starts[0], datetime.min.time(), zone)
+    cutoff = first_moment.astimezone(UTC).isoformat(timespec="seconds")
+    sectors: dict[str, list[int]] = {}
+    languages: dict[str, list[int]] = {}
+    totals = [0] * weeks
+    rows = db.execute(
+        "SELECT COALESCE(i.published, i.created_at), i.language, "
+        "(SELECT group_concat(t.topic, ' ') FROM tags t WHERE t.item_id = i.id AND t.state = 'active' "
+        "AND t.topic LIKE 'sector/%') FROM items i WHERE COALESCE(i.published, i.created_at) >= ?",
+        [cutoff],
+    )
+    for when, language, sector_list in rows:
+        parsed = parse_published(when)
+        if parsed is None:
+            continue
+        n = position.get(_week_start(parsed, zone))
+        if n is None:  # in the future
+            continue
+        totals[n] += 1
+        languages.setdefault(language or "und", [0] * weeks)[n] += 1
+        for sector in (sector_list or "").split() or [NO_SECTOR]:
+            sectors.setdefault(sector.partition("/")[2] or NO_SECTOR, [0] * weeks)[n] += 1
+    ranked = Counter({language: sum(counts) for language, counts in languages.items()}).most_common()
+    by_language = [Series(language, tuple(languages[language]))
+                   for language, _ in ranked[:DASHBOARD_LANGUAGES]]
+    if len(ranked) > DASHBOARD_LANGUAGES:
+        rest = [sum(languages[lang][n] for lang, _ in ranked[DASHBOARD_LANGUAGES:]) for n in range(weeks)]
+        by_language.append(Series(OTHER_LANGUAGE, tuple(rest)))
+    by_sector = sorted((Series(k, tuple(v)) for k, v in sectors.items()),
+                       key=lambda s: (s.key == NO_SECTOR, -s.total, s.key))
+    failing = tuple(s for s in list_sources(db) if s.failures > 0 and not s.paused)
+    relevant = int(db.execute(
+        "SELECT count(*) FROM items WHERE status = 'new' AND relevant = 1").fetchone()[0])
+    return Dashboard(labels, starts, tuple(by_sector), tuple(by_language), failing, queue_size(db), relevant,
+                     tuple(totals))

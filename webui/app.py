@@ -1,0 +1,122 @@
+"""The app factory: one KnowledgeBase per app, security defaults, and one blueprint per area.
+
+Blueprints are listed by module name; each module defines `bp` and may define `NAV` (menu entries as
+(label, endpoint, role)). Optional areas (contacts, cases, digest) are registered when their module exists,
+so adding an area is adding a module and a line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_wtf.csrf import CSRFProtect
+
+from kb.knowledge import KnowledgeBase, open_kb
+from kb.settings import Settings
+from webui import access, templating
+from webui.errors import register_error_handlers
+from webui.ratelimit import FailureLimiter
+
+LOGGER = logging.getLogger(__name__)
+
+BLUEPRINTS = (
+    "webui.auth",
+    "webui.search",
+    "webui.items",
+    "webui.sources",
+    "webui.dashboard",
+    "webui.admin",
+    "webui.api",
+)
+# Areas written separately; registered when the module exists.
+OPTIONAL_BLUEPRINTS = ("webui.cases", "webui.contacts", "webui.digest")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# Failed sign-ins allowed per window before further attempts are refused (in memory, per process).
+SIGN_IN_LIMIT_PER_ACCOUNT = 5
+SIGN_IN_LIMIT_PER_ADDRESS = 20
+SIGN_IN_WINDOW_SECONDS = 300
+MAX_UPLOAD_BYTES = 5_000_000
+
+csrf = CSRFProtect()
+
+
+def _blueprint_modules() -> list[Any]:
+    modules = [importlib.import_module(name) for name in BLUEPRINTS]
+    for name in OPTIONAL_BLUEPRINTS:
+        if importlib.util.find_spec(name) is not None:
+            modules.append(importlib.import_module(name))
+    return modules
+
+
+def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, **config: Any) -> Flask:
+    """The web app over the knowledge base in `settings.data_dir` (opened here unless `kb` is given)."""
+    app = Flask(__name__)
+    owns_kb = kb is None
+    knowledge = kb if kb is not None else open_kb(settings)
+    app.extensions["kb"] = knowledge
+    app.extensions["kb_owned"] = owns_kb
+    app.config.update(
+        SECRET_KEY=knowledge.get_meta("secret_key"),
+        SESSION_COOKIE_NAME="kb_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_minutes),
+        KB_SESSION_SECONDS=settings.session_minutes * 60,
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        # CSRF is checked in `_csrf` below so that API requests carrying a bearer token can be exempt.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=settings.session_minutes * 60,
+        WTF_CSRF_SSL_STRICT=True,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config)
+    app.extensions["kb_sign_in_limits"] = (
+        FailureLimiter(SIGN_IN_LIMIT_PER_ACCOUNT, SIGN_IN_WINDOW_SECONDS),
+        FailureLimiter(SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_WINDOW_SECONDS),
+    )
+    csrf.init_app(app)
+    templating.init_app(app)
+    register_error_handlers(app)
+
+    app.before_request(access.load_user)
+
+    @app.before_request
+    def _csrf() -> None:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not access.uses_token():
+            csrf.protect()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if g.get("user") is not None and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    nav: list[tuple[str, str, str]] = []
+    for module in _blueprint_modules():
+        app.register_blueprint(module.bp)
+        nav.extend(getattr(module, "NAV", ()))
+    app.extensions["kb_nav"] = nav
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Close the knowledge base if the app opened it."""
+    if app.extensions.get("kb_owned"):
+        app.extensions["kb"].close()

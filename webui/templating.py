@@ -1,0 +1,101 @@
+"""Jinja filters and globals: safe links, topic labels, dates, paragraphs, pagination and the menu."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from werkzeug.routing import BuildError
+
+from kb.documents import parse_published
+from kb.taxonomy import load_taxonomy
+from kb.urls import is_http_url
+from webui.access import current_user
+
+LANGUAGE_NAMES = {
+    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "nl": "Dutch", "pt": "Portuguese",
+    "ar": "Arabic", "it": "Italian", "da": "Danish", "sv": "Swedish", "pl": "Polish", "sr": "Serbian",
+    "und": "Unknown", "other": "Other",
+}
+STATUS_NAMES = {"new": "New", "accepted": "Accepted", "rejected": "Rejected"}
+_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*|\s*\n\s*")
+
+
+def http_url(url: str | None) -> str:
+    """The URL if it is an absolute http(s) address, else "" (templates link only what this lets through)."""
+    return url if url and is_http_url(url) else ""
+
+
+def topic_label(topic_id: str, language: str = "en") -> str:
+    taxonomy = load_taxonomy()
+    return taxonomy.label(topic_id, language) if topic_id in taxonomy else topic_id
+
+
+def language_name(code: str | None) -> str:
+    return LANGUAGE_NAMES.get(code or "und", code or "Unknown")
+
+
+def when(value: str | datetime | None, with_time: bool = True) -> str:
+    """A stored UTC timestamp, shown in the lab's time zone."""
+    moment = value if isinstance(value, datetime) else parse_published(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(current_app.extensions["kb"].settings.tz)
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """Extracted text as paragraphs (rendered as text, one <p> each)."""
+    return [part for part in _PARAGRAPH_BREAK.split((text or "").strip()) if part]
+
+
+def url_with(**changes: Any) -> str:
+    """The current page's URL with some query arguments replaced (None removes one)."""
+    args: dict[str, Any] = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None or value == "" or value == []:
+            args.pop(key, None)
+        else:
+            args[key] = value if isinstance(value, list) else [value]
+    return url_for(request.endpoint or "search.index", **(request.view_args or {}), **args)
+
+
+def link_to(endpoint: str, **values: Any) -> str | None:
+    """The URL of a page that may not exist (areas registered only when their module is there), else None."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _menu() -> list[tuple[str, str, bool]]:
+    user = current_user()
+    if user is None:
+        return []
+    entries = []
+    for label, endpoint, role in current_app.extensions["kb_nav"]:
+        if user.can(role):
+            entries.append((label, url_for(endpoint), request.endpoint == endpoint))
+    return entries
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.autoescape = True
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.add_template_filter(http_url)
+    app.add_template_filter(topic_label)
+    app.add_template_filter(language_name)
+    app.add_template_filter(when)
+    app.add_template_filter(paragraphs)
+    app.add_template_global(url_with)
+    app.add_template_global(link_to)
+    app.jinja_env.globals["status_names"] = STATUS_NAMES
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"user": current_user(), "menu": _menu}
