@@ -397,13 +397,14 @@ def link_item(db: Database, user: User, case_id: int, item_id: int) -> bool:
         _contributed(db, user, case_id)
         if db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone() is None:
             raise NotFound(f"item {item_id} does not exist")
-        if not _link_item(db, case_id, item_id, user.id):
+        if not attach_item(db, case_id, item_id, user.id):
             return False
         _touch(db, case_id)
         return True
 
 
-def _link_item(db: Database, case_id: int, item_id: int, by: int | None) -> bool:
+def attach_item(db: Database, case_id: int, item_id: int, by: int | None) -> bool:
+    """Write the link, its outbox row and the case's audit entry; the caller has checked the user's rights."""
     inserted = db.execute(
         "INSERT OR IGNORE INTO case_items (case_id, item_id, added_by, added_at) VALUES (?, ?, ?, ?)",
         [case_id, item_id, by, utcnow()],
@@ -616,7 +617,7 @@ def load_sample(db: Database, contacts_data: list[dict[str, Any]], cases_data: l
                 if item_id is None:
                     missing.append(f"item {slug}")
                 else:
-                    counts["items"] += _link_item(db, case_id, item_id, None)
+                    counts["items"] += attach_item(db, case_id, item_id, None)
             for link in record.get("contacts", []):
                 found = contact_ids.get(str(link["name"]).strip().casefold())
                 if found is None:

@@ -19,9 +19,10 @@ from sqlite_utils import Database
 from kb import audit, outbox
 from kb import cases as cases_store
 from kb import tags as tags_store
+from kb import users as users_store
 from kb.db import transaction, utcnow
 from kb.documents import parse_published
-from kb.errors import InvalidInput, NotFound
+from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import STATUSES, Item, load_items
 from kb.sources import Source, list_sources
 from kb.taxonomy import load_taxonomy
@@ -204,10 +205,15 @@ def _add_note(db: Database, item_id: int, user_id: int | None, body: str, now: s
 
 
 def _link_case(db: Database, item_id: int, case_id: int, user_id: int | None) -> bool:
-    if db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
-        raise NotFound(f"case {case_id} does not exist")
+    if user_id is None:  # a system action (sample loading, scripts)
+        if db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
+            raise NotFound(f"case {case_id} does not exist")
+    else:
+        user = users_store.get_user(db, user_id)
+        if not cases_store.can_contribute(user, cases_store.get_case(db, user, case_id)):
+            raise PermissionDenied(f"you may not file items under case {case_id}")
     # kb.cases writes the link, its outbox row and the case's audit entry; the item's history notes it too.
-    linked = cases_store._link_item(db, case_id, item_id, user_id)
+    linked = cases_store.attach_item(db, case_id, item_id, user_id)
     if linked:
         audit.record(db, user_id, "link-case", "item", item_id, {"case": case_id})
     return linked

@@ -11,7 +11,7 @@ from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
 from kb.curation import Change, QueueFilters
-from kb.errors import InvalidInput, NotFound
+from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft
@@ -148,6 +148,18 @@ def test_link_case(kb, coordinator):
     assert [e.action for e in audit.entries(kb.db, entity="case", entity_id=case_id)] == ["link-item"]
     with pytest.raises(NotFound):
         curation.link_case(kb.db, item_id, 777, coordinator.id)
+
+
+def test_link_case_needs_a_right_on_the_case(kb):
+    researcher = users_store.add_user(kb.db, "res@lab.example", "a long password", "researcher")
+    item_id = _item(kb)
+    case_id = _case(kb)
+    with pytest.raises(PermissionDenied):
+        curation.link_case(kb.db, item_id, case_id, researcher.id)
+    assert items_store.get_item(kb.db, item_id).case_ids == ()
+    kb.db.execute("INSERT INTO case_members (case_id, user_id) VALUES (?, ?)", [case_id, researcher.id])
+    curation.link_case(kb.db, item_id, case_id, researcher.id)  # a member of the case may
+    assert items_store.get_item(kb.db, item_id).case_ids == (case_id,)
 
 
 def test_only_note():
