@@ -98,7 +98,8 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, **config:
     @app.before_request
     def _csrf() -> None:
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not access.uses_token():
-            csrf.protect()
+            # Views marked `@csrf.exempt` are skipped: only the digest's one-click unsubscribe (RFC 8058).
+            csrf.protect(apply_exemptions=True)
 
     @app.after_request
     def _headers(response: Response) -> Response:
