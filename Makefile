@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/text_bench.py
 	$(BIN)/python bench/search_bench.py
 
 lint: $(STAMP)

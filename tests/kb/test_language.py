@@ -148,16 +148,3 @@ def test_detection_is_thread_safe():
     for thread in threads:
         thread.join()
     assert not failures
-
-
-def test_detecting_a_400_word_article_is_fast(capsys: pytest.CaptureFixture[str]):
-    words = PARAGRAPHS["en"].split()
-    body = " ".join((words * (400 // len(words) + 1))[:400])
-    detect_language("", body)
-    start = time.perf_counter()
-    for _ in range(10):
-        detect_language("A title", body)
-    elapsed = (time.perf_counter() - start) / 10 * 1000
-    with capsys.disabled():
-        print(f"\nlanguage detection: {elapsed:.1f} ms per 400-word article")
-    assert elapsed < 250
