@@ -53,30 +53,26 @@ def apply_tagger_tags(db: Database, item_id: int, matches: Iterable[TopicLike]) 
     )
 
 
-def set_tag(db: Database, item_id: int, topic: str, user_id: int | None) -> None:
-    """A person adds or confirms a topic; it survives re-tagging."""
+def _decide(db: Database, item_id: int, topic: str, state: str, user_id: int | None) -> None:
     with transaction(db):
         db.execute(
             """INSERT INTO tags (item_id, topic, origin, state, evidence, confirmed, decided_by, decided_at)
-               VALUES (?, ?, 'person', 'active', '[]', 1, ?, ?)
-               ON CONFLICT (item_id, topic) DO UPDATE SET state = 'active', confirmed = 1,
+               VALUES (?, ?, 'person', ?, '[]', 1, ?, ?)
+               ON CONFLICT (item_id, topic) DO UPDATE SET state = excluded.state, confirmed = 1,
                    decided_by = excluded.decided_by, decided_at = excluded.decided_at""",
-            [item_id, topic, user_id, utcnow()],
+            [item_id, topic, state, user_id, utcnow()],
         )
         outbox.enqueue(db, [item_id])
+
+
+def set_tag(db: Database, item_id: int, topic: str, user_id: int | None) -> None:
+    """A person adds or confirms a topic; it survives re-tagging."""
+    _decide(db, item_id, topic, "active", user_id)
 
 
 def remove_tag(db: Database, item_id: int, topic: str, user_id: int | None) -> None:
     """A person removes a topic; the removal is kept so the tagger cannot bring it back."""
-    with transaction(db):
-        db.execute(
-            """INSERT INTO tags (item_id, topic, origin, state, evidence, confirmed, decided_by, decided_at)
-               VALUES (?, ?, 'person', 'removed', '[]', 1, ?, ?)
-               ON CONFLICT (item_id, topic) DO UPDATE SET state = 'removed', confirmed = 1,
-                   decided_by = excluded.decided_by, decided_at = excluded.decided_at""",
-            [item_id, topic, user_id, utcnow()],
-        )
-        outbox.enqueue(db, [item_id])
+    _decide(db, item_id, topic, "removed", user_id)
 
 
 def tags_for(db: Database, item_ids: Sequence[int]) -> dict[int, list[Tag]]:
