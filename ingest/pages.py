@@ -394,6 +394,9 @@ def extract_article(body: bytes, headers: Mapping[str, str], url: str) -> Articl
         tree,
         url=url,
         favor_precision=True,
+        # Skip the readability/jusText comparison: a third of the time on link-heavy news pages for the
+        # same text here (bench/ingest_bench.py); a page it cannot read falls back to the feed's summary.
+        fast=True,
         include_comments=False,
         include_tables=True,
         include_images=False,
