@@ -1,16 +1,19 @@
-"""The dashboard: items per week by sector and by language (server-drawn SVG), failing sources, the queue."""
+"""The dashboard: items per week by sector and by language (server-drawn SVG), failing sources, the queue,
+and the deadlines of open case files due within two weeks (or overdue)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
+from kb import cases as cases_store
 from kb import curation
 from kb.curation import Series
-from webui.access import current_kb, role_required
+from webui.access import current_kb, role_required, signed_in_user
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("dashboard", __name__)
@@ -20,6 +23,7 @@ NAV = (("Dashboard", "dashboard.index", "coordinator"),)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 40, 34, 10, 40
+DEADLINE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -89,4 +93,7 @@ def index() -> ResponseReturnValue:
         line_chart("Items per week by sector", board.weeks, board.by_sector, _sector_label),
         line_chart("Items per week by language", board.weeks, board.by_language, language_name),
     ]
-    return render_template("dashboard/index.html", board=board, charts=charts)
+    today = datetime.now(kb.settings.tz).date()  # the lab's day
+    deadlines = cases_store.upcoming_deadlines(kb.db, signed_in_user(), days=DEADLINE_DAYS, today=today)
+    return render_template("dashboard/index.html", board=board, charts=charts, deadlines=deadlines,
+                           deadline_days=DEADLINE_DAYS, today=today.isoformat())
