@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
@@ -54,6 +55,14 @@ MAX_UPLOAD_BYTES = 5_000_000
 csrf = CSRFProtect()
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: ids beyond SQLite's 64-bit range are not found (404), not a crash."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _blueprint_modules() -> list[Any]:
     modules = [importlib.import_module(name) for name in BLUEPRINTS]
     for name in OPTIONAL_BLUEPRINTS:
@@ -65,6 +74,7 @@ def _blueprint_modules() -> list[Any]:
 def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, **config: Any) -> Flask:
     """The web app over the knowledge base in `settings.data_dir` (opened here unless `kb` is given)."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
     owns_kb = kb is None
     knowledge = kb if kb is not None else open_kb(settings)
     app.extensions["kb"] = knowledge

@@ -17,10 +17,8 @@ from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
 from kb.items import TopicEvidence
-from kb.search import SearchResults
 from tests.factories import make_draft, make_kb
 from tests.webui.conftest import PASSWORD, csrf_token, enter_session, sign_in
-from webui import search as search_view
 from webui.app import create_app
 from webui.search import spreadsheet_cell
 
@@ -99,16 +97,16 @@ def test_pagination(signed_in, world):
     assert 0 < second.count('class="hit"') <= 20 and 'rel="prev"' in second
 
 
-def test_notes_and_did_you_mean_are_shown(signed_in, world, monkeypatch):
-    def fake(kb, query, filters=None, **kwargs):
-        return SearchResults(total=0, page=1, page_size=20, hits=[], facets={},
-                             notes=["The wildcard in “*gorithm” was ignored."], suggestion="algorithm")
-
-    monkeypatch.setattr(search_view, "search", fake)
-    page = _text(signed_in("researcher").get("/?q=algoritm&language=en"))
-    assert "The wildcard in “*gorithm” was ignored." in page
-    assert re.search(r'Did you mean <a href="/\?[^"]*q=algorithm[^"]*">algorithm</a>', page)
-    assert "language=en" in re.search(r'Did you mean <a href="([^"]*)"', page).group(1)
+def test_notes_and_did_you_mean_are_shown(signed_in, world):
+    for n in range(3):
+        items_store.store_item(world.kb.db, make_draft(title=f"The algorithm that scored claimants {n}",
+                                                       language="en"))
+    world.kb.sync_index()
+    page = _text(signed_in("researcher").get('/?q=algoritm+"claimants&language=en'))
+    assert "A quote was not closed" in page
+    link = re.search(r'Did you mean <a href="([^"]*)">([^<]*)</a>', page)
+    assert link and link.group(2).startswith("algorithm")
+    assert "language=en" in link.group(1)
 
 
 def test_export_csv_and_json(signed_in, world, corpus):
@@ -445,3 +443,8 @@ def test_menu_follows_the_role(signed_in, world):
     assert 'href="/curation"' in coordinator and 'href="/sources"' in coordinator
     assert 'href="/admin/users"' not in coordinator
     assert 'href="/admin/users"' in _text(signed_in("admin").get("/profile"))
+
+
+@pytest.mark.parametrize("path", ["/items/99999999999999999999", "/items/9223372036854775808"])
+def test_an_id_beyond_the_database_range_is_not_found(signed_in, path):
+    assert signed_in("researcher").get(path).status_code == 404
