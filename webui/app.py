@@ -1,14 +1,12 @@
 """The app factory: one KnowledgeBase per app, security defaults, and one blueprint per area.
 
 Blueprints are listed by module name; each module defines `bp` and may define `NAV` (menu entries as
-(label, endpoint, role)). Optional areas (contacts, cases, digest) are registered when their module exists,
-so adding an area is adding a module and a line here.
+(label, endpoint, role)), so adding an area is adding a module and a line here.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 from datetime import timedelta
 from typing import Any
@@ -33,9 +31,10 @@ BLUEPRINTS = (
     "webui.dashboard",
     "webui.admin",
     "webui.api",
+    "webui.cases",
+    "webui.contacts",
+    "webui.digest",
 )
-# Areas written separately; registered when the module exists.
-OPTIONAL_BLUEPRINTS = ("webui.cases", "webui.contacts", "webui.digest")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -64,11 +63,7 @@ class RowIdConverter(IntegerConverter):
 
 
 def _blueprint_modules() -> list[Any]:
-    modules = [importlib.import_module(name) for name in BLUEPRINTS]
-    for name in OPTIONAL_BLUEPRINTS:
-        if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
-    return modules
+    return [importlib.import_module(name) for name in BLUEPRINTS]
 
 
 def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, **config: Any) -> Flask:
