@@ -155,6 +155,18 @@ def _select(db: Database, where: str = "1", params: Sequence[object] = ()) -> li
     return [_from_row(r, members.get(r["id"], ())) for r in rows]
 
 
+def cases_for_index(db: Database, case_ids: Sequence[int] | None = None) -> list[CaseFile]:
+    """Case files by id (all when None), with no access check: for the index writer only."""
+    if case_ids is None:
+        return _select(db)
+    ids = [int(i) for i in case_ids]
+    found: list[CaseFile] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found += _select(db, f"id IN ({','.join('?' * len(chunk))})", chunk)  # noqa: S608
+    return found
+
+
 def list_cases(db: Database, user: User, *, status: str | None = None,
                team_member: int | None = None) -> list[CaseFile]:
     """Case files, most recently changed first; optionally only open or closed ones, or one person's."""
@@ -302,6 +314,7 @@ def _insert(db: Database, cleaned: Mapping[str, str], status: str, lead_id: int 
                                  list(columns.values())))
     audit.record(db, by, "create", "case", case_id,
                  {"fields": dict(cleaned), "status": status, "lead_id": lead_id})
+    outbox.enqueue(db, [case_id], "case")
     return case_id
 
 
@@ -346,6 +359,7 @@ def update_case(db: Database, user: User, case_id: int, changes: Mapping[str, ob
         db.execute(f"UPDATE cases SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608
                    [*(after for _, after in diff.values()), utcnow(), case_id])
         audit.record(db, user.id, "update", "case", case_id, {"changes": diff})
+        outbox.enqueue(db, [case_id], "case")
         return get_case(db, user, case_id)
 
 

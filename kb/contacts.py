@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from kb import audit
+from kb import audit, outbox
 from kb.db import transaction, utcnow
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
 from kb.taxonomy import load_taxonomy
@@ -280,6 +280,22 @@ def _from_row(row: Mapping[str, Any], case_ids: Sequence[int] = ()) -> Contact:
     )
 
 
+def contacts_for_index(db: Database, contact_ids: Sequence[int] | None = None) -> list[Contact]:
+    """Contacts by id (all when None), with no access check: for the index writer only.
+
+    Search applies the access rules to what it finds (kb.search), so the index may hold every contact.
+    """
+    if contact_ids is None:
+        return [_from_row(row) for row in db.query("SELECT * FROM contacts ORDER BY id")]
+    ids = [int(i) for i in contact_ids]
+    found: list[Contact] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found += [_from_row(row) for row in db.query(
+            f"SELECT * FROM contacts WHERE id IN ({','.join('?' * len(chunk))})", chunk)]  # noqa: S608
+    return found
+
+
 def _listed_value(column: str) -> str:
     return f"EXISTS (SELECT 1 FROM json_each(c.{column}) j WHERE j.value = ? COLLATE NOCASE)"  # noqa: S608
 
@@ -416,6 +432,7 @@ def _insert(db: Database, cleaned: Mapping[str, object], by: int | None) -> int:
                                     list(columns.values())))
     audit.record(db, by, "create", "contact", contact_id,
                  _audit_fields(cleaned["sensitivity"] == "restricted", cleaned))
+    outbox.enqueue(db, [contact_id], "contact")
     return contact_id
 
 
@@ -456,6 +473,7 @@ def update_contact(db: Database, user: User, contact_id: int, changes: Mapping[s
             details = {"changes": {k: [list(v) if isinstance(v, tuple) else v for v in pair]
                                    for k, pair in diff.items()}}
         audit.record(db, user.id, "update", "contact", contact_id, details)
+        outbox.enqueue(db, [contact_id], "contact")
         _require_visible_after(db, user, contact_id)
         return get_contact(db, user, contact_id)
 
@@ -470,6 +488,7 @@ def delete_contact(db: Database, user: User, contact_id: int) -> None:
                                       {"name": before.name, "organisation": before.organisation})
         details["case_ids"] = list(before.case_ids)
         audit.record(db, user.id, "delete", "contact", contact_id, details)
+        outbox.enqueue(db, [contact_id], "contact")
 
 
 def contact_history(db: Database, user: User, contact_id: int) -> list[audit.AuditEntry]:

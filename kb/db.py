@@ -329,3 +329,10 @@ def _api_tokens(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS(name="0003_outbox_kinds")
+def _outbox_kinds(db: Database) -> None:
+    # Contacts and case files are searchable too: the outbox names what kind of record changed.
+    # (The column keeps its first name, item_id; for other kinds it holds that record's id.)
+    db.execute("ALTER TABLE index_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'item'")

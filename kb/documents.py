@@ -1,12 +1,32 @@
-"""Turning an item into the fields of its search document: a pure function, tested without Whoosh."""
+"""Items, contacts and case files as the fields of their search documents: pure, tested without Whoosh.
+
+All text analysis happens here, once, through kb.textnorm: the index receives the words of `title` and
+`text` folded and stemmed with the item's own language, joined by spaces; its analyzer only splits on
+spaces. `phrases` keeps those stems in order, for checking phrases (which therefore match on stems:
+"automated decision" finds "automated decisions"). The query side (kb.index.query) folds and stems
+query words with the same functions, so both sides always agree. `vocab` holds the unstemmed words of
+the title and the lead, for "did you mean".
+
+Contacts and case files keep their words in fields of their own (`private_title`, `private_text`), so that
+the item vocabulary, which feeds "did you mean" and "similar items", never holds a contact's name.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kb.items import Item
+from kb.textnorm import stem_all, tokenize
 
 EXCERPT_CHARS = 1_200
+# Words indexed per item body: a 300,000-character page is searchable, but only its first 50,000 words.
+MAX_BODY_WORDS = 50_000
+# Words of the body, after the title's, that feed the "did you mean" vocabulary.
+VOCAB_LEAD_WORDS = 20
+ITEM, CONTACT, CASE = "item", "contact", "case"
+KINDS = (ITEM, CONTACT, CASE)
 
 
 def parse_published(value: str | None) -> datetime | None:
@@ -20,38 +40,128 @@ def parse_published(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def date_number(moment: datetime | None) -> int:
+    """How the index sorts and filters dates: whole seconds since 1970 (UTC), 0 for none."""
+    return int(moment.timestamp()) if moment else 0
+
+
 def facet_of(topic: str) -> str:
     """A topic id names its facet: `sector/health` is in the sector facet."""
     return topic.partition("/")[0]
 
 
+def words(text: str, limit: int | None = None) -> list[str]:
+    """The folded words of a text, in order (the unit of the `title`, `text` and private fields)."""
+    tokens = tokenize(text)
+    return tokens if limit is None else tokens[:limit]
+
+
+def _stems(tokens: list[str], language: str) -> list[str]:
+    """stem_all, asked once per distinct word (a text repeats half of its words)."""
+    distinct = list(dict.fromkeys(tokens))
+    stem_of = dict(zip(distinct, stem_all(distinct, language), strict=True))
+    return [stem_of[token] for token in tokens]
+
+
+def document_key(kind: str, record_id: int) -> str:
+    """The unique `id` of a document: the bare number for items, `contact:5` or `case:7` for the others."""
+    return str(record_id) if kind == ITEM else f"{kind}:{record_id}"
+
+
+def parse_key(key: str) -> tuple[str, int]:
+    """(kind, id) of a document key made by document_key."""
+    kind, _, number = key.rpartition(":")
+    return (kind or ITEM), int(number)
+
+
 def item_document(item: Item) -> dict[str, object]:
     """The search fields of one item."""
     active = item.topics
-    by_facet: dict[str, list[str]] = {"sector": [], "system": [], "right": [], "country": []}
+    by_facet: dict[str, list[str]] = {"sector": [], "country": []}
     for topic in active:
         if facet_of(topic) in by_facet:
             by_facet[facet_of(topic)].append(topic)
     published = parse_published(item.published) or parse_published(item.created_at)
     body = item.text or item.summary
+    title_words = words(item.title)
+    body_words = words(body, MAX_BODY_WORDS)
+    title_stems = " ".join(_stems(title_words, item.language))
+    text_stems = " ".join(_stems(body_words, item.language))
     return {
-        "id": str(item.id),
-        "kind": "item",
-        "title": item.title,
-        "text": body,
+        "id": document_key(ITEM, item.id),
+        "kind": ITEM,
+        "title": title_stems,
+        "text": text_stems,
+        # Title and text stems in order, each word between spaces, for checking phrases ("\n" between).
+        "phrases": f" {title_stems} \n {text_stems} ".encode(),
+        "vocab": " ".join(dict.fromkeys(title_words + body_words[:VOCAB_LEAD_WORDS])),
+        "heading": item.title,
         "excerpt": body[:EXCERPT_CHARS],
         "language": item.language,
         "topic": active,
         "sector": by_facet["sector"],
-        "system": by_facet["system"],
-        "right": by_facet["right"],
         "country": by_facet["country"],
         "source": [str(s.source_id) for s in item.sources],
-        "source_name": " ".join(s.name for s in item.sources),
+        "source_name": " ".join(words(" ".join(s.name for s in item.sources))),
         "status": item.status,
-        "relevant": "yes" if item.relevant else "no",
-        "digest": "yes" if item.in_digest else "no",
         "case": [str(c) for c in item.case_ids],
         "published": published,
+        "date": date_number(published),
         "month": published.strftime("%Y-%m") if published else "",
+    }
+
+
+class ContactLike(Protocol):
+    """What contact_document reads from a contact (kb.contacts' record, or any object with these)."""
+
+    id: int
+    name: str
+    organisation: str
+    role: str
+    country: str
+    expertise: Sequence[str]
+    notes: str
+    sensitivity: str  # "normal" or "restricted"
+
+
+class CaseLike(Protocol):
+    """What case_document reads from a case file."""
+
+    id: int
+    title: str
+    summary: str
+    country: str
+    sector: str
+    system_name: str
+    system_agency: str
+    status: str
+
+
+def contact_document(contact: ContactLike) -> dict[str, object]:
+    """The search fields of one contact: names, organisation, role, expertise and notes, in private fields."""
+    parts = (contact.organisation, contact.role, ", ".join(contact.expertise))
+    described = " · ".join(part for part in parts if part)
+    body = "\n".join(part for part in (described, contact.notes) if part)
+    return {
+        "id": document_key(CONTACT, contact.id),
+        "kind": CONTACT,
+        "private_title": " ".join(words(contact.name)),
+        "private_text": " ".join(words(body, MAX_BODY_WORDS)),
+        "heading": contact.name,
+        "excerpt": body[:EXCERPT_CHARS],
+        "sensitivity": contact.sensitivity or "normal",
+    }
+
+
+def case_document(case: CaseLike) -> dict[str, object]:
+    """The search fields of one case file: title, summary and the system it is about."""
+    system = " · ".join(part for part in (case.system_name, case.system_agency) if part)
+    body = "\n".join(part for part in (system, case.summary) if part)
+    return {
+        "id": document_key(CASE, case.id),
+        "kind": CASE,
+        "private_title": " ".join(words(case.title)),
+        "private_text": " ".join(words(body, MAX_BODY_WORDS)),
+        "heading": case.title,
+        "excerpt": body[:EXCERPT_CHARS],
     }

@@ -13,11 +13,17 @@ from sqlite_utils import Database
 from kb.db import utcnow
 
 
-def enqueue(db: Database, item_ids: Iterable[int]) -> None:
-    """Announce that these items changed (or were deleted) and must be re-indexed."""
+KINDS = ("item", "contact", "case")
+
+
+def enqueue(db: Database, record_ids: Iterable[int], kind: str = "item") -> None:
+    """Announce that these records (items by default) changed or were deleted and must be re-indexed."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of record {kind!r}")
     now = utcnow()
     db.conn.executemany(
-        "INSERT INTO index_outbox (item_id, queued_at) VALUES (?, ?)", [(int(i), now) for i in set(item_ids)]
+        "INSERT INTO index_outbox (kind, item_id, queued_at) VALUES (?, ?, ?)",
+        [(kind, int(i), now) for i in set(record_ids)],
     )
 
 
@@ -26,10 +32,10 @@ def enqueue_all(db: Database) -> None:
     db.execute("INSERT INTO index_outbox (item_id, queued_at) SELECT id, ? FROM items", [utcnow()])
 
 
-def pending(db: Database, limit: int) -> list[tuple[int, int]]:
-    """The oldest waiting rows as (row id, item id)."""
-    rows = db.execute("SELECT id, item_id FROM index_outbox ORDER BY id LIMIT ?", [limit]).fetchall()
-    return [(row[0], row[1]) for row in rows]
+def pending(db: Database, limit: int) -> list[tuple[int, str, int]]:
+    """The oldest waiting rows as (row id, kind, record id)."""
+    rows = db.execute("SELECT id, kind, item_id FROM index_outbox ORDER BY id LIMIT ?", [limit]).fetchall()
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def acknowledge(db: Database, row_ids: Iterable[int]) -> None:

@@ -27,7 +27,9 @@ from whoosh.searching import Searcher
 from whoosh.writing import NO_MERGE
 
 from kb import outbox
-from kb.documents import item_document
+from kb.cases import cases_for_index
+from kb.contacts import contacts_for_index
+from kb.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
 from kb.index.schema import SCHEMA_VERSION, build_schema
 from kb.items import iter_items, load_items
 
@@ -166,17 +168,29 @@ class SearchIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _apply(self, ix: FileIndex, db: Database, item_ids: list[int], merge: bool = False) -> None:
-        """Write the current state of these items (deleting the ones that are gone) in one commit."""
-        items = {item.id: item for item in load_items(db, item_ids)}
+    def _documents(self, db: Database, kind: str, ids: list[int]) -> dict[int, dict[str, object]]:
+        """The current search documents of these records; records that are gone are left out."""
+        if kind == ITEM:
+            return {item.id: item_document(item) for item in load_items(db, ids)}
+        if kind == CONTACT:
+            return {contact.id: contact_document(contact) for contact in contacts_for_index(db, ids)}
+        return {case.id: case_document(case) for case in cases_for_index(db, ids)}
+
+    def _apply(self, ix: FileIndex, db: Database, records: list[tuple[str, int]], merge: bool = False) -> None:
+        """Write the current state of these (kind, id) records, deleting the ones that are gone, in one commit."""
+        wanted: dict[str, list[int]] = {}
+        for kind, record_id in dict.fromkeys(records):
+            wanted.setdefault(kind, []).append(record_id)
         writer = ix.writer()
         try:
-            for item_id in dict.fromkeys(item_ids):
-                item = items.get(item_id)
-                if item is None:
-                    writer.delete_by_term("id", str(item_id))
-                else:
-                    writer.update_document(**_fields(item_document(item)))
+            for kind, ids in wanted.items():
+                documents = self._documents(db, kind, ids)
+                for record_id in ids:
+                    document = documents.get(record_id)
+                    if document is None:
+                        writer.delete_by_term("id", document_key(kind, record_id))
+                    else:
+                        writer.update_document(**_fields(document))
         except BaseException:
             writer.cancel()
             raise
@@ -196,9 +210,9 @@ class SearchIndex:
                 rows = outbox.pending(db, self.batch_size)
                 if not rows:
                     break
-                self._apply(ix, db, [item_id for _, item_id in rows])
+                self._apply(ix, db, [(kind, record_id) for _, kind, record_id in rows])
                 # Crash here: the rows stay and are applied again; update_document keeps it one document.
-                outbox.acknowledge(db, [row_id for row_id, _ in rows])
+                outbox.acknowledge(db, [row_id for row_id, _, _ in rows])
                 applied += len(rows)
                 batches += 1
         if applied:
@@ -225,13 +239,27 @@ class SearchIndex:
             # have outbox rows and are applied to the new generation right after the swap.
             db.execute("BEGIN")
             try:
-                writer = ix.writer(limitmb=256)
+                # Outbox rows up to here announce changes the snapshot already holds (nobody else can
+                # acknowledge rows while we hold the writer lock, so later rows have higher ids).
+                covered = int(db.execute("SELECT coalesce(max(id), 0) FROM index_outbox").fetchone()[0])
+                total = int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+                # From 5,000 items, index on every core (at least two processes), each process writing
+                # its own segment with no final merge; optimize() merges later, off the ingest path.
+                if total >= 5_000:
+                    procs = max(2, min(4, os.cpu_count() or 1))
+                    writer = ix.writer(procs=procs, multisegment=True, limitmb=256)
+                else:
+                    writer = ix.writer(limitmb=256)
                 try:
                     for item in iter_items(db):
                         writer.add_document(**_fields(item_document(item)))
                         count += 1
                         if progress:
                             progress(1)
+                    for contact in contacts_for_index(db):
+                        writer.add_document(**_fields(contact_document(contact)))
+                    for case in cases_for_index(db):
+                        writer.add_document(**_fields(case_document(case)))
                 except BaseException:
                     writer.cancel()
                     raise
@@ -241,6 +269,7 @@ class SearchIndex:
             ix.close()
             with self._lock:
                 self._publish(folder)
+            db.execute("DELETE FROM index_outbox WHERE id <= ?", [covered])  # one statement: atomic
         self.sync(db)
         self.refresh()
         return count
@@ -285,19 +314,21 @@ class SearchIndex:
         with self.searcher(max_age=0) as searcher:
             return searcher.doc_count()
 
-    def document_ids(self) -> set[int]:
+    def document_ids(self) -> set[str]:
+        """The keys of every live document (`12` for an item, `contact:5`, `case:7`)."""
         with self.searcher(max_age=0) as searcher:
             # Stored fields skip deleted documents; the term lexicon would not until a merge.
-            return {int(fields["id"]) for fields in searcher.reader().all_stored_fields()}
+            return {fields["id"] for fields in searcher.reader().all_stored_fields()}
 
     def status(self, db: Database) -> IndexStatus:
         """Compare the index with the database."""
         pending = outbox.pending_count(db)
+        stored = {document_key(kind, row[0]) for kind, table in ((ITEM, "items"), (CONTACT, "contacts"),
+                                                                 (CASE, "cases"))
+                  for row in db.execute(f"SELECT id FROM {table}")}  # noqa: S608 - fixed table names
         if not self.exists():
-            total = int(db.execute("SELECT count(*) FROM items").fetchone()[0])
-            return IndexStatus(0, pending, total, 0, None)
+            return IndexStatus(0, pending, len(stored), 0, None)
         indexed = self.document_ids()
-        stored = {row[0] for row in db.execute("SELECT id FROM items")}
         return IndexStatus(
             documents=len(indexed),
             pending=pending,

@@ -60,7 +60,7 @@ kb = make_kb(sys.argv[1])
 for n in range(5, 8):
     items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}", text=f"Body {n}"))
 rows = outbox.pending(kb.db, 100)
-kb.index._apply(kb.index._open(), kb.db, [item_id for _, item_id in rows])
+kb.index._apply(kb.index._open(), kb.db, [(kind, record_id) for _, kind, record_id in rows])
 os._exit(9)  # dies after the index commit, before the outbox rows are acknowledged
 """
 
@@ -78,7 +78,7 @@ def test_crash_between_database_and_index_commit_is_repaired_on_next_start(tmp_p
     reopened = make_kb(data_dir)
     try:
         assert outbox.pending_count(reopened.db) == 0
-        assert reopened.index.document_ids() == set(items_store.item_ids(reopened.db))
+        assert reopened.index.document_ids() == {str(i) for i in items_store.item_ids(reopened.db)}
         assert reopened.index.document_count() == 5
     finally:
         reopened.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kb import db as storage
 from kb import items as items_store
+from kb import outbox
 from kb import tags as tags_store
 from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase
@@ -28,13 +29,17 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     storage.migrate(old, stop_before="0002_api_tokens")
     assert "api_tokens" not in old.table_names()
     old.execute("INSERT INTO users (email, role, password_hash, created_at) VALUES ('a@b.org', 'admin', 'x', 'now')")
-    items_store.store_item(old, make_draft(title="Kept across the migration"))
+    # Rows as the first version wrote them (today's code expects today's schema).
+    old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) "
+                "VALUES ('https://a.example/1', 'https://a.example/1', 'f1', 'Kept across the migration', 'now', 'now')")
+    old.execute("INSERT INTO index_outbox (item_id, queued_at) VALUES (1, 'now')")
     old.close()
 
     upgraded = storage.connect(path)
     applied = storage.migrate(upgraded)
-    assert applied == ["0002_api_tokens"]
+    assert applied == ["0002_api_tokens", "0003_outbox_kinds"]
     assert "api_tokens" in upgraded.table_names()
+    assert outbox.pending(upgraded, 10) == [(1, "item", 1)]  # a waiting change survives, as an item
     assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
     assert upgraded.execute("SELECT title FROM items").fetchone()[0] == "Kept across the migration"
     assert storage.migrate(upgraded) == []  # idempotent

@@ -1,0 +1,1046 @@
+"""Running a search on the Whoosh index: parse the query, bound it, match, count facets, rank, suggest.
+
+How a search runs (see kb.search for the Whoosh-free front):
+1. `parse_query` reads the user's syntax into a small tree and never raises: what it cannot read is left
+   out and said in a note. Queries are bounded before anything runs (length, clauses, prefix terms).
+2. Each word becomes the stems it has in every language of the index (the index holds each item's words
+   stemmed in the item's own language, so a word of any language finds its inflections).
+3. Matching runs on bitmaps, one Python int per segment, built from postings and cached per segment:
+   the facet values, the dates, and the query terms. Counting a facet value over the whole result set is
+   then one `&` and one `bit_count()`.
+4. Ranking is BM25 (the title's postings carry its boost): each term's postings are read once per
+   segment with their BM25 parts and kept ordered; the best matching documents of each term form a pool
+   that is scored exactly over every term of the query. Whoosh's own collectors score every match in
+   Python, which took 150-500 ms per query at 100,000 items; this takes a few.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import logging
+import math
+import re
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from kb.documents import CASE, CONTACT, ITEM, date_number
+from kb.textnorm import STEM_LANGUAGES, fold, stem, tokenize
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1_000
+MAX_CLAUSES = 64
+MAX_DEPTH = 12
+MIN_PREFIX = 2
+MAX_PREFIX_TERMS = 200  # terms one prefix may expand to (the most frequent are kept)
+MAX_PREFIX_SCAN = 5_000  # lexicon terms read per prefix before it is cut short
+MAX_EXPANDED_TERMS = 400  # over the whole query
+MAX_WINDOW = 10_000  # hits a page may reach into (page * page_size)
+SUGGEST_BELOW = 3  # "did you mean" when a query finds fewer results than this
+FACET_LIMIT = 200  # values reported per facet
+QUERY_FIELDS = ("title", "text", "source", "language", "topic", "country")
+FACETS = ("language", "sector", "topic", "country", "source", "status", "case", "month")
+FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case")
+SCORED_FIELDS = ("title", "text", "private_title", "private_text")
+QUERY, PHRASE = "<query>", "<phrase>"  # kinds of leaf alternatives besides (field, term)
+K1, B = 1.2, 0.75  # BM25, as Whoosh's default BM25F
+MAX_SCORED_PREFIX_TERMS = 20  # a prefix's most frequent expansions take part in the score
+RANK_POOL = 50  # best documents taken from each term's list, at least, before exact scoring
+NEWEST_BY_SORTING = 5_000  # fewer matches than this in a segment are sorted by date, not looked up
+
+# --- the query tree ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """Words to match: one word, a phrase (words in order) or a prefix; `field` narrows where."""
+
+    kind: str  # "word", "phrase", "prefix" or "value" (an exact metadata value such as a language)
+    words: tuple[str, ...]
+    field: str | None = None
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str  # "and", "or", "not"
+    children: tuple[Any, ...]
+
+
+@dataclass
+class ParsedQuery:
+    tree: Leaf | Node | None
+    notes: list[str] = field(default_factory=list)
+
+
+_OPERATORS = {"OR": "or", "AND": "and", "NOT": "not"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _lex(text: str, notes: list[str]) -> list[tuple[str, str, str | None]]:
+    """Tokens as (type, text, field): types word, phrase, lparen, rparen, or, and, not, field."""
+    tokens: list[tuple[str, str, str | None]] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            tokens.append(("lparen" if char == "(" else "rparen", char, None))
+            i += 1
+        elif char == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                notes.append("A quote was not closed: the phrase runs to the end of the query.")
+                end = n
+            tokens.append(("phrase", text[i + 1 : end], None))
+            i = end + 1
+        elif char == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != "-":
+            tokens.append(("not", "-", None))
+            i += 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in '()"':
+                j += 1
+            run = text[i:j]
+            i = j
+            if run in _OPERATORS:
+                tokens.append((_OPERATORS[run], run, None))
+                continue
+            name, colon, value = run.partition(":")
+            if colon and name.lower() in QUERY_FIELDS:
+                if value:
+                    tokens.append(("word", value, name.lower()))
+                elif i < n and text[i] in '"(':
+                    tokens.append(("field", name.lower(), None))
+                else:
+                    notes.append(f"{name}: had no value and was ignored.")
+            else:
+                if colon and name and name.isalpha() and not value.startswith("//"):
+                    notes.append(f"There is no field {name[:40]!r}: {run[:60]!r} was searched as words.")
+                tokens.append(("word", run, None))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over the tokens; collects notes instead of raising."""
+
+    def __init__(self, tokens: list[tuple[str, str, str | None]], notes: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.notes = notes
+        self.leaves = 0
+        self._noted: set[str] = set()
+
+    def note(self, text: str) -> None:
+        if text not in self._noted:
+            self._noted.add(text)
+            self.notes.append(text)
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def parse(self) -> Leaf | Node | None:
+        parts = []
+        while self.pos < len(self.tokens):
+            node = self.parse_or(0)
+            if node is not None:
+                parts.append(node)
+            if self.peek() == "rparen":
+                self.note("A closing parenthesis had no opening one and was ignored.")
+                self.pos += 1
+        return _combine("and", parts)
+
+    def parse_or(self, depth: int) -> Leaf | Node | None:
+        parts: list[Leaf | Node] = []
+        node = self.parse_and(depth)
+        if node is not None:
+            parts.append(node)
+        while self.peek() == "or":
+            self.pos += 1
+            node = self.parse_and(depth)
+            if node is None or not parts:
+                self.note("OR needs something on both sides; the lone OR was ignored.")
+            if node is not None:
+                parts.append(node)
+        return _combine("or", parts)
+
+    def parse_and(self, depth: int) -> Leaf | Node | None:
+        parts: list[Leaf | Node] = []
+        while True:
+            kind = self.peek()
+            if kind in (None, "rparen", "or"):
+                break
+            if kind == "and":
+                self.pos += 1
+                if not parts or self.peek() in (None, "rparen", "or", "and"):
+                    self.note("AND needs something on both sides; the lone AND was ignored.")
+                continue
+            node = self.parse_unary(depth)
+            if node is not None:
+                parts.append(node)
+        return _combine("and", parts)
+
+    def parse_unary(self, depth: int) -> Leaf | Node | None:
+        if self.peek() == "not":
+            self.pos += 1
+            if self.peek() in (None, "rparen", "or", "and"):
+                self.note("NOT needs something after it; the lone NOT was ignored.")
+                return None
+            child = self.parse_unary(depth)
+            return None if child is None else Node("not", (child,))
+        return self.parse_primary(depth, None)
+
+    def parse_primary(self, depth: int, field_name: str | None) -> Leaf | Node | None:
+        kind, text, token_field = self.tokens[self.pos]
+        self.pos += 1
+        if kind == "lparen":
+            if depth >= MAX_DEPTH:
+                self.note(f"Parentheses nested deeper than {MAX_DEPTH} levels were flattened.")
+                return None
+            node = self.parse_or(depth + 1)
+            if self.peek() == "rparen":
+                self.pos += 1
+            else:
+                self.note("A parenthesis was not closed: it is closed at the end of the query.")
+            return node if field_name is None else _with_field(node, field_name)
+        if kind == "field":
+            if self.pos < len(self.tokens) and self.peek() in ("phrase", "lparen"):
+                return self.parse_primary(depth, text)
+            return None
+        if kind in ("word", "phrase"):
+            return self.leaf(text, token_field or field_name, phrase=kind == "phrase")
+        return None  # a stray operator the callers did not consume
+
+    def leaf(self, text: str, field_name: str | None, *, phrase: bool) -> Leaf | None:
+        if self.leaves >= MAX_CLAUSES:
+            self.note(f"The query has more than {MAX_CLAUSES} terms: only the first {MAX_CLAUSES} were used.")
+            return None
+        made = _make_leaf(text, field_name, phrase, self.note)
+        if made is not None:
+            self.leaves += 1
+        return made
+
+
+def _make_leaf(text: str, field_name: str | None, phrase: bool, note: Callable[[str], None]) -> Leaf | None:
+    if field_name in ("language", "topic", "country", "source"):
+        value = fold(text.strip().strip("*"))
+        return Leaf("value", (value,), field_name, text) if value else None
+    if not phrase and text.endswith("*"):
+        stem_part = text.rstrip("*")
+        if "*" in stem_part:
+            note("Wildcards work at the end of a word only (word*); the others were read as spaces.")
+        words = tokenize(stem_part)
+        if not words or len(words[-1]) < MIN_PREFIX:
+            note(f"A prefix needs at least {MIN_PREFIX} letters before the *: {text[:40]!r} was ignored.")
+            return None
+        if len(words) > 1:
+            return Leaf("phrase", tuple(words), field_name, text)  # "sud-af*": read as the words
+        return Leaf("prefix", (words[0],), field_name, text)
+    if "*" in text:
+        note("Wildcards work at the end of a word only (word*); the others were read as spaces.")
+    words = tokenize(text)
+    if not words:
+        return None
+    return Leaf("phrase" if len(words) > 1 else "word", tuple(words), field_name, text)
+
+
+def _combine(op: str, parts: list[Any]) -> Leaf | Node | None:
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]  # type: ignore[no-any-return]
+    return Node(op, tuple(parts))
+
+
+def _with_field(node: Leaf | Node | None, field_name: str) -> Leaf | Node | None:
+    if node is None:
+        return None
+    if isinstance(node, Leaf):
+        if node.field is not None:
+            return node
+        if field_name in ("language", "topic", "country", "source"):
+            if node.kind != "word":
+                return None
+            return Leaf("value", (fold(node.raw.strip()),), field_name, node.raw)
+        return Leaf(node.kind, node.words, field_name, node.raw)
+    children = (_with_field(c, field_name) for c in node.children)
+    return Node(node.op, tuple(c for c in children if c is not None))
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """The query tree of the user's text, and notes on what was ignored or bounded. Never raises."""
+    notes: list[str] = []
+    text = _CONTROL.sub(" ", text or "")
+    if len(text) > MAX_QUERY_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUERY_CHARS)
+        text = text[: cut if cut > MAX_QUERY_CHARS // 2 else MAX_QUERY_CHARS]
+        notes.append(f"The query was longer than {MAX_QUERY_CHARS} characters and was cut there.")
+    parser = _Parser(_lex(text, notes), notes)
+    return ParsedQuery(parser.parse(), notes)
+
+
+def query_words(tree: Leaf | Node | None) -> list[Leaf]:
+    """The positive word, phrase and prefix leaves of a tree: what scores, is highlighted or corrected."""
+    if tree is None:
+        return []
+    if isinstance(tree, Leaf):
+        return [tree] if tree.kind != "value" else []
+    if tree.op == "not":
+        return []
+    return [leaf for child in tree.children for leaf in query_words(child)]
+
+
+# --- what a search asks and gets -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which documents beside items the searcher may see."""
+
+    contacts: str = "none"  # "none", "normal" (not restricted) or "all"
+    allowed_contacts: frozenset[int] = frozenset()  # restricted contacts visible anyway
+    cases: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.contacts != "none" or self.cases
+
+
+@dataclass(frozen=True)
+class Request:
+    tree: Leaf | Node | None
+    filters: dict[str, tuple[str, ...]]  # FILTER_FIELDS -> values (OR within a field, AND across)
+    date_from: datetime | None = None
+    date_to: datetime | None = None  # exclusive
+    access: Access = Access()
+    sort: str = "relevance"  # or "newest"
+    offset: int = 0
+    limit: int = 20
+    kinds: tuple[str, ...] = ()  # only these kinds of document (empty: every visible kind)
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str
+    score: float
+    heading: str
+    excerpt: str
+    published: datetime | None
+
+
+@dataclass
+class Answer:
+    total: int
+    matches: list[Match]
+    facets: dict[str, dict[str, int]]
+    marks: frozenset[str]  # folded words and stems to highlight
+    notes: list[str]
+
+
+# --- per-segment bitmaps -------------------------------------------------------------------------
+
+_BIT = [1 << b for b in range(8)]
+
+
+def _bitmap(ids: Iterable[int], size: int) -> int:
+    """A Python int with bit d set for each document number d."""
+    buf = bytearray((size >> 3) + 1)
+    bit = _BIT
+    for d in ids:
+        buf[d >> 3] |= bit[d & 7]
+    return int.from_bytes(buf, "little")
+
+
+class _LRU:
+    """A small thread-safe least-recently-used map, bounded by a cost (bytes)."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+        self.cost = 0
+        self.data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            found = self.data.get(key)
+            if found is None:
+                return None
+            self.data.move_to_end(key)
+            return found[0]
+
+    def put(self, key: Any, value: Any, cost: int) -> None:
+        with self.lock:
+            if key in self.data:
+                return
+            self.data[key] = (value, cost)
+            self.cost += cost
+            while self.cost > self.max_cost and len(self.data) > 1:
+                _, (_, old_cost) = self.data.popitem(last=False)
+                self.cost -= old_cost
+
+
+# Term postings of all segments (bitmaps, ids, BM25 parts: 128 MB at most); a segment's facet tables,
+# field lengths, dates and live documents.
+_TERMS = _LRU(128 << 20)
+_SEGMENTS = _LRU(512 << 20)
+
+
+class _Postings:
+    """The documents of one term in one segment: a bitmap, the ids, and for text fields the BM25 parts."""
+
+    __slots__ = ("bitmap", "ids", "parts", "_order")
+
+    def __init__(self, bitmap: int, ids: array[int], parts: array[float] | None) -> None:
+        self.bitmap = bitmap
+        self.ids = ids
+        self.parts = parts
+        self._order: array[int] | None = None
+
+    def order(self) -> array[int]:
+        """Positions in `ids`, the best BM25 part first."""
+        if self._order is None:
+            parts = self.parts
+            assert parts is not None
+            self._order = array("I", sorted(range(len(parts)), key=parts.__getitem__, reverse=True))
+        return self._order
+
+    def part(self, docnum: int) -> float:
+        """The BM25 part of a document, 0 if it does not hold the term."""
+        i = bisect.bisect_left(self.ids, docnum)
+        if self.parts is None or i == len(self.ids) or self.ids[i] != docnum:
+            return 0.0
+        return self.parts[i]
+
+    def cost(self, size: int) -> int:
+        return 64 + ((size >> 3) if self.bitmap else 0) + 12 * len(self.ids)
+
+
+class _Segment:
+    """What is cached about one segment: its size, facet values, dates in order, live documents."""
+
+    def __init__(self, key: str, size: int) -> None:
+        self.key = key
+        self.size = size
+        self.facets: dict[str, list[tuple[str, int]]] = {}
+        self.lengths: dict[str, list[int]] = {}
+        self.dates: list[tuple[int, int]] | None = None  # (published, docnum) ascending
+        self.published: list[int] | None = None  # by docnum
+        self.live: tuple[int, int] = (-1, 0)  # (deleted count, bitmap)
+        self.lock = threading.Lock()
+
+
+def _segment_of(reader: Any) -> _Segment:
+    segment = reader.segment()
+    key = f"{segment.segment_id()}:{reader.doc_count_all()}"
+    cached = _SEGMENTS.get(key)
+    if cached is None:
+        cached = _Segment(key, reader.doc_count_all())
+        _SEGMENTS.put(key, cached, 4096 + 256 * cached.size)  # facet tables, dates, lengths
+    return cached  # type: ignore[no-any-return]
+
+
+def _decode(term: bytes | str) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+class _Leaf:
+    """One segment of the index, as the matcher sees it."""
+
+    def __init__(self, searcher: Searcher, offset: int) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.offset = offset
+        self.segment_object: Any = self.reader.segment()
+        self.segment = _segment_of(self.reader)
+        self.size = self.segment.size
+
+    def term(self, field_name: str, text: str) -> int:
+        """Bitmap of the documents of this segment holding a term."""
+        return self.postings(field_name, text).bitmap
+
+    def postings(self, field_name: str, text: str) -> _Postings:
+        """A term's documents, and for the text fields their BM25 term-frequency parts (cached)."""
+        key = (self.segment.key, field_name, text)
+        cached = _TERMS.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        if not self.reader.doc_frequency(field_name, text):
+            found = _Postings(0, array("I"), None)
+        elif field_name in SCORED_FIELDS:
+            matcher = self.reader.postings(field_name, text)
+            ids, weights = array("I"), array("f")
+            while matcher.is_active():
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+                matcher.next()
+            lengths = self.lengths(field_name)
+            average = max(self.reader.field_length(field_name) / max(self.size, 1), 1.0)
+            parts = array("f", (w * (K1 + 1) / (w + K1 * (1 - B + B * lengths[d] / average))
+                                for d, w in zip(ids, weights, strict=True)))
+            found = _Postings(_bitmap(ids, self.size), ids, parts)
+        else:
+            ids = array("I", self.reader.postings(field_name, text).all_ids())
+            found = _Postings(_bitmap(ids, self.size), ids, None)
+        _TERMS.put(key, found, found.cost(self.size))
+        return found
+
+    def lengths(self, field_name: str) -> list[int]:
+        """Every document's length in a field (for BM25), read once per segment."""
+        lengths = self.segment.lengths.get(field_name)
+        if lengths is None:
+            length_of = self.reader.doc_field_length
+            lengths = [length_of(d, field_name, 0) for d in range(self.size)]
+            self.segment.lengths[field_name] = lengths
+        return lengths
+
+    def docs(self, q: wq.Query) -> int:
+        """Bitmap of a Whoosh query on this segment."""
+        return _bitmap(q.docs(self.searcher), self.size)
+
+    def phrase(self, part: str | None, words: tuple[str, ...]) -> int:
+        """Bitmap of the items holding these stems in this order (in the title, the text, or either).
+
+        The documents holding every word are checked against the `phrases` column, the stems of the
+        title and the text as they follow each other (a few microseconds a document; positions in the
+        postings cost ten times more to read, and to write).
+        """
+        key = (self.segment.key, PHRASE, part, words)
+        cached = _TERMS.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        fields = (part,) if part else ("title", "text")
+        candidates = -1
+        for word in words:
+            holding = 0
+            for name in fields:
+                holding |= self.term(name, word)
+            candidates &= holding
+            if not candidates:
+                break
+        found = 0
+        if candidates:
+            needle = f" {' '.join(words)} ".encode()
+            column = self.reader.column_reader("phrases")
+            hits = []
+            for d in _ids_of(candidates):
+                text = column[d]
+                if part:
+                    title_end = text.find(b"\n")
+                    text = text[:title_end] if part == "title" else text[title_end:]
+                if needle in text:
+                    hits.append(d)
+            found = _bitmap(hits, self.size)
+        _TERMS.put(key, found, 64 + (self.size >> 3 if found else 0))
+        return found
+
+    def live(self) -> int:
+        deleted = self.size - self.reader.doc_count()
+        seen, bitmap = self.segment.live
+        if seen != deleted:
+            bitmap = (1 << self.size) - 1
+            if deleted:
+                bitmap &= ~_bitmap(self.segment_object.deleted_docs(), self.size)
+            self.segment.live = (deleted, bitmap)
+        return bitmap
+
+    def facet(self, field_name: str) -> list[tuple[str, int]]:
+        table = self.segment.facets.get(field_name)
+        if table is None:
+            with self.segment.lock:
+                table = self.segment.facets.get(field_name)
+                if table is None:
+                    table = []
+                    for term in self.reader.lexicon(field_name):
+                        ids = self.reader.postings(field_name, term).all_ids()
+                        table.append((_decode(term), _bitmap(ids, self.size)))
+                    self.segment.facets[field_name] = table
+        return table
+
+    def dates(self) -> list[tuple[int, int]]:
+        dates = self.segment.dates
+        if dates is None:
+            with self.segment.lock:
+                dates = self.segment.dates
+                if dates is None:
+                    column = self.reader.column_reader("date")
+                    dates = sorted((column[d] or 0, d) for d in range(self.size))
+                    self.segment.dates = dates
+        return dates
+
+    def published(self) -> list[int]:
+        """Each document's date (as the column holds it, 0 for none), by document number."""
+        by_doc = self.segment.published
+        if by_doc is None:
+            by_doc = [0] * self.size
+            for date, d in self.dates():
+                by_doc[d] = date
+            self.segment.published = by_doc
+        return by_doc
+
+    def date_range(self, start: int | None, end: int | None) -> int:
+        dates = self.dates()
+        # Documents without a date (0) are left out of any date range.
+        low = bisect.bisect_left(dates, (max(start or 1, 1), -1))
+        high = bisect.bisect_left(dates, (end, -1)) if end is not None else len(dates)
+        return _bitmap((d for _, d in dates[low:high]), self.size)
+
+
+# --- compiling the tree --------------------------------------------------------------------------
+
+
+class _Compiler:
+    """Turns leaves into the index terms they stand for, bounded, with notes."""
+
+    def __init__(self, searcher: Searcher, access: Access, languages: Iterable[str],
+                 notes: list[str]) -> None:
+        self.searcher = searcher
+        self.access = access
+        self.notes = notes
+        self.languages = sorted({code for code in languages if code in STEM_LANGUAGES})
+        self.expanded = 0
+        self.cache: dict[Leaf, list[tuple[str, Any]]] = {}
+
+    def stems(self, word: str) -> list[str]:
+        found = {word}
+        found.update(stem(word, code) for code in self.languages)
+        return sorted(found)
+
+    def fields_for(self, leaf: Leaf) -> tuple[list[str], list[str]]:
+        """(item fields, private fields) a leaf searches."""
+        item = {"title": ["title"], "text": ["text"]}.get(leaf.field or "", ["title", "text"])
+        private = {"title": ["private_title"], "text": ["private_text"]}.get(
+            leaf.field or "", ["private_title", "private_text"])
+        return item, private if self.access.private else []
+
+    def alternatives(self, leaf: Leaf) -> list[tuple[str, Any]]:
+        """What a leaf matches: a union of (field, term), (QUERY, Whoosh query), (PHRASE, (part, words))."""
+        found = self.cache.get(leaf)
+        if found is not None:
+            return found
+        pairs: list[tuple[str, Any]] = []
+        item_fields, private_fields = self.fields_for(leaf)
+        if leaf.kind == "value":
+            pairs = self.value_terms(leaf)
+        elif leaf.kind == "word":
+            word = leaf.words[0]
+            for stemmed in self.stems(word):
+                pairs += [(name, stemmed) for name in item_fields]
+            pairs += [(name, word) for name in private_fields]
+        elif leaf.kind == "phrase":
+            sequences = sorted({tuple(leaf.words)} | {tuple(stem(w, code) for w in leaf.words)
+                                                      for code in self.languages})
+            part = leaf.field if leaf.field in ("title", "text") else None
+            pairs = [(PHRASE, (part, seq)) for seq in sequences]
+            pairs += [(QUERY, wq.Phrase(name, list(leaf.words))) for name in private_fields]
+        elif leaf.kind == "prefix":
+            terms = self.expand(leaf.words[0], item_fields[-1], leaf.raw)
+            pairs = [(name, term) for term in terms for name in item_fields]
+            if private_fields:
+                private_terms = self.expand(leaf.words[0], private_fields[-1], leaf.raw)
+                pairs += [(name, term) for term in private_terms for name in private_fields]
+        self.cache[leaf] = pairs
+        return pairs
+
+    def marks(self, tree: Leaf | Node | None) -> frozenset[str]:
+        """Folded words and stems that the positive parts of the query match, for highlighting."""
+        found: set[str] = set()
+        for leaf in query_words(tree):
+            if leaf.kind == "prefix":
+                found.update(term for name, term in self.alternatives(leaf) if name in SCORED_FIELDS)
+            else:
+                for word in leaf.words:
+                    found.update(self.stems(word))
+        return frozenset(found)
+
+    def scoring(self, tree: Leaf | Node | None) -> list[tuple[str, str, float]]:
+        """(field, term, idf) of the positive words of the query: what a document's score sums."""
+        reader = self.searcher.reader()
+        total = max(reader.doc_count_all(), 1)
+        pairs: dict[tuple[str, str], None] = {}
+        for leaf in query_words(tree):
+            item_fields, private_fields = self.fields_for(leaf)
+            if leaf.kind == "prefix":
+                terms = [t for name, t in self.alternatives(leaf) if name == item_fields[-1]]
+                terms.sort(key=lambda t: -reader.doc_frequency(item_fields[-1], t))
+                best = terms[:MAX_SCORED_PREFIX_TERMS]
+                pairs.update(((name, t), None) for t in best for name in item_fields)
+                continue
+            for word in leaf.words:
+                pairs.update(((name, s), None) for s in self.stems(word) for name in item_fields)
+                pairs.update(((name, word), None) for name in private_fields)
+        scored = []
+        for name, term in pairs:
+            df = reader.doc_frequency(name, term)
+            if df:
+                scored.append((name, term, math.log(1 + (total - df + 0.5) / (df + 0.5))))
+        return scored
+
+    def value_terms(self, leaf: Leaf) -> list[tuple[str, Any]]:
+        value = leaf.words[0]
+        if leaf.field == "language":
+            return [("language", value)]
+        if leaf.field == "country":
+            return [("country", value if "/" in value else f"country/{value}")]
+        if leaf.field == "topic":
+            if "/" in value:
+                return [("topic", value)]
+            return [("topic", t) for t in self.lexicon("topic") if t.partition("/")[2] == value]
+        # source: an id, or the words of the source's name
+        if value.isdigit():
+            return [("source", value)]
+        words = tokenize(value)
+        if not words:
+            return []
+        if len(words) == 1:
+            return [("source_name", words[0])]
+        return [(QUERY, wq.And([wq.Term("source_name", w) for w in words]))]
+
+    def lexicon(self, field_name: str) -> list[str]:
+        return [_decode(t) for t in self.searcher.reader().lexicon(field_name)]
+
+    def expand(self, prefix: str, field_name: str, raw: str) -> list[str]:
+        """Terms of a field for a prefix, the most frequent first, bounded.
+
+        The item fields hold stems, and a prefix may be longer than the stem ("discriminat*" against
+        "discrimin"): the words of the item vocabulary that start with the prefix are stemmed too.
+        """
+        reader = self.searcher.reader()
+        budget = min(MAX_PREFIX_TERMS, MAX_EXPANDED_TERMS - self.expanded)
+        if budget <= 0:
+            self.notes.append(f"{raw[:40]!r} was ignored: the query expands to {MAX_EXPANDED_TERMS} terms "
+                              "already.")
+            return []
+        terms = islice(reader.expand_prefix(field_name, prefix), MAX_PREFIX_SCAN)
+        found = dict.fromkeys(_decode(t) for t in terms)
+        cut = len(found) >= MAX_PREFIX_SCAN
+        if field_name in ("title", "text"):
+            for word in islice(reader.expand_prefix("vocab", prefix), MAX_PREFIX_SCAN):
+                for stemmed in self.stems(_decode(word)):
+                    if stemmed not in found and reader.doc_frequency(field_name, stemmed):
+                        found[stemmed] = None
+        candidates = list(found)
+        if len(candidates) > budget:
+            cut = True
+            candidates.sort(key=lambda t: -reader.doc_frequency(field_name, t))
+            candidates = candidates[:budget]
+        if cut:
+            self.notes.append(f"{raw[:40]!r} matches too many words: only the {len(candidates)} most "
+                              "frequent were searched. Type a longer prefix to narrow it.")
+        self.expanded += len(candidates)
+        return candidates
+
+def _evaluate(tree: Leaf | Node, leaf: _Leaf, compiler: _Compiler) -> int:
+    """Bitmap of the documents of one segment that match the tree."""
+    if isinstance(tree, Leaf):
+        bitmap = 0
+        for name, term in compiler.alternatives(tree):
+            if name == QUERY:
+                bitmap |= leaf.docs(term)
+            elif name == PHRASE:
+                bitmap |= leaf.phrase(*term)
+            else:
+                bitmap |= leaf.term(name, term)
+        return bitmap
+    if tree.op == "not":
+        return leaf.live() & ~_evaluate(tree.children[0], leaf, compiler)
+    if tree.op == "or":
+        bitmap = 0
+        for child in tree.children:
+            bitmap |= _evaluate(child, leaf, compiler)
+        return bitmap
+    result: int | None = None
+    negatives = []
+    for child in tree.children:
+        if isinstance(child, Node) and child.op == "not":
+            negatives.append(child.children[0])
+            continue
+        bits = _evaluate(child, leaf, compiler)
+        result = bits if result is None else result & bits
+        if not result:
+            return 0
+    if result is None:
+        result = leaf.live()
+    for child in negatives:
+        result &= ~_evaluate(child, leaf, compiler)
+    return result
+
+
+# --- running a search ----------------------------------------------------------------------------
+
+
+def _leaves(searcher: Searcher) -> list[_Leaf]:
+    """The segments of the index that hold documents (an empty index has a segment-less reader)."""
+    return [_Leaf(s, offset) for s, offset in searcher.leaf_searchers()
+            if s.reader().segment() is not None and s.reader().doc_count_all()]
+
+
+def _index_languages(searcher: Searcher) -> list[str]:
+    return [_decode(t) for t in searcher.reader().lexicon("language")]
+
+
+def _constraints(leaf: _Leaf, request: Request) -> int:
+    """Bitmap of what the filters, the kinds asked for and the access rules allow in one segment."""
+    allowed = leaf.live()
+    for name, values in request.filters.items():
+        if values:
+            wanted = set(values)
+            union = 0
+            for term, bits in leaf.facet(name):
+                if term in wanted:
+                    union |= bits
+            allowed &= union
+            if not allowed:
+                return 0
+    if request.date_from is not None or request.date_to is not None:
+        start = date_number(request.date_from) if request.date_from else None
+        end = date_number(request.date_to) if request.date_to else None
+        allowed &= leaf.date_range(start, end)
+    kinds = dict(leaf.facet("kind"))
+    if request.kinds:
+        union = 0
+        for kind in request.kinds:
+            union |= kinds.get(kind, 0)
+        allowed &= union
+    return allowed & ~_forbidden(leaf, request.access, kinds)
+
+
+def _forbidden(leaf: _Leaf, access: Access, kinds: dict[str, int]) -> int:
+    """Bitmap of the documents this searcher may not see."""
+    hidden = 0
+    if not access.cases:
+        hidden |= kinds.get(CASE, 0)
+    contacts = kinds.get(CONTACT, 0)
+    if access.contacts == "none":
+        hidden |= contacts
+    elif access.contacts == "normal" and contacts:
+        restricted = contacts & leaf.term("sensitivity", "restricted")
+        for contact_id in access.allowed_contacts:
+            restricted &= ~leaf.term("id", f"{CONTACT}:{contact_id}")
+        hidden |= restricted
+    return hidden
+
+
+def _matches(searcher: Searcher, request: Request, compiler: _Compiler) -> tuple[list[_Leaf], list[int]]:
+    """The segments, and for each the bitmap of the documents the request matches."""
+    leaves = _leaves(searcher)
+    matched: list[int] = []
+    for leaf in leaves:
+        bits = _constraints(leaf, request)
+        if bits and request.tree is not None:
+            bits &= _evaluate(request.tree, leaf, compiler)
+        matched.append(bits)
+    return leaves, matched
+
+
+def run(searcher: Searcher, request: Request, notes: list[str] | None = None) -> Answer:
+    """Match, count, facet and rank one search on an open searcher."""
+    notes = notes if notes is not None else []
+    compiler = _Compiler(searcher, request.access, _index_languages(searcher), notes)
+    leaves, matched = _matches(searcher, request, compiler)
+    total = sum(bits.bit_count() for bits in matched)
+    facets = _count_facets(leaves, matched)
+    window = min(request.offset + request.limit, MAX_WINDOW)
+    if total == 0 or request.offset >= window:
+        ranked: list[tuple[int, float]] = []
+    elif request.sort == "newest" or request.tree is None or _only_negative(request.tree):
+        ranked = _newest(leaves, matched, window)
+    else:
+        ranked = _rank(leaves, matched, compiler.scoring(request.tree), window)
+    page = ranked[request.offset : window]
+    return Answer(
+        total=total, matches=[_match(searcher, docnum, score) for docnum, score in page], facets=facets,
+        marks=compiler.marks(request.tree), notes=notes,
+    )
+
+
+def count(searcher: Searcher, request: Request) -> int:
+    """How many documents a request matches (no facets, no ranking)."""
+    compiler = _Compiler(searcher, request.access, _index_languages(searcher), [])
+    _, matched = _matches(searcher, request, compiler)
+    return sum(bits.bit_count() for bits in matched)
+
+
+def _only_negative(tree: Leaf | Node) -> bool:
+    if isinstance(tree, Leaf):
+        return tree.kind == "value"
+    if tree.op == "not":
+        return True
+    return all(_only_negative(c) for c in tree.children)
+
+
+def _count_facets(leaves: list[_Leaf], matched: list[int]) -> dict[str, dict[str, int]]:
+    facets: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        counts: dict[str, int] = {}
+        for leaf, bits in zip(leaves, matched, strict=True):
+            if not bits:
+                continue
+            for value, value_bits in leaf.facet(name):
+                n = (bits & value_bits).bit_count()
+                if n:
+                    counts[value] = counts.get(value, 0) + n
+        if name == "month":
+            ordered = sorted(counts.items(), reverse=True)
+        else:
+            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        facets[name] = dict(ordered[:FACET_LIMIT])
+    return facets
+
+
+def _newest(leaves: list[_Leaf], matched: list[int], window: int) -> list[tuple[int, float]]:
+    """The first `window` matches, newest first (documents without a date last)."""
+    found: list[tuple[int, int]] = []
+    for leaf, bits in zip(leaves, matched, strict=True):
+        if not bits:
+            continue
+        if bits.bit_count() <= NEWEST_BY_SORTING:
+            published = leaf.published()
+            found += [(published[d], leaf.offset + d) for d in _ids_of(bits)]
+            continue
+        data = bits.to_bytes((leaf.size >> 3) + 1, "little")
+        taken = 0
+        for date, docnum in reversed(leaf.dates()):
+            if data[docnum >> 3] & _BIT[docnum & 7]:
+                found.append((date, leaf.offset + docnum))
+                taken += 1
+                if taken >= window:
+                    break
+    found.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [(docnum, 0.0) for _, docnum in found[:window]]
+
+
+def _rank(leaves: list[_Leaf], matched: list[int], terms: list[tuple[str, str, float]],
+          window: int) -> list[tuple[int, float]]:
+    """The best `window` matches by BM25 (title boosted by its index-time weights), best first.
+
+    Each term's documents are kept ordered by their BM25 part; the best matching ones of every term make a
+    pool, and the pool is scored exactly over all the terms. Matches with no scored word (a query of
+    metadata values) follow, newest first.
+    """
+    pool_size = max(RANK_POOL, window)
+    scored: list[tuple[float, int]] = []
+    unscored = 0
+    for leaf, bits in zip(leaves, matched, strict=True):
+        if not bits:
+            continue
+        data = bits.to_bytes((leaf.size >> 3) + 1, "little")
+        pool: set[int] = set()
+        postings = []
+        for name, term, idf in terms:
+            found = leaf.postings(name, term)
+            common = found.bitmap & bits
+            if not common:
+                continue
+            postings.append((found, idf))
+            if common.bit_count() <= pool_size:
+                pool.update(_ids_of(common))
+                continue
+            taken = 0
+            ids = found.ids
+            for i in found.order():
+                d = ids[i]
+                if data[d >> 3] & _BIT[d & 7]:
+                    pool.add(d)
+                    taken += 1
+                    if taken >= pool_size:
+                        break
+        for d in pool:
+            score = 0.0
+            for found, idf in postings:
+                score += found.part(d) * idf
+            scored.append((score, leaf.offset + d))
+        unscored += bits.bit_count() - len(pool)
+    best = heapq.nlargest(window, scored)
+    ranked = [(docnum, score) for score, docnum in best]
+    if len(ranked) < window and unscored:
+        seen = {docnum for docnum, _ in ranked}
+        newest = _newest(leaves, matched, window)
+        ranked += [pair for pair in newest if pair[0] not in seen][: window - len(ranked)]
+    return ranked
+
+
+def _ids_of(bitmap: int) -> list[int]:
+    """The document numbers set in a bitmap."""
+    data = bitmap.to_bytes((bitmap.bit_length() >> 3) + 1, "little")
+    found: list[int] = []
+    for index, byte in enumerate(data):
+        if byte:
+            base = index << 3
+            found.extend(base + b for b in range(8) if byte & _BIT[b])
+    return found
+
+
+def _match(searcher: Searcher, docnum: int, score: float) -> Match:
+    stored = searcher.reader().stored_fields(docnum)
+    return Match(key=stored["id"], score=score, heading=stored.get("heading", ""),
+                 excerpt=stored.get("excerpt", ""), published=stored.get("published"))
+
+
+# --- did you mean --------------------------------------------------------------------------------
+
+
+def corrections(searcher: Searcher, words: Iterable[str]) -> dict[str, str]:
+    """Better-known spellings of unknown or rare words, from the item vocabulary (never contacts)."""
+    reader = searcher.reader()
+    corrector = reader.corrector("vocab")
+    found: dict[str, str] = {}
+    for word in dict.fromkeys(words):
+        if len(word) < 4 or word.isdigit():
+            continue
+        known = reader.doc_frequency("vocab", word)
+        if known >= SUGGEST_BELOW:
+            continue  # a word of the vocabulary: the query finds little for another reason
+        # Sharing the first two letters keeps the lookup to a small part of the lexicon (1 ms, not 100).
+        candidates = corrector.suggest(word, limit=8, maxdist=1 if len(word) < 7 else 2, prefix=2)
+        best = max(candidates, key=lambda c: reader.doc_frequency("vocab", c), default=None)
+        if best and best != word and reader.doc_frequency("vocab", best) > known * 5:
+            found[word] = best
+    return found
+
+
+# --- similar items -------------------------------------------------------------------------------
+
+
+def similar(searcher: Searcher, key: str, title: str, text: str, limit: int = 5,
+            words_used: int = 20) -> list[Match]:
+    """Items sharing the most distinctive stems of one item's title and text (tf-idf), itself left out."""
+    counts: dict[str, float] = {}
+    for weight, stems in ((2.0, title.split()), (1.0, text.split())):
+        for word in stems:
+            if len(word) > 2 and not word.isdigit():
+                counts[word] = counts.get(word, 0.0) + weight
+    total = max(searcher.doc_count(), 1)
+    scored = []
+    for word, tf in counts.items():
+        df = searcher.reader().doc_frequency("text", word)
+        if 1 < df < total * 0.5:
+            scored.append((tf * (1.0 + math.log(total / df)), word))
+    scored.sort(reverse=True)
+    chosen = scored[:words_used]
+    if not chosen:
+        return []
+    terms = [(name, word, weight) for weight, word in chosen for name in ("title", "text")]
+    leaves = _leaves(searcher)
+    matched = []
+    for leaf in leaves:
+        bits = 0
+        for name, word, _ in terms:
+            bits |= leaf.term(name, word)
+        kinds = dict(leaf.facet("kind"))
+        matched.append(bits & leaf.live() & kinds.get(ITEM, 0) & ~leaf.term("id", key))
+    return [_match(searcher, docnum, score) for docnum, score in _rank(leaves, matched, terms, limit)]
+
+
+__all__ = ["Access", "Answer", "FACETS", "FILTER_FIELDS", "ITEM", "Leaf", "MAX_QUERY_CHARS", "Match", "Node",
+           "ParsedQuery", "Request", "corrections", "count", "parse_query", "query_words", "run", "similar"]
