@@ -114,27 +114,43 @@ def item_document(item: Item) -> dict[str, object]:
 class ContactLike(Protocol):
     """What contact_document reads from a contact (kb.contacts' record, or any object with these)."""
 
-    id: int
-    name: str
-    organisation: str
-    role: str
-    country: str
-    expertise: Sequence[str]
-    notes: str
-    sensitivity: str  # "normal" or "restricted"
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def organisation(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def expertise(self) -> Sequence[str]: ...
+    @property
+    def notes(self) -> str: ...
+    @property
+    def sensitivity(self) -> str: ...  # "normal" or "restricted"
 
 
 class CaseLike(Protocol):
     """What case_document reads from a case file."""
 
-    id: int
-    title: str
-    summary: str
-    country: str
-    sector: str
-    system_name: str
-    system_agency: str
-    status: str
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def sector(self) -> str: ...
+    @property
+    def system_name(self) -> str: ...
+    @property
+    def system_agency(self) -> str: ...
+    @property
+    def status(self) -> str: ...
 
 
 def contact_document(contact: ContactLike) -> dict[str, object]:
