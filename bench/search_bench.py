@@ -6,7 +6,8 @@ For each size it generates the corpus (seeded: the same items every run), stores
 and measures:
 - bulk indexing (SearchIndex.rebuild) in items per second, and the index size on disk;
 - batched ingest through the outbox: batches of 100 items stored then synced, items per second, the
-  longest single commit, and the time from committing a batch until a search finds it;
+  longest single commit, and the time from committing a batch until a search finds it, with the
+  background merger running as `kb serve` and `kb worker` run it;
 - query latency (median, p95) of kb.search over a fixed mix of queries, each with facets and 20
   highlighted hits; then the same queries on SQLite FTS5 (unicode61 remove_diacritics 2, bm25,
   snippet(), facet counts with GROUP BY over the matches), reported as ratios.
@@ -366,6 +367,11 @@ def batched_ingest(kb: KnowledgeBase, corpus: Corpus, first: int, batches: int,
 # --- one size ------------------------------------------------------------------------------------
 
 
+def segment_count(kb: KnowledgeBase) -> int:
+    with kb.index.searcher(max_age=0) as searcher:
+        return len(searcher.leaf_searchers())
+
+
 def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -393,6 +399,7 @@ def bench_size(size: int, workdir: Path, query_count: int, batches: int, reuse: 
     report["bulk_s"] = time.perf_counter() - started
     report["bulk_items_per_s"] = indexed / float(report["bulk_s"])  # type: ignore[arg-type]
     report["index_mb"] = folder_size(kb.settings.index_root) / 1e6
+    report["segments"] = segment_count(kb)
     report["db_mb"] = folder_size(folder) / 1e6 - float(report["index_mb"])  # type: ignore[arg-type]
     queries = make_queries(corpus, size, query_count)
     kb_search.search(kb, "", page_size=20)  # reads the per-segment facet tables and dates once
@@ -414,7 +421,12 @@ def bench_size(size: int, workdir: Path, query_count: int, batches: int, reuse: 
     if batches:
         print(f"[{size}] batched ingest...", file=sys.stderr, flush=True)
         first = 1_000_000 + items_store.count_items(kb.db)  # new items on every run, also with --reuse
-        report["batched"] = batched_ingest(kb, corpus, first, batches, source_ids)
+        stop_merging = kb.start_index_merging(interval=1.0)  # as `kb worker` and `kb serve` run it
+        try:
+            report["batched"] = batched_ingest(kb, corpus, first, batches, source_ids)
+        finally:
+            stop_merging.set()
+        report["segments_after_batches"] = segment_count(kb)
         report["whoosh_after_batches"], _ = run_whoosh(kb, queries[::4])
     if optimize:
         started = time.perf_counter()
@@ -437,7 +449,8 @@ def summarise(report: dict[str, object]) -> list[str]:
     if "bulk_items_per_s" in report:
         lines.append(f"| bulk indexing (rebuild) | {report['bulk_items_per_s']:.0f} items/s "
                      f"({report['bulk_s']:.0f} s) |")
-    lines.append(f"| index size on disk | {report['index_mb']:.0f} MB (database {report['db_mb']:.0f} MB) |")
+    lines.append(f"| index size on disk | {report['index_mb']:.0f} MB in {report['segments']} segments "
+                 f"(database {report['db_mb']:.0f} MB) |")
     lines.append(f"| kb.search median / p95 (ms), {len(report['whoosh'])} queries | {lat('whoosh')} |")  # type: ignore[arg-type]
     lines.append(f"| same mix again (term bitmaps cached) | {lat('whoosh_again')} |")
     lines.append(f"| FTS5 median / p95 (ms) | {lat('fts')} |")
@@ -454,7 +467,8 @@ def summarise(report: dict[str, object]) -> list[str]:
                      f"commit {batched['median_commit']:.2f} s, longest {batched['longest_commit']:.2f} s |")
         lines.append(f"| batch of 100 searchable after commit | median {batched['searchable_median']:.2f} s, "
                      f"max {batched['searchable_max']:.2f} s |")
-        lines.append(f"| kb.search after batches, before optimize | {lat('whoosh_after_batches')} |")
+        lines.append(f"| kb.search after batches ({report['segments_after_batches']} segments, merged in the "
+                     f"background meanwhile) | {lat('whoosh_after_batches')} |")
     if "optimize_s" in report:
         lines.append(f"| optimize() (merge, off the ingest path) | {report['optimize_s']:.0f} s |")
     lines += ["", "| query kind | kb.search median ms | FTS5 median ms |", "|---|---|---|"]
@@ -468,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000", help="Comma-separated corpus sizes (default 10000).")
     parser.add_argument("--queries", type=int, default=210, help="Queries in the mix (at least 200).")
-    parser.add_argument("--batches", type=int, default=10, help="Batches of 100 for the outbox measure.")
+    parser.add_argument("--batches", type=int, default=30, help="Batches of 100 for the outbox measure.")
     parser.add_argument("--workdir", type=Path, help="Where to build (default: a temporary folder, removed).")
     parser.add_argument("--reuse", action="store_true", help="Reuse a corpus stored before in --workdir.")
     parser.add_argument("--optimize", action="store_true", help="Also time optimize() (minutes at 100,000).")

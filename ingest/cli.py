@@ -149,9 +149,13 @@ def worker(state: CliState) -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     click.echo(f"Worker started on {kb.settings.data_dir}.", err=True)
-    with Ingestor(kb) as ingestor:
-        run_worker(ingestor, stop, on_pass=lambda summary: click.echo(summary.line(), err=True),
-                   tick=lambda: _send_scheduled_digest(kb))
+    stop_merging = kb.start_index_merging()  # each pass writes new segments; merge them off its path
+    try:
+        with Ingestor(kb) as ingestor:
+            run_worker(ingestor, stop, on_pass=lambda summary: click.echo(summary.line(), err=True),
+                       tick=lambda: _send_scheduled_digest(kb))
+    finally:
+        stop_merging.set()
     click.echo("Worker stopped.", err=True)
 
 

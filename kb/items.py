@@ -294,11 +294,13 @@ def item_ids(db: Database) -> list[int]:
     return [row[0] for row in db.execute("SELECT id FROM items ORDER BY id")]
 
 
-def iter_items(db: Database, batch_size: int = 500) -> Iterator[Item]:
-    """Every item in id order, loaded in batches."""
-    last = 0
+def iter_items(db: Database, batch_size: int = 500, *, after: int = 0, up_to: int | None = None) -> Iterator[Item]:
+    """Every item in id order (or those with after < id <= up_to), loaded in batches."""
+    last = after
+    below = "" if up_to is None else f" AND id <= {int(up_to)}"
     while True:
-        ids = [r[0] for r in db.execute("SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?", [last, batch_size])]
+        ids = [r[0] for r in db.execute(f"SELECT id FROM items WHERE id > ?{below} ORDER BY id LIMIT ?",  # noqa: S608
+                                        [last, batch_size])]
         if not ids:
             return
         yield from load_items(db, ids)

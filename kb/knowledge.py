@@ -21,6 +21,8 @@ from kb.index import IndexStatus, SearchIndex
 from kb.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
+# How often the background merger looks for small index segments to merge.
+MERGE_CHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,25 @@ class KnowledgeBase:
                     LOGGER.exception("index sync failed; will retry")
 
         threading.Thread(target=loop, name="index-sync", daemon=True).start()
+        return stop
+
+    def start_index_merging(self, interval: float = MERGE_CHECK_SECONDS) -> threading.Event:
+        """Merge small index segments in a background process, checked every `interval` seconds.
+
+        Off the ingest path: a merge holds the index writer only to choose segments and to swap the
+        merged one in (see SearchIndex.merge_segments). Set the returned event to stop.
+        """
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    if self.index.merge_due() and not self.index.merge_in_process(stop) and not stop.is_set():
+                        LOGGER.warning("merging index segments failed; will retry")
+                except Exception:  # noqa: BLE001 - searches stay correct on unmerged segments; retry later
+                    LOGGER.exception("merging index segments failed; will retry")
+
+        threading.Thread(target=loop, name="index-merge", daemon=True).start()
         return stop
 
     def status(self) -> Status:

@@ -27,11 +27,11 @@ from kb import sources as sources_store
 from kb.documents import CASE, CONTACT, ITEM, KINDS, facet_of, item_document, parse_key
 from kb.errors import InvalidInput
 from kb.index import query as engine
+from kb.index.parser import parse_query, query_words
 from kb.knowledge import KnowledgeBase
 
 # Words as kb.textnorm reads them (combining marks stay inside a word), found in the original text.
-from kb.textnorm import _TOKEN_RE as _WORD
-from kb.textnorm import fold, stem, stem_language
+from kb.textnorm import WORD_RE, fold, stem, stem_language
 from kb.users import User
 
 LOGGER = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
     filters = filters or SearchFilters()
     if allowed_contacts is None:
         allowed_contacts = _visible_contacts(kb, user)
-    parsed = engine.parse_query(query)
+    parsed = parse_query(query)
     notes = parsed.notes
     if sort not in SORTS:
         notes.append(f"Unknown sort {sort[:20]!r}: sorted by relevance.")
@@ -276,7 +276,7 @@ def _date_range(kb: KnowledgeBase, filters: SearchFilters, notes: list[str]) -> 
 
 
 def _suggest(searcher: Any, query: str, tree: Any, request: engine.Request, total: int) -> str | None:
-    leaves = [leaf for leaf in engine.query_words(tree) if leaf.kind in ("word", "phrase")]
+    leaves = [leaf for leaf in query_words(tree) if leaf.kind in ("word", "phrase")]
     words = [w for leaf in leaves for w in leaf.words]
     fixes = engine.corrections(searcher, words)
     if not fixes:
@@ -288,7 +288,7 @@ def _suggest(searcher: Any, query: str, tree: Any, request: engine.Request, tota
             suggestion = re.sub(re.escape(leaf.raw), _literal(fixed_raw), suggestion, count=1)
     if suggestion == query:
         return None
-    parsed = engine.parse_query(suggestion)
+    parsed = parse_query(suggestion)
     better = engine.count(searcher, replace(request, tree=parsed.tree))
     return suggestion if better > total else None
 
@@ -363,9 +363,9 @@ def snippet(text: str, marks: frozenset[str], language: str | None, size: int = 
     first = None
     hint = _hint(scanned, marks) if marks else None
     if hint is not None:
-        first = next((w for w in _WORD.finditer(scanned, hint) if matches(w.group())), None)
+        first = next((w for w in WORD_RE.finditer(scanned, hint) if matches(w.group())), None)
         if first is None and hint:
-            first = next((w for w in _WORD.finditer(scanned, 0, hint + 1) if matches(w.group())), None)
+            first = next((w for w in WORD_RE.finditer(scanned, 0, hint + 1) if matches(w.group())), None)
     begin = 0
     if first is not None and first.start() > SNIPPET_LEAD:
         space = scanned.find(" ", first.start() - SNIPPET_LEAD, first.start())
@@ -378,7 +378,7 @@ def snippet(text: str, marks: frozenset[str], language: str | None, size: int = 
     parts = []
     last = 0
     if marks:
-        for word in _WORD.finditer(window):
+        for word in WORD_RE.finditer(window):
             if matches(word.group()):
                 parts.append(html.escape(window[last : word.start()]))
                 parts.append(f"<mark>{html.escape(word.group())}</mark>")

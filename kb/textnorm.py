@@ -62,9 +62,9 @@ def _mark_ranges() -> str:
     )
 
 
-# A token: a letter or digit, then letters, digits and the combining marks that are part of a script's
-# spelling (Indic vowel signs, viramas, ...), which folding keeps.
-_TOKEN_RE = re.compile(f"[^\\W_](?:[^\\W_]|[{_mark_ranges()}])*")
+# A word: a letter or digit, then letters, digits and the combining marks that are part of a script's
+# spelling (Indic vowel signs, viramas, ...), which folding keeps. Also finds words in unfolded text.
+WORD_RE = re.compile(f"[^\\W_](?:[^\\W_]|[{_mark_ranges()}])*")
 _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 # ISO-639-1 code -> Snowball algorithm name; only the ones the installed snowballstemmer has are used.
@@ -102,7 +102,7 @@ def fold(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Folded word tokens of `text`; one-character tokens are dropped unless they are digits."""
     folded = fold(text)
-    pattern = _ASCII_TOKEN_RE if folded.isascii() else _TOKEN_RE
+    pattern = _ASCII_TOKEN_RE if folded.isascii() else WORD_RE
     return [token for token in pattern.findall(folded) if len(token) > 1 or token.isdigit()]
 
 

@@ -22,10 +22,12 @@ def _serve(state: CliState, host: str, port: int, threads: int | None) -> None:
     kb = state.kb()
     app = create_app(kb.settings, kb=kb)
     stop_sync = kb.start_index_sync()
+    stop_merging = kb.start_index_merging()
     try:
         serve(app, host=host, port=port, threads=threads or kb.settings.web_threads)
     finally:
         stop_sync.set()
+        stop_merging.set()
 
 
 @cli.command("serve")

@@ -10,28 +10,35 @@ Readers open whatever CURRENT names, so a rebuild never takes search offline.
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
+import math
+import multiprocessing
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
-from whoosh.writing import NO_MERGE
+from whoosh.writing import NO_MERGE, SegmentWriter
 
 from kb import outbox
 from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
+from kb.db import connect
 from kb.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
 from kb.index.schema import SCHEMA_VERSION, build_schema
-from kb.items import iter_items, load_items
+from kb.items import Item, count_items, item_ids, iter_items, load_items
 
 LOGGER = logging.getLogger(__name__)
 
@@ -39,6 +46,16 @@ INDEX_NAME = "items"
 MULTI_VALUED = ("topic", "sector", "system", "right", "country", "source", "case")
 # How long a drainer waits for another process's writer before leaving the rows for later.
 LOCK_WAIT_SECONDS = 30.0
+# A rebuild of this many items or more runs on every core (see _build).
+PARALLEL_FROM = 5_000
+# Memory for the postings of each writing process before they spill to disk, and the items of one
+# segment of a rebuild, whose postings fit in it (see _build).
+BUILD_LIMIT_MB = 512
+SEGMENT_DOCS = 8_000
+PROGRESS_EVERY = 100
+# Segments of one size tier merged together once there are this many (see merge_segments).
+MERGE_FACTOR = 8
+MERGE_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,181 @@ def _fields(document: dict[str, object]) -> dict[str, object]:
     if fields.get("published") is None:
         fields.pop("published", None)
     return {k: v for k, v in fields.items() if v != ""}
+
+
+def _database_file(db: Database) -> str | None:
+    """The file of the main database, or None for an in-memory one."""
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(path) or None
+    return None
+
+
+def _segment_bounds(db: Database, size: int) -> list[tuple[int, int]]:
+    """(after, up_to) id ranges of `size` items each, covering every item."""
+    ids = item_ids(db)
+    return [(ids[start - 1] if start else 0, ids[min(start + size, len(ids)) - 1])
+            for start in range(0, len(ids), size)]
+
+
+def _write_items(writer: SegmentWriter, items: Iterable[Item], progress: Callable[[int], None] | None) -> int:
+    count = 0
+    for item in items:
+        writer.add_document(**_fields(item_document(item)))
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+    if progress and count % PROGRESS_EVERY:
+        progress(count % PROGRESS_EVERY)
+    return count
+
+
+_progress_queue: Any = None
+
+
+def _exit_with_parent() -> None:
+    """In a worker process: exit as soon as the parent is gone (a killed parent must not leave it running)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def _init_build_process(queue: Any) -> None:
+    """Set up a worker process of a rebuild: where it reports progress, and that it dies with its parent."""
+    global _progress_queue
+    _progress_queue = queue
+    _exit_with_parent()
+
+
+def _build_segment(folder: str, db_file: str, after: int, up_to: int) -> tuple[Any, int]:
+    """In a worker process: the items with after < id <= up_to as one new segment of the index in `folder`.
+
+    Whoosh's own multi-process writer works this way: a SegmentWriter without the index lock writes a
+    segment next to the others, and the process holding the lock lists it in its commit.
+    """
+    gc.disable()  # millions of posting tuples: the collector would walk them again and again, for nothing
+    db = connect(db_file)
+    try:
+        writer = SegmentWriter(whoosh_index.open_dir(folder, indexname=INDEX_NAME), _lk=False,
+                               limitmb=BUILD_LIMIT_MB)
+        count = _write_items(writer, iter_items(db, after=after, up_to=up_to),
+                             _progress_queue.put if _progress_queue else None)
+        segment = writer._finalize_segment() if count else None  # noqa: SLF001 - see the docstring
+    finally:
+        db.close()
+        gc.enable()
+        gc.collect()
+    return segment, count
+
+
+def _merge_at(root: str) -> None:
+    """The body of the merging process (see SearchIndex.merge_in_process)."""
+    _exit_with_parent()
+    os.nice(MERGE_NICENESS)  # ingest and searches come first
+    index = SearchIndex(Path(root))
+    try:
+        merged = index.merge_segments()
+    finally:
+        index.close()
+    if merged:
+        LOGGER.info("merged %d index segments into one", merged)
+
+
+def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -> int:
+    """Write every item, contact and case file into the empty index in `folder`; returns the items written.
+
+    From PARALLEL_FROM items, the items are written on every core (at least two processes): analysing
+    and indexing both run in Python, so one process cannot go faster than one core. Each process writes
+    segments of SEGMENT_DOCS items, whose postings fit in memory (spilling them to disk and merging them
+    back made indexing twice as slow). The background merger (merge_segments) merges them later.
+    """
+    ix = whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+    writer = ix.writer(limitmb=BUILD_LIMIT_MB)
+    try:
+        db_file = _database_file(db)
+        if db_file is None or count_items(db) < PARALLEL_FROM:
+            count, segments = _write_items(writer, iter_items(db), progress), []
+        else:
+            count, segments = _build_segments(folder, db_file, _segment_bounds(db, SEGMENT_DOCS), progress)
+        for contact in contacts_for_index(db):
+            writer.add_document(**_fields(contact_document(contact)))
+        for case in cases_for_index(db):
+            writer.add_document(**_fields(case_document(case)))
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(mergetype=lambda _writer, existing: [*existing, *segments])  # whoosh's merge hook
+    ix.close()
+    return count
+
+
+def _build_segments(folder: Path, db_file: str, bounds: list[tuple[int, int]],
+                    progress: Callable[[int], None] | None) -> tuple[int, list[Any]]:
+    """_build_segment for each id range, on every core; returns (items written, the segments)."""
+    context = multiprocessing.get_context("spawn")  # never fork a threaded server
+    queue = context.SimpleQueue() if progress else None
+    processes = min(len(bounds), max(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_build_process,
+                             initargs=(queue,)) as pool:
+        futures = [pool.submit(_build_segment, str(folder), db_file, after, up_to) for after, up_to in bounds]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2)
+            while queue is not None and not queue.empty():
+                progress(queue.get())  # type: ignore[misc]
+        results = [future.result() for future in futures]
+    while queue is not None and not queue.empty():
+        progress(queue.get())  # type: ignore[misc]
+    return sum(n for _, n in results), [segment for segment, _ in results if segment is not None]
+
+
+def _merge_plan(segments: list[Any]) -> list[Any]:
+    """The segments to merge next: the MERGE_FACTOR smallest of the smallest size tier holding that many.
+
+    Tiers: under 1,000 live documents, under 10,000, under 100,000... Merging like sizes together keeps
+    the number of segments logarithmic in the size of the index, and each document merged a few times.
+    """
+    tiers: dict[int, list[Any]] = {}
+    for segment in segments:
+        live = max(segment.doc_count(), 1)
+        tiers.setdefault(max(0, int(math.log10(live)) - 2), []).append(segment)
+    for tier in sorted(tiers):
+        if len(tiers[tier]) >= MERGE_FACTOR:
+            return sorted(tiers[tier], key=lambda segment: segment.doc_count())[:MERGE_FACTOR]
+    return []
+
+
+def _write_merged(ix: FileIndex, scratch: Path, chosen: list[Any]) -> tuple[Any, dict[tuple[str, int], int]]:
+    """The live documents of `chosen` written as one segment into `scratch`, and where each document went.
+
+    Whoosh copies each segment's live documents in order, so the new numbers follow from the deletions.
+    """
+    scratch.mkdir()
+    scratch_ix = whoosh_index.create_in(str(scratch), ix.schema, indexname=INDEX_NAME)
+    writer = SegmentWriter(scratch_ix, _lk=False, limitmb=BUILD_LIMIT_MB)
+    renumbered: dict[tuple[str, int], int] = {}
+    for segment in chosen:
+        deleted = set(segment.deleted_docs())
+        for docnum in range(segment.doc_count_all()):
+            if docnum not in deleted:
+                renumbered[(segment.segment_id(), docnum)] = len(renumbered)
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+    merged = writer._finalize_segment()  # noqa: SLF001 - as in _build_segment
+    writer._tempstorage.destroy()  # noqa: SLF001
+    for name in os.listdir(scratch):  # only the merged segment's files move into the index
+        if not name.startswith(merged.segment_id()):  # "items_<id>": the segment's own files
+            path = scratch / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return merged, renumbered
 
 
 class _SharedSearcher:
@@ -149,10 +341,10 @@ class SearchIndex:
 
     # --- writing -----------------------------------------------------------------------------
     @contextmanager
-    def writer_lock(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[bool]:
+    def writer_lock(self, wait: float = LOCK_WAIT_SECONDS, name: str = "writer.lock") -> Iterator[bool]:
         """Hold the one-writer lock (across processes); yields False if it could not be had in time."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "writer.lock", "a+") as handle:
+        with open(self.root / name, "a+") as handle:
             deadline = time.monotonic() + wait
             while True:
                 try:
@@ -220,11 +412,90 @@ class SearchIndex:
         return applied
 
     def optimize(self) -> None:
-        """Merge segments; run off the ingest path (it may take seconds on a large index)."""
+        """Merge every segment into one, holding the writer (minutes on a large index; for maintenance)."""
         with self.writer_lock() as locked:
             if locked:
                 self._open().optimize()
                 self.refresh()
+
+    def merge_segments(self) -> int:
+        """Merge small segments in the background; returns how many were merged into one (0: none due).
+
+        Every commit of new items writes a small segment; searches slow down as they pile up. Segments of
+        the same size tier (under 1,000 live documents, under 10,000, ...) are merged once MERGE_FACTOR of
+        them exist. The merged segment is written without the writer lock, in a folder of its own (a
+        commit meanwhile cleans the index folder of files it does not know); the lock is only held to
+        choose the segments and, at the end, to swap the merged segment in. Documents deleted meanwhile
+        (updated or removed items) are deleted from the merged segment before the swap.
+        """
+        with self.writer_lock(wait=0, name="merge.lock") as merging:  # one merge at a time
+            return self._merge_segments() if merging else 0
+
+    def merge_due(self) -> bool:
+        """True when merge_segments would find segments to merge."""
+        if not self.exists():
+            return False
+        return bool(_merge_plan(self._open()._read_toc().segments))  # noqa: SLF001 - the segment list
+
+    def merge_in_process(self, stop: threading.Event, poll: float = 0.5) -> bool:
+        """Run merge_segments in a process of its own, stopped if `stop` is set first; True if it finished.
+
+        Merging is Python through and through: in a thread it would hold the interpreter lock for
+        minutes and slow down the ingest and the searches of this process. The merging process has a
+        lower priority and exits with this one; a merge cut short is redone later.
+        """
+        process = multiprocessing.get_context("spawn").Process(
+            target=_merge_at, args=(str(self.root),), name="kb-index-merge", daemon=True)
+        process.start()
+        while process.is_alive():
+            if stop.wait(poll):
+                process.terminate()
+                process.join()
+                return False
+        self.refresh()
+        return process.exitcode == 0
+
+    def _merge_segments(self) -> int:
+        with self.writer_lock() as locked:
+            if not locked:
+                return 0
+            ix = self._open()
+            folder = self._ix_dir
+            for stale in self.root.glob("gen-*/merging-*"):  # left by a merge whose process was killed
+                shutil.rmtree(stale, ignore_errors=True)
+            chosen = _merge_plan(ix._read_toc().segments)  # noqa: SLF001 - the segments and their deletions
+        if not chosen or folder is None:
+            return 0
+        scratch = folder / f"merging-{time.time_ns()}"
+        try:
+            merged, renumbered = _write_merged(ix, scratch, chosen)
+            with self.writer_lock() as locked:
+                if not locked or self._current_name() != folder.name:
+                    return 0  # a rebuild swapped the generation meanwhile: this merge is moot
+                writer = self._open().writer()
+                swapped = False
+
+                def swap(_writer: SegmentWriter, segments: list[Any]) -> list[Any]:
+                    nonlocal swapped
+                    current = {segment.segment_id(): segment for segment in segments}
+                    if any(old.segment_id() not in current for old in chosen):
+                        return segments  # merged elsewhere meanwhile
+                    for old in chosen:
+                        for docnum in set(current[old.segment_id()].deleted_docs()) - set(old.deleted_docs()):
+                            merged.delete_document(renumbered[(old.segment_id(), docnum)])
+                    for name in os.listdir(scratch):
+                        os.replace(scratch / name, folder / name)
+                    swapped = True
+                    kept = [segment for segment in segments if segment.segment_id() not in
+                            {old.segment_id() for old in chosen}]
+                    return [*kept, merged]
+
+                writer.commit(mergetype=swap)  # whoosh's merge hook: the new segment list
+            if swapped:
+                self.refresh()
+            return len(chosen) if swapped else 0
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def rebuild(self, db: Database, progress: Callable[[int], None] | None = None) -> int:
         """Build a new generation from the database aside, swap it in, then apply what changed meanwhile."""
@@ -232,43 +503,16 @@ class SearchIndex:
         with self.writer_lock() as locked:
             if not locked:
                 raise TimeoutError("another process holds the index writer; try again when it is done")
+            # Outbox rows up to here announce changes made before the build reads the database, so the
+            # new generation holds them; later rows are applied to it right after the swap (nobody else
+            # acknowledges rows while we hold the writer lock, and later rows have higher ids).
+            covered = int(db.execute("SELECT coalesce(max(id), 0) FROM index_outbox").fetchone()[0])
             folder = self._new_generation()
-            ix = whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
-            count = 0
-            # Build from one read transaction so the snapshot is consistent; changes made meanwhile
-            # have outbox rows and are applied to the new generation right after the swap.
-            db.execute("BEGIN")
             try:
-                # Outbox rows up to here announce changes the snapshot already holds (nobody else can
-                # acknowledge rows while we hold the writer lock, so later rows have higher ids).
-                covered = int(db.execute("SELECT coalesce(max(id), 0) FROM index_outbox").fetchone()[0])
-                total = int(db.execute("SELECT count(*) FROM items").fetchone()[0])
-                # From 5,000 items, index on every core (at least two processes), each process writing
-                # its own segment with no final merge; optimize() merges later, off the ingest path.
-                # (Committing every 25,000 items wrote 100,000 items 45% faster but left 8 segments,
-                # which made every search twice as slow: one commit it is.)
-                if total >= 5_000:
-                    procs = max(2, min(4, os.cpu_count() or 1))
-                    writer = ix.writer(procs=procs, multisegment=True, limitmb=256)
-                else:
-                    writer = ix.writer(limitmb=256)
-                try:
-                    for item in iter_items(db):
-                        writer.add_document(**_fields(item_document(item)))
-                        count += 1
-                        if progress:
-                            progress(1)
-                    for contact in contacts_for_index(db):
-                        writer.add_document(**_fields(contact_document(contact)))
-                    for case in cases_for_index(db):
-                        writer.add_document(**_fields(case_document(case)))
-                except BaseException:
-                    writer.cancel()
-                    raise
-                writer.commit()
-            finally:
-                db.execute("COMMIT")
-            ix.close()
+                count = _build(folder, db, progress)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
             with self._lock:
                 self._publish(folder)
             db.execute("DELETE FROM index_outbox WHERE id <= ?", [covered])  # one statement: atomic
