@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from kb import db as storage
 from kb.index import IndexStatus, SearchIndex
+from kb.index.store import LANES as MERGE_LANES
 from kb.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -114,15 +115,17 @@ class KnowledgeBase:
         """
         stop = threading.Event()
 
-        def loop() -> None:
+        def loop(lane: str) -> None:
             while not stop.wait(interval):
                 try:
-                    if self.index.merge_due() and not self.index.merge_in_process(stop) and not stop.is_set():
-                        LOGGER.warning("merging index segments failed; will retry")
+                    if self.index.merge_due(lane) and not self.index.merge_in_process(lane, stop):
+                        if not stop.is_set():
+                            LOGGER.warning("merging index segments (%s) failed; will retry", lane)
                 except Exception:  # noqa: BLE001 - searches stay correct on unmerged segments; retry later
-                    LOGGER.exception("merging index segments failed; will retry")
+                    LOGGER.exception("merging index segments (%s) failed; will retry", lane)
 
-        threading.Thread(target=loop, name="index-merge", daemon=True).start()
+        for lane in MERGE_LANES:
+            threading.Thread(target=loop, args=(lane,), name=f"index-merge-{lane}", daemon=True).start()
         return stop
 
     def status(self) -> Status:

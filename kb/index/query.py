@@ -30,6 +30,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -106,15 +107,22 @@ class Answer:
 # --- per-segment bitmaps -------------------------------------------------------------------------
 
 _BIT = [1 << b for b in range(8)]
+FEW = 16  # below this many documents, bitmaps are made and read bit by bit; above, with numpy
 
 
 def _bitmap(ids: Iterable[int], size: int) -> int:
     """A Python int with bit d set for each document number d."""
-    buf = bytearray((size >> 3) + 1)
-    bit = _BIT
-    for d in ids:
-        buf[d >> 3] |= bit[d & 7]
-    return int.from_bytes(buf, "little")
+    if not isinstance(ids, array):
+        ids = array("q", ids)
+    if len(ids) <= FEW:
+        bitmap = 0
+        for d in ids:
+            bitmap |= 1 << d
+        return bitmap
+    bits = np.zeros(size, dtype=np.bool_)
+    positions = np.asarray(ids)
+    bits[positions] = True
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
 def _read_postings(matcher: Any) -> tuple[array[int], array[float]]:
@@ -189,11 +197,11 @@ class _Postings:
         self._order: array[int] | None = None
 
     def order(self) -> array[int]:
-        """Positions in `ids`, the best BM25 part first."""
+        """Positions in `ids`, the best BM25 part first (in document order among equals)."""
         if self._order is None:
-            parts = self.parts
-            assert parts is not None
-            self._order = array("I", sorted(range(len(parts)), key=parts.__getitem__, reverse=True))
+            assert self.parts is not None
+            best_first = np.argsort(-np.asarray(self.parts), kind="stable").astype(np.uint32)
+            self._order = array("I", best_first.tobytes())
         return self._order
 
     def part(self, docnum: int) -> float:
@@ -214,7 +222,7 @@ class _Segment:
         self.key = key
         self.size = size
         self.facets: dict[str, list[tuple[str, int]]] = {}
-        self.lengths: dict[str, list[int]] = {}
+        self.length_norms: dict[str, Any] = {}
         self.dates: list[tuple[int, int]] | None = None  # (published, docnum) ascending
         self.published: list[int] | None = None  # by docnum
         self.live: tuple[int, int] = (-1, 0)  # (deleted count, bitmap)
@@ -260,25 +268,25 @@ class _Leaf:
             found = _Postings(0, array("I"), None)
         elif field_name in SCORED_FIELDS:
             ids, weights = _read_postings(self.reader.postings(field_name, text))
-            lengths = self.lengths(field_name)
-            average = max(self.reader.field_length(field_name) / max(self.size, 1), 1.0)
-            parts = array("f", (w * (K1 + 1) / (w + K1 * (1 - B + B * lengths[d] / average))
-                                for d, w in zip(ids, weights, strict=True)))
-            found = _Postings(_bitmap(ids, self.size), ids, parts)
+            tf = np.asarray(weights, dtype=np.float64)
+            parts = tf * (K1 + 1) / (tf + self.length_norms(field_name)[np.asarray(ids)])
+            found = _Postings(_bitmap(ids, self.size), ids, array("f", parts.astype(np.float32).tobytes()))
         else:
             ids, _ = _read_postings(self.reader.postings(field_name, text))
             found = _Postings(_bitmap(ids, self.size), ids, None)
         _TERMS.put(key, found, found.cost(self.size))
         return found
 
-    def lengths(self, field_name: str) -> list[int]:
-        """Every document's length in a field (for BM25), read once per segment."""
-        lengths = self.segment.lengths.get(field_name)
-        if lengths is None:
+    def length_norms(self, field_name: str) -> Any:
+        """BM25's length normalisation of every document for a field (a numpy array), once per segment."""
+        norms = self.segment.length_norms.get(field_name)
+        if norms is None:
             length_of = self.reader.doc_field_length
-            lengths = [length_of(d, field_name, 0) for d in range(self.size)]
-            self.segment.lengths[field_name] = lengths
-        return lengths
+            lengths = np.array([length_of(d, field_name, 0) for d in range(self.size)], dtype=np.float64)
+            average = max(self.reader.field_length(field_name) / max(self.size, 1), 1.0)
+            norms = K1 * (1 - B + B * lengths / average)
+            self.segment.length_norms[field_name] = norms
+        return norms
 
     def docs(self, q: wq.Query) -> int:
         """Bitmap of a Whoosh query on this segment."""
@@ -748,13 +756,15 @@ def _rank(leaves: list[_Leaf], matched: list[int], terms: list[tuple[str, str, f
 
 def _ids_of(bitmap: int) -> list[int]:
     """The document numbers set in a bitmap."""
-    data = bitmap.to_bytes((bitmap.bit_length() >> 3) + 1, "little")
-    found: list[int] = []
-    for index, byte in enumerate(data):
-        if byte:
-            base = index << 3
-            found.extend(base + b for b in range(8) if byte & _BIT[b])
-    return found
+    if bitmap.bit_count() <= FEW:
+        found = []
+        while bitmap:
+            lowest = bitmap & -bitmap
+            found.append(lowest.bit_length() - 1)
+            bitmap ^= lowest
+        return found
+    data = np.frombuffer(bitmap.to_bytes((bitmap.bit_length() >> 3) + 1, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(data, bitorder="little")).tolist()  # type: ignore[no-any-return]
 
 
 def _match(searcher: Searcher, docnum: int, score: float) -> Match:

@@ -55,6 +55,10 @@ SEGMENT_DOCS = 8_000
 PROGRESS_EVERY = 100
 # Segments of one size tier merged together once there are this many (see merge_segments).
 MERGE_FACTOR = 8
+# Merge lanes and the size tiers each merges (tier 0: under 1,000 live documents, 1: under 10,000, ...).
+# Small merges take seconds, large ones minutes: a lane each, so new small segments never wait for a
+# large merge.
+LANES = {"small": range(0, 1), "large": range(1, 99)}
 MERGE_NICENESS = 10
 
 
@@ -153,13 +157,14 @@ def _build_segment(folder: str, db_file: str, after: int, up_to: int) -> tuple[A
     return segment, count
 
 
-def _merge_at(root: str) -> None:
-    """The body of the merging process (see SearchIndex.merge_in_process)."""
+def _merge_at(root: str, lane: str) -> None:
+    """The body of a merging process (see SearchIndex.merge_in_process)."""
     _exit_with_parent()
     os.nice(MERGE_NICENESS)  # ingest and searches come first
+    gc.disable()  # as in _build_segment; the process ends with the merge
     index = SearchIndex(Path(root))
     try:
-        merged = index.merge_segments()
+        merged = index.merge_segments(lane)
     finally:
         index.close()
     if merged:
@@ -214,8 +219,8 @@ def _build_segments(folder: Path, db_file: str, bounds: list[tuple[int, int]],
     return sum(n for _, n in results), [segment for segment, _ in results if segment is not None]
 
 
-def _merge_plan(segments: list[Any]) -> list[Any]:
-    """The segments to merge next: the MERGE_FACTOR smallest of the smallest size tier holding that many.
+def _merge_plan(segments: list[Any], lane: str) -> list[Any]:
+    """The segments a lane merges next: the MERGE_FACTOR smallest of its smallest tier holding that many.
 
     Tiers: under 1,000 live documents, under 10,000, under 100,000... Merging like sizes together keeps
     the number of segments logarithmic in the size of the index, and each document merged a few times.
@@ -224,7 +229,7 @@ def _merge_plan(segments: list[Any]) -> list[Any]:
     for segment in segments:
         live = max(segment.doc_count(), 1)
         tiers.setdefault(max(0, int(math.log10(live)) - 2), []).append(segment)
-    for tier in sorted(tiers):
+    for tier in sorted(set(tiers) & set(LANES[lane])):
         if len(tiers[tier]) >= MERGE_FACTOR:
             return sorted(tiers[tier], key=lambda segment: segment.doc_count())[:MERGE_FACTOR]
     return []
@@ -418,8 +423,8 @@ class SearchIndex:
                 self._open().optimize()
                 self.refresh()
 
-    def merge_segments(self) -> int:
-        """Merge small segments in the background; returns how many were merged into one (0: none due).
+    def merge_segments(self, lane: str = "small") -> int:
+        """Merge segments of one lane (see LANES); returns how many were merged into one (0: none due).
 
         Every commit of new items writes a small segment; searches slow down as they pile up. Segments of
         the same size tier (under 1,000 live documents, under 10,000, ...) are merged once MERGE_FACTOR of
@@ -428,16 +433,16 @@ class SearchIndex:
         choose the segments and, at the end, to swap the merged segment in. Documents deleted meanwhile
         (updated or removed items) are deleted from the merged segment before the swap.
         """
-        with self.writer_lock(wait=0, name="merge.lock") as merging:  # one merge at a time
-            return self._merge_segments() if merging else 0
+        with self.writer_lock(wait=0, name=f"merge-{lane}.lock") as merging:  # one merge at a time per lane
+            return self._merge_segments(lane) if merging else 0
 
-    def merge_due(self) -> bool:
-        """True when merge_segments would find segments to merge."""
+    def merge_due(self, lane: str) -> bool:
+        """True when merge_segments(lane) would find segments to merge."""
         if not self.exists():
             return False
-        return bool(_merge_plan(self._open()._read_toc().segments))  # noqa: SLF001 - the segment list
+        return bool(_merge_plan(self._open()._read_toc().segments, lane))  # noqa: SLF001 - the segment list
 
-    def merge_in_process(self, stop: threading.Event, poll: float = 0.5) -> bool:
+    def merge_in_process(self, lane: str, stop: threading.Event, poll: float = 0.5) -> bool:
         """Run merge_segments in a process of its own, stopped if `stop` is set first; True if it finished.
 
         Merging is Python through and through: in a thread it would hold the interpreter lock for
@@ -445,7 +450,7 @@ class SearchIndex:
         lower priority and exits with this one; a merge cut short is redone later.
         """
         process = multiprocessing.get_context("spawn").Process(
-            target=_merge_at, args=(str(self.root),), name="kb-index-merge", daemon=True)
+            target=_merge_at, args=(str(self.root), lane), name=f"kb-index-merge-{lane}", daemon=True)
         process.start()
         while process.is_alive():
             if stop.wait(poll):
@@ -455,18 +460,18 @@ class SearchIndex:
         self.refresh()
         return process.exitcode == 0
 
-    def _merge_segments(self) -> int:
+    def _merge_segments(self, lane: str) -> int:
         with self.writer_lock() as locked:
             if not locked:
                 return 0
             ix = self._open()
             folder = self._ix_dir
-            for stale in self.root.glob("gen-*/merging-*"):  # left by a merge whose process was killed
+            for stale in self.root.glob(f"gen-*/merging-{lane}-*"):  # left by a merge whose process was killed
                 shutil.rmtree(stale, ignore_errors=True)
-            chosen = _merge_plan(ix._read_toc().segments)  # noqa: SLF001 - the segments and their deletions
+            chosen = _merge_plan(ix._read_toc().segments, lane)  # noqa: SLF001 - the segments, their deletions
         if not chosen or folder is None:
             return 0
-        scratch = folder / f"merging-{time.time_ns()}"
+        scratch = folder / f"merging-{lane}-{time.time_ns()}"
         try:
             merged, renumbered = _write_merged(ix, scratch, chosen)
             with self.writer_lock() as locked:

@@ -107,9 +107,30 @@ def test_the_background_merger_merges_while_items_keep_arriving(kb: KnowledgeBas
 def test_a_merge_interrupted_by_a_killed_process_leaves_nothing_behind(kb: KnowledgeBase):
     _add_in_commits(kb, commits=store.MERGE_FACTOR, per_commit=1)
     generation = next(kb.index.root.glob("gen-*"))
-    leftover = generation / "merging-1"
+    leftover = generation / "merging-small-1"
     leftover.mkdir()
     (leftover / "items_abc.seg").write_bytes(b"half written")
     assert kb.index.merge_segments() == store.MERGE_FACTOR
     assert not leftover.exists()
     assert len(_documents(kb)) == store.MERGE_FACTOR
+
+
+class _Sized:
+    """Just what the merge plan reads of a segment."""
+
+    def __init__(self, live: int) -> None:
+        self.live = live
+
+    def doc_count(self) -> int:
+        return self.live
+
+
+def test_small_and_large_merges_are_planned_in_separate_lanes():
+    built = [_Sized(8_000) for _ in range(13)]  # a rebuild's segments
+    fresh = [_Sized(100) for _ in range(9)]  # commits since
+    plan_small = store._merge_plan(built + fresh, "small")
+    plan_large = store._merge_plan(built + fresh, "large")
+    assert plan_small == fresh[:store.MERGE_FACTOR]
+    assert len(plan_large) == store.MERGE_FACTOR and all(s.live == 8_000 for s in plan_large)
+    assert store._merge_plan(built[:7] + fresh[:7], "small") == []  # fewer than eight in each tier
+    assert store._merge_plan(built[:7] + fresh[:7], "large") == []
