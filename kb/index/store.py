@@ -174,7 +174,7 @@ def _merge_at(root: str, lane: str) -> None:
 def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -> int:
     """Write every item, contact and case file into the empty index in `folder`; returns the items written.
 
-    From PARALLEL_FROM items, the items are written on every core (at least two processes): analysing
+    From PARALLEL_FROM items, the items are written on every core (see _build_segments): analysing
     and indexing both run in Python, so one process cannot go faster than one core. Each process writes
     segments of SEGMENT_DOCS items, whose postings fit in memory (spilling them to disk and merging them
     back made indexing twice as slow). The background merger (merge_segments) merges them later.
@@ -204,7 +204,9 @@ def _build_segments(folder: Path, db_file: str, bounds: list[tuple[int, int]],
     """_build_segment for each id range, on every core; returns (items written, the segments)."""
     context = multiprocessing.get_context("spawn")  # never fork a threaded server
     queue = context.SimpleQueue() if progress else None
-    processes = min(len(bounds), max(2, os.cpu_count() or 1))
+    # One process more than cores: one waiting on SQLite or the disk leaves its core to the others
+    # (431 against 395 items per second on two cores).
+    processes = min(len(bounds), max(2, os.cpu_count() or 1) + 1)
     with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_init_build_process,
                              initargs=(queue,)) as pool:
         futures = [pool.submit(_build_segment, str(folder), db_file, after, up_to) for after, up_to in bounds]
@@ -255,7 +257,6 @@ def _write_merged(ix: FileIndex, scratch: Path, chosen: list[Any]) -> tuple[Any,
         finally:
             reader.close()
     merged = writer._finalize_segment()  # noqa: SLF001 - as in _build_segment
-    writer._tempstorage.destroy()  # noqa: SLF001
     for name in os.listdir(scratch):  # only the merged segment's files move into the index
         if not name.startswith(merged.segment_id()):  # "items_<id>": the segment's own files
             path = scratch / name
