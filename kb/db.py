@@ -14,8 +14,22 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from kb.errors import InvalidInput
+
 BUSY_TIMEOUT_MS = 10_000
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 MIGRATIONS = Migrations("kb")
+
+
+def parse_row_id(raw: str, error: str) -> int:
+    """The row id written in `raw`; InvalidInput(error) unless it is a whole number SQLite can hold."""
+    try:
+        number = int(raw) if len(raw) <= 20 else -1
+    except ValueError as exc:
+        raise InvalidInput(error) from exc
+    if not 0 < number <= MAX_ROW_ID:
+        raise InvalidInput(error)
+    return number
 
 
 def utcnow() -> str:

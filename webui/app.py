@@ -15,6 +15,7 @@ from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from kb.db import MAX_ROW_ID
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
 from webui import access, templating
@@ -58,7 +59,7 @@ class RowIdConverter(IntegerConverter):
     """`<int:...>` in every route: ids beyond SQLite's 64-bit range are not found (404), not a crash."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -21,6 +21,7 @@ from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import users as users_store
 from kb.cases import CaseFile
+from kb.db import parse_row_id
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
 from kb.items import Item
 from kb.search import SearchFilters, search
@@ -36,7 +37,6 @@ SEARCH_PAGE_SIZE = 20
 MAX_QUERY = 500
 RIS_TYPE = "application/x-research-info-systems; charset=utf-8"
 CSV_TYPE = "text/csv; charset=utf-8"
-MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,7 @@ class Permissions:
 
 
 def _id(form: MultiDict[str, str], name: str, what: str) -> int:
-    raw = (form.get(name) or "").strip().lstrip("#")
-    try:
-        number = int(raw) if len(raw) <= 20 else -1
-    except ValueError as exc:
-        raise InvalidInput(f"give {what} as a number") from exc
-    if not 0 < number <= MAX_ID:
-        raise InvalidInput(f"give {what} as a number")
-    return number
-
-
-@bp.before_request
-def _ids_in_range() -> None:
-    """An id in the address too large for SQLite is a page that does not exist (not a server error)."""
-    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
-        abort(404)
+    return parse_row_id((form.get(name) or "").strip().lstrip("#"), f"give {what} as a number")
 
 
 def _optional_id(form: MultiDict[str, str], name: str, what: str) -> int | None:

@@ -18,11 +18,10 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
@@ -30,19 +29,19 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb.contacts import KINDS, SENSITIVITIES, Contact, ContactFilter, ImportReport
-from kb.db import transaction
+from kb.db import parse_row_id, transaction
 from kb.errors import InvalidInput
 from kb.taxonomy import FACETS as TOPIC_FACETS
 from kb.taxonomy import load_taxonomy
 from kb.users import User
 from webui.access import current_kb, role_required, signed_in_user
+from webui.search import Facet, FacetValue
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 NAV = (("Contacts", "contacts.index", "coordinator"),)
 
 PAGE_SIZE = 50
-MAX_ID = 2**63 - 1  # SQLite's largest integer
 MAX_QUERY = 200
 FACET_VALUES_SHOWN = 12
 # (query argument, key in contact_facets, title); each argument holds one value (ContactFilter).
@@ -56,22 +55,6 @@ IMPORT_SALT = "kb-contacts-import"
 IMPORT_MAX_AGE = 3600  # seconds between the dry run and the confirmation
 # The confirm form carries the file's text in an ordinary field; Flask allows 500 kB for such fields.
 IMPORT_FORM_ROOM = contacts_store.MAX_IMPORT_BYTES + 100_000
-
-
-@dataclass(frozen=True)
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-    href: str
-
-
-@dataclass(frozen=True)
-class Facet:
-    name: str
-    title: str
-    values: list[FacetValue]
 
 
 # --- reading requests ----------------------------------------------------------------------------------
@@ -105,22 +88,7 @@ def _page(args: MultiDict[str, str]) -> int:
 
 def optional_id(form: MultiDict[str, str], name: str, what: str) -> int | None:
     raw = (form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        number = int(raw) if len(raw) <= 20 else -1
-    except ValueError as exc:
-        raise InvalidInput(f"choose {what} from the list") from exc
-    if not 0 < number <= MAX_ID:
-        raise InvalidInput(f"choose {what} from the list")
-    return number
-
-
-@bp.before_request
-def _ids_in_range() -> None:
-    """An id in the address too large for SQLite is a page that does not exist (not a server error)."""
-    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
-        abort(404)
+    return parse_row_id(raw, f"choose {what} from the list") if raw else None
 
 
 def contact_fields(form: MultiDict[str, str], *, partial: bool = False) -> dict[str, object]:
