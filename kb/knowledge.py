@@ -22,7 +22,7 @@ from kb.index.store import LANES as MERGE_LANES
 from kb.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
-# How often the background merger looks for small index segments to merge.
+# How often the background merger looks for index segments to merge.
 MERGE_CHECK_SECONDS = 10.0
 
 
@@ -108,7 +108,7 @@ class KnowledgeBase:
         return stop
 
     def start_index_merging(self, interval: float = MERGE_CHECK_SECONDS) -> threading.Event:
-        """Merge small index segments in a background process, checked every `interval` seconds.
+        """Merge index segments in background processes (one per lane), checked every `interval` seconds.
 
         Off the ingest path: a merge holds the index writer only to choose segments and to swap the
         merged one in (see SearchIndex.merge_segments). Set the returned event to stop.
