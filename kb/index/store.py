@@ -37,6 +37,7 @@ from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
 from kb.db import connect
 from kb.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
+from kb.index.mapped import MappedStorage
 from kb.index.schema import SCHEMA_VERSION, build_schema
 from kb.items import Item, count_items, item_ids, iter_items, load_items
 
@@ -136,6 +137,11 @@ def _init_build_process(queue: Any) -> None:
     _exit_with_parent()
 
 
+def _open_dir(folder: Path | str) -> FileIndex:
+    """An index folder, its files read from memory maps without copying them (see kb.index.mapped)."""
+    return MappedStorage(str(folder)).open_index(INDEX_NAME)
+
+
 def _build_segment(folder: str, db_file: str, after: int, up_to: int) -> tuple[Any, int]:
     """In a worker process: the items with after < id <= up_to as one new segment of the index in `folder`.
 
@@ -145,7 +151,7 @@ def _build_segment(folder: str, db_file: str, after: int, up_to: int) -> tuple[A
     gc.disable()  # millions of posting tuples: the collector would walk them again and again, for nothing
     db = connect(db_file)
     try:
-        writer = SegmentWriter(whoosh_index.open_dir(folder, indexname=INDEX_NAME), _lk=False,
+        writer = SegmentWriter(_open_dir(folder), _lk=False,
                                limitmb=BUILD_LIMIT_MB)
         count = _write_items(writer, iter_items(db, after=after, up_to=up_to),
                              _progress_queue.put if _progress_queue else None)
@@ -179,7 +185,7 @@ def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -
     segments of SEGMENT_DOCS items, whose postings fit in memory (spilling them to disk and merging them
     back made indexing twice as slow). The background merger (merge_segments) merges them later.
     """
-    ix = whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+    ix = _open_dir(folder)
     writer = ix.writer(limitmb=BUILD_LIMIT_MB)
     try:
         db_file = _database_file(db)
@@ -265,12 +271,19 @@ def _write_merged(ix: FileIndex, scratch: Path, chosen: list[Any]) -> tuple[Any,
 
 
 class _SharedSearcher:
-    """A searcher and how many searches use it; closed when retired and unused."""
+    """A searcher and how many searches use it; closed when retired and unused.
+
+    Whoosh's readers keep one position per open file, so two threads reading through one searcher at
+    once read each other's postings blocks (corrupt blocks, wrong results). Its users take turns
+    (`reading`, reentrant for nested use); the Python work of a search holds the interpreter lock anyway,
+    and the database and snippet work of a search happens after it.
+    """
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
         self.users = 0
         self.retired = False
+        self.reading = threading.RLock()
 
     def retire(self) -> None:
         self.retired = True
@@ -341,7 +354,7 @@ class SearchIndex:
             folder = self.root / name
             if self._ix is None or self._ix_dir != folder:
                 self._close_searcher()
-                self._ix = whoosh_index.open_dir(str(folder), indexname=INDEX_NAME)
+                self._ix = _open_dir(folder)
                 self._ix_dir = folder
             return self._ix
 
@@ -542,7 +555,8 @@ class SearchIndex:
         """A shared searcher, re-checked for new commits at most every `max_age` seconds.
 
         Searchers are reference-counted: a newer commit retires the old one, which closes once the
-        searches still using it are done.
+        searches still using it are done. One thread at a time reads through a searcher (see
+        _SharedSearcher).
         """
         with self._lock:
             ix = self._open()
@@ -557,7 +571,8 @@ class SearchIndex:
                 self._searcher_checked = now
             shared.users += 1
         try:
-            yield shared.searcher
+            with shared.reading:
+                yield shared.searcher
         finally:
             with self._lock:
                 shared.release()

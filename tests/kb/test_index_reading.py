@@ -6,9 +6,18 @@ so that a Whoosh upgrade that changes its internals fails here rather than ranki
 
 from __future__ import annotations
 
+import mmap
+import os
+import sys
+import threading
+from pathlib import Path
+
 import numpy as np
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
 
 from kb import items as items_store
+from kb.index.mapped import MappedStorage
 from kb.index.query import _field_lengths, _read_postings
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft
@@ -60,3 +69,78 @@ def test_field_lengths_read_in_bulk_match_doc_field_length(kb: KnowledgeBase):
                 expected = [reader.doc_field_length(d, field_name, 0) or 0 for d in range(size)]
                 assert _field_lengths(reader, field_name, size).tolist() == expected
             assert any(_field_lengths(reader, "text", size))
+
+
+def test_threads_searching_at_once_read_the_shared_searcher_in_turn(kb: KnowledgeBase):
+    """Whoosh's readers keep one file position per file: unguarded, threads read each other's blocks."""
+    _index_with_long_postings(kb)
+    with kb.index.searcher() as searcher:
+        terms = [term for _, term in searcher.reader().most_frequent_terms("text", 6)]
+        expected = {term: list(searcher.reader().postings("text", term).all_ids()) for term in terms}
+    failures: list[str] = []
+
+    def read_postings() -> None:
+        for _ in range(40):
+            for term in terms:
+                try:
+                    with kb.index.searcher() as searcher:
+                        found = list(searcher.reader().postings("text", term).all_ids())
+                except Exception as error:  # noqa: BLE001 - a corrupt block is what this test looks for
+                    failures.append(repr(error))
+                    continue
+                if found != expected[term]:
+                    failures.append(f"wrong postings for {term!r}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to make any overlap show
+    try:
+        threads = [threading.Thread(target=read_postings) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+
+
+def test_mapped_files_read_as_whoosh_reads_its_own_files(tmp_path: Path):
+    storage = FileStorage(str(tmp_path))
+    with storage.create_file("data") as out:
+        out.write_int(7)
+        out.write_pickle({"terms": ["risque", "algorithme"], "n": 2})
+        out.write_string(b"line one\nline two\n")
+        out.write_varint(300)
+        out.write(b"tail bytes")
+    mapped = MappedStorage(str(tmp_path))
+
+    def read_all(f: BufferFile) -> list[object]:
+        found: list[object] = [f.read_int(), f.read_pickle(), f.read_string(), f.read_varint(), f.read()]
+        f.seek(0)
+        found += [f.get(4, 3), f.tell(), f.read(2), f.readline(), f.get_array(0, "i", 1).tolist()]
+        f.seek(-4, os.SEEK_END)
+        found += [f.read(), f.read(5), f.tell()]
+        return found
+
+    # Whoosh's own reading of a mapped file: a BufferFile (whose BytesIO copies the bytes).
+    whoosh_file = BufferFile((tmp_path / "data").read_bytes(), name="data")
+    with mapped.open_file("data") as view:
+        assert read_all(view) == read_all(whoosh_file)
+        size = (tmp_path / "data").stat().st_size
+        inner, whoosh_inner = view.subset(4, size - 4), whoosh_file.subset(4, size - 4)
+        assert inner.read_pickle() == whoosh_inner.read_pickle()
+        assert inner.tell() == whoosh_inner.tell()
+
+
+def test_a_searcher_reads_views_of_one_map_per_segment_file(kb: KnowledgeBase):
+    """The point of MappedStorage: opening a searcher copies no index file into the process."""
+    _index_with_long_postings(kb)
+    storage = MappedStorage(str(kb.index.root / str(kb.index._current_name())))  # noqa: SLF001
+    segment_files = [name for name in storage.list() if name.endswith(".seg")]
+    assert segment_files
+    for name in segment_files:
+        whole = storage.open_file(name)
+        part = whole.subset(8, 64)
+        assert isinstance(whole._buf.obj, mmap.mmap)  # noqa: SLF001
+        assert part._buf.obj is whole._buf.obj  # a view of the same map, not a copy  # noqa: SLF001
+        assert part.get(0, 64) == whole.get(8, 64)

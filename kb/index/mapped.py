@@ -1,0 +1,96 @@
+"""Index files read from memory maps without copying them.
+
+Whoosh reads a memory-mapped compound segment through `BufferFile`, whose `BytesIO` copies each postings
+and terms file into the process: at 100,000 items, 650 MB and a quarter of a second for every searcher
+opened (and every commit opens one for its deletions). Reading the same files through plain file handles
+copies nothing but costs a system call per read, which made cold searches 15% slower.
+
+`MappedStorage` maps each file once and hands out views of the map: the operating system's page cache
+holds the data once for every searcher and process, and a read is a slice.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from typing import Any
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
+
+
+class _Cursor:
+    """The file interface BufferFile's reads go through (read, seek, tell, and what pickle needs), on a
+    memoryview, without copying it."""
+
+    __slots__ = ("view", "position")
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.position = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self.position
+        end = len(self.view) if size is None or size < 0 else min(start + size, len(self.view))
+        self.position = max(start, end)
+        return bytes(self.view[start:end])
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        start = self.position
+        end = len(self.view) if size is None or size < 0 else min(start + size, len(self.view))
+        found = bytes(self.view[start:end]).find(b"\n")
+        return self.read(end - start if found < 0 else found + 1)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: len(self.view)}[whence]
+        self.position = base + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def close(self) -> None:
+        pass
+
+
+class MappedFile(BufferFile):  # type: ignore[misc] # whoosh has partial type hints
+    """A read-only index file on a memoryview of a map; `subset` (a file inside a compound segment) is
+    another view of the same map."""
+
+    def __init__(self, view: memoryview, name: str | None = None) -> None:  # noqa: D107
+        # BufferFile's own __init__ is skipped: its BytesIO would copy `view`. These are its attributes;
+        # its get and get_array slice `_buf` without a copy.
+        self._buf = view
+        self._name = name
+        self.file = _Cursor(view)
+        self.onclose = None
+        self.is_real = False
+        self.is_closed = False
+
+    def subset(self, position: int, length: int, name: str | None = None) -> MappedFile:
+        return MappedFile(self._buf[position : position + length], name=name or self._name)
+
+
+class MappedStorage(FileStorage):  # type: ignore[misc]
+    """A folder whose files are read through MappedFile. Writing is FileStorage's own.
+
+    `supports_mmap` stays off so that a compound segment is read through `subset` of its mapped file,
+    not Whoosh's own map and BufferFile.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, supports_mmap=False)
+
+    def open_file(self, name: str, **kwargs: Any) -> Any:
+        path = self._fpath(name)
+        if not os.path.getsize(path):
+            return super().open_file(name, **kwargs)  # an empty file cannot be mapped
+        with open(path, "rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        # The map lives as long as a view of it does; it is unmapped when the last reader is collected.
+        return MappedFile(memoryview(mapped), name=name)
