@@ -342,7 +342,9 @@ class _Leaf:
 
     def docs(self, q: wq.Query) -> int:
         """Bitmap of a Whoosh query on this segment."""
-        return _bitmap(q.docs(self._searcher()), self.size)
+        searcher = self._searcher()
+        assert searcher is not None, "a leaf is only used while its searcher is open"
+        return _bitmap(q.docs(searcher), self.size)
 
     def phrase(self, part: str | None, words: tuple[str, ...]) -> int:
         """Bitmap of the items holding these stems in this order (in the title, the text, or either).
