@@ -19,6 +19,9 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
 
+PEEK_BYTES = 256
+
+
 class _Cursor:
     """The file interface BufferFile's reads go through (read, seek, tell, and what pickle needs), on a
     memoryview, without copying it."""
@@ -34,6 +37,11 @@ class _Cursor:
         end = len(self.view) if size is None or size < 0 else min(start + size, len(self.view))
         self.position = max(start, end)
         return bytes(self.view[start:end])
+
+    def peek(self, size: int = 1) -> bytes:
+        """Some next bytes without moving on: pickle reads ahead with it rather than calling read per
+        opcode. It asks for 8 KB; Whoosh's pickles are a few dozen bytes, and peek may return fewer."""
+        return bytes(self.view[self.position : self.position + min(max(size, 1), PEEK_BYTES)])
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

@@ -370,7 +370,7 @@ class _Leaf:
         if candidates:
             needle = f" {' '.join(words)} ".encode()
             if self._phrases is None:
-                self._phrases = self.reader.column_reader("phrases")
+                self._phrases = self.reader.column_reader("phrases", translate=False)  # the bytes as stored
             column = self._phrases
             hits = []
             for d in _ids_of(candidates):

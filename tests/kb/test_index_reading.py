@@ -108,7 +108,7 @@ def test_mapped_files_read_as_whoosh_reads_its_own_files(tmp_path: Path):
     storage = FileStorage(str(tmp_path))
     with storage.create_file("data") as out:
         out.write_int(7)
-        out.write_pickle({"terms": ["risque", "algorithme"], "n": 2})
+        out.write_pickle({"terms": ["risque", "algorithme"] * 100, "n": 2})  # longer than a peek
         out.write_string(b"line one\nline two\n")
         out.write_varint(300)
         out.write(b"tail bytes")
