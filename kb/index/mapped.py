@@ -18,7 +18,6 @@ from typing import Any
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
-
 PEEK_BYTES = 256
 
 
@@ -44,8 +43,9 @@ class _Cursor:
         return bytes(self.view[self.position : self.position + min(max(size, 1), PEEK_BYTES)])
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+        target = memoryview(buffer).cast("B")
+        data = self.read(len(target))
+        target[: len(data)] = data
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
@@ -55,8 +55,17 @@ class _Cursor:
         return self.read(end - start if found < 0 else found + 1)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.position, os.SEEK_END: len(self.view)}[whence]
-        self.position = base + offset
+        """As BytesIO seeks: a negative position is an error from the start, and 0 from elsewhere."""
+        if whence == os.SEEK_SET:
+            if offset < 0:
+                raise ValueError(f"negative seek position {offset}")
+            self.position = offset
+        elif whence == os.SEEK_CUR:
+            self.position = max(0, self.position + offset)
+        elif whence == os.SEEK_END:
+            self.position = max(0, len(self.view) + offset)
+        else:
+            raise ValueError(f"invalid whence {whence!r}")
         return self.position
 
     def tell(self) -> int:
@@ -95,6 +104,8 @@ class MappedStorage(FileStorage):  # type: ignore[misc]
         super().__init__(path, supports_mmap=False)
 
     def open_file(self, name: str, **kwargs: Any) -> Any:
+        """The file, mapped. Whoosh's current codec passes no options here; those of its legacy codecs
+        (`mapped=False`, `onclose`) would be ignored."""
         path = self._fpath(name)
         if not os.path.getsize(path):
             return super().open_file(name, **kwargs)  # an empty file cannot be mapped

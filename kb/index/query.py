@@ -143,8 +143,9 @@ def _read_postings(matcher: Any) -> tuple[np.ndarray, np.ndarray]:
     term, say) still use. The postings of deleted documents are read too: every search masks them with
     the segment's live bitmap.
     """
-    if type(matcher) is FilterMatcher and type(matcher.child) is W3LeafMatcher:
-        matcher = matcher.child  # the filter only hides deleted documents
+    if type(matcher) is FilterMatcher:  # SegmentReader.postings hides deleted documents with a filter,
+        matcher = matcher.child  # which has already moved its child past the deleted ones at the start:
+        matcher.reset()  # back to the first posting
     weights = array("f")
     if type(matcher) is W3LeafMatcher and not matcher._byteids:  # noqa: SLF001
         deltas: list[int] = []

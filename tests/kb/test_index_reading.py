@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
@@ -120,6 +121,9 @@ def test_mapped_files_read_as_whoosh_reads_its_own_files(tmp_path: Path):
         found += [f.get(4, 3), f.tell(), f.read(2), f.readline(), f.get_array(0, "i", 1).tolist()]
         f.seek(-4, os.SEEK_END)
         found += [f.read(), f.read(5), f.tell()]
+        found += [f.seek(-10**6, os.SEEK_END), f.seek(-3, os.SEEK_CUR), f.read(2)]  # clamped at the start
+        with pytest.raises(ValueError, match="negative seek"):
+            f.seek(-1)
         return found
 
     # Whoosh's own reading of a mapped file: a BufferFile (whose BytesIO copies the bytes).
@@ -144,3 +148,34 @@ def test_a_searcher_reads_views_of_one_map_per_segment_file(kb: KnowledgeBase):
         assert isinstance(whole._buf.obj, mmap.mmap)  # noqa: SLF001
         assert part._buf.obj is whole._buf.obj  # a view of the same map, not a copy  # noqa: SLF001
         assert part.get(0, 64) == whole.get(8, 64)
+
+
+def test_the_postings_of_deleted_documents_are_read_for_rare_terms_too(kb: KnowledgeBase):
+    """BM25's document frequency counts deleted documents, as Whoosh's doc_frequency does, whether a term
+    is stored in blocks or inline (a term of one document): otherwise a score would change with the cache."""
+    rare = items_store.store_item(kb.db, make_draft(text="A yakword in one story only."))
+    items_store.store_item(kb.db, make_draft(text="Another story."))
+    kb.sync_index()
+    items_store.delete_item(kb.db, rare.item_id)
+    kb.sync_index()
+    with kb.index.searcher(max_age=0) as searcher:
+        readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+        holding = [reader for reader in readers if reader.doc_frequency("text", "yakword")]
+        assert holding and all(reader.has_deletions() for reader in holding)
+        for reader in holding:
+            ids, _ = _read_postings(reader.postings("text", "yakword"))
+            assert len(ids) == reader.doc_frequency("text", "yakword")
+
+
+def test_postings_are_read_from_the_start_when_a_whole_first_block_is_deleted(kb: KnowledgeBase):
+    _index_with_long_postings(kb)
+    # More than the first block (128 postings) of every common term; item 5 is deleted already.
+    for item_id in (i for i in range(1, 140) if i != 5):
+        items_store.delete_item(kb.db, item_id)
+    kb.sync_index()
+    with kb.index.searcher(max_age=0) as searcher:
+        for leaf, _ in searcher.leaf_searchers():
+            reader = leaf.reader()
+            if reader.doc_frequency("text", "claimant") > 128:
+                ids, _ = _read_postings(reader.postings("text", "claimant"))
+                assert len(ids) == reader.doc_frequency("text", "claimant") == 300
