@@ -51,8 +51,13 @@ class _Cursor:
     def readline(self, size: int | None = -1) -> bytes:
         start = self.position
         end = len(self.view) if size is None or size < 0 else min(start + size, len(self.view))
-        found = bytes(self.view[start:end]).find(b"\n")
-        return self.read(end - start if found < 0 else found + 1)
+        at = start
+        while at < end:  # a piece at a time: the rest of the file may be hundreds of megabytes
+            found = bytes(self.view[at : min(at + PEEK_BYTES, end)]).find(b"\n")
+            if found >= 0:
+                return self.read(at + found + 1 - start)
+            at += PEEK_BYTES
+        return self.read(end - start)
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """As BytesIO seeks: a negative position is an error from the start, and 0 from elsewhere."""
