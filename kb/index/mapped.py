@@ -89,13 +89,13 @@ class MappedFile(BufferFile):  # type: ignore[misc] # whoosh has partial type hi
         # its get and get_array slice `_buf` without a copy.
         self._buf = view
         self._name = name
-        self.file = _Cursor(view)
+        self.file = _Cursor(view)  # type: ignore[assignment] # a file-like object, as BufferFile's BytesIO
         self.onclose = None
         self.is_real = False
         self.is_closed = False
 
     def subset(self, position: int, length: int, name: str | None = None) -> MappedFile:
-        return MappedFile(self._buf[position : position + length], name=name or self._name)
+        return MappedFile(memoryview(self._buf)[position : position + length], name=name or self._name)
 
 
 class MappedStorage(FileStorage):  # type: ignore[misc]

@@ -30,7 +30,9 @@ class WordCounts(formats.Frequency):  # type: ignore[misc] # whoosh has partial 
     adding a document costs a third less.
     """
 
-    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
+    # Whoosh's hint says bytes, but its own Frequency yields the analyzer's text (str) here too.
+    def word_values(  # type: ignore[override]
+            self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
         boost = self.field_boost
         counts = Counter(value.split() if isinstance(value, str) else value)
         return ((word, freq, freq * boost, pack_uint(freq)) for word, freq in counts.items())

@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
-from whoosh.writing import NO_MERGE, SegmentWriter
+from whoosh.writing import NO_MERGE, IndexWriter, SegmentWriter
 
 from kb import outbox
 from kb.cases import cases_for_index
@@ -103,7 +103,7 @@ def _segment_bounds(db: Database, size: int) -> list[tuple[int, int]]:
             for start in range(0, len(ids), size)]
 
 
-def _write_items(writer: SegmentWriter, items: Iterable[Item], progress: Callable[[int], None] | None) -> int:
+def _write_items(writer: IndexWriter, items: Iterable[Item], progress: Callable[[int], None] | None) -> int:
     count = 0
     for item in items:
         writer.add_document(**_fields(item_document(item)))
@@ -189,8 +189,9 @@ def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -
     writer = ix.writer(limitmb=BUILD_LIMIT_MB)
     try:
         db_file = _database_file(db)
+        segments: list[Any] = []  # written by worker processes, listed in this commit
         if db_file is None or count_items(db) < PARALLEL_FROM:
-            count, segments = _write_items(writer, iter_items(db), progress), []
+            count = _write_items(writer, iter_items(db), progress)
         else:
             count, segments = _build_segments(folder, db_file, _segment_bounds(db, SEGMENT_DOCS), progress)
         for contact in contacts_for_index(db):
@@ -339,7 +340,9 @@ class SearchIndex:
 
     def exists(self) -> bool:
         name = self._current_name()
-        return bool(name) and whoosh_index.exists_in(str(self.root / name), indexname=INDEX_NAME)
+        if not name:
+            return False
+        return bool(whoosh_index.exists_in(str(self.root / name), indexname=INDEX_NAME))
 
     def needs_rebuild(self) -> bool:
         """True when there is no usable index or it was built with another schema."""
@@ -387,8 +390,9 @@ class SearchIndex:
             return {contact.id: contact_document(contact) for contact in contacts_for_index(db, ids)}
         return {case.id: case_document(case) for case in cases_for_index(db, ids)}
 
-    def _apply(self, ix: FileIndex, db: Database, records: list[tuple[str, int]], merge: bool = False) -> None:
-        """Write the current state of these (kind, id) records, deleting the ones that are gone, in one commit."""
+    def _apply(self, ix: FileIndex, db: Database, records: list[tuple[str, int]],
+               merge: bool = False) -> None:
+        """Write the current state of these (kind, id) records in one commit; delete those that are gone."""
         wanted: dict[str, list[int]] = {}
         for kind, record_id in dict.fromkeys(records):
             wanted.setdefault(kind, []).append(record_id)
@@ -480,7 +484,8 @@ class SearchIndex:
                 return 0
             ix = self._open()
             folder = self._ix_dir
-            for stale in self.root.glob(f"gen-*/merging-{lane}-*"):  # left by a merge whose process was killed
+            # Left by a merge whose process was killed.
+            for stale in self.root.glob(f"gen-*/merging-{lane}-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             chosen = _merge_plan(ix._read_toc().segments, lane)  # noqa: SLF001 - the segments, their deletions
         if not chosen or folder is None:
@@ -562,12 +567,13 @@ class SearchIndex:
             ix = self._open()
             now = time.monotonic()
             shared = self._shared
-            if shared is not None and now - self._searcher_checked >= max_age and not shared.searcher.up_to_date():
+            due = now - self._searcher_checked >= max_age
+            if shared is not None and due and not shared.searcher.up_to_date():
                 self._close_searcher()
                 shared = None
             if shared is None:
                 shared = self._shared = _SharedSearcher(ix.searcher())
-            if now - self._searcher_checked >= max_age:
+            if due:
                 self._searcher_checked = now
             shared.users += 1
         try:
