@@ -86,7 +86,7 @@ def article_page(article: Article) -> bytes:
         f'<main><article><h1>{escape(article.title)}</h1><p class="byline">By Staff reporter</p>{paragraphs}'
         f'</article><aside><h2>Most read</h2><ul>{BOILERPLATE[:9000]}</ul></aside></main>'
         f"<footer><ul>{BOILERPLATE}</ul><p>Copyright Civic Ledger</p></footer></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def rss_feed(title: str, base_url: str, articles: list[Article]) -> bytes:
@@ -98,4 +98,4 @@ def rss_feed(title: str, base_url: str, articles: list[Article]) -> bytes:
         for a in articles
     )
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-            f"<link>{base_url}</link>{items}</channel></rss>").encode("utf-8")
+            f"<link>{base_url}</link>{items}</channel></rss>").encode()

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ingest.pipeline import IngestSummary, Ingestor
+from ingest.pipeline import Ingestor, IngestSummary
 from kb import sources as sources_store
 
 LOGGER = logging.getLogger(__name__)

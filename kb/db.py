@@ -94,7 +94,7 @@ def _run_script(db: Database, script: str) -> None:
 
 @MIGRATIONS(name="0001_initial")
 def _initial(db: Database) -> None:
-    _run_script(db, 
+    _run_script(db,
         """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -330,7 +330,7 @@ def _initial(db: Database) -> None:
 @MIGRATIONS(name="0002_api_tokens")
 def _api_tokens(db: Database) -> None:
     # Personal API tokens for scripting the JSON API; only a hash is stored, and revoked ones are kept for audit.
-    _run_script(db, 
+    _run_script(db,
         """
         CREATE TABLE api_tokens (
             id INTEGER PRIMARY KEY,

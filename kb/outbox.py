@@ -12,7 +12,6 @@ from sqlite_utils import Database
 
 from kb.db import utcnow
 
-
 KINDS = ("item", "contact", "case")
 
 

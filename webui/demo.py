@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ingest.pipeline import IngestSummary, Ingestor
+from ingest.pipeline import Ingestor, IngestSummary
 from kb import sample
 from kb import sources as sources_store
 from kb import users as users_store

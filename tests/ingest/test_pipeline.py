@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from html import escape
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
