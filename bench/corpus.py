@@ -12,32 +12,39 @@ from email.utils import format_datetime
 from html import escape
 
 VOCABULARY = {
-    "en": ("the ministry used an algorithm to score benefit claimants for fraud risk and caseworkers investigated "
-           "people flagged by the automated system while lawyers said the model discriminated against single "
-           "parents and the government promised an audit of the data the agency collected about welfare "
-           "recipients schools hospitals triage exam grading students patients appeal transparency privacy"),
-    "fr": ("la caisse a utilisé un algorithme pour attribuer un score de risque aux allocataires et les contrôles "
-           "ont visé les familles signalées par le système automatisé tandis que les associations dénoncent une "
-           "discrimination et demandent la transparence sur les données des allocations hôpital école élèves"),
-    "es": ("el ministerio utilizó un algoritmo para asignar una puntuación de riesgo a los solicitantes de ayudas "
-           "y los inspectores revisaron a las personas señaladas por el sistema automatizado mientras los "
-           "abogados denunciaron discriminación y falta de transparencia en los datos sociales salud educación"),
-    "de": ("das amt nutzte einen algorithmus um antragsteller nach betrugsrisiko zu bewerten und sachbearbeiter "
-           "prüften die markierten personen während anwälte von diskriminierung sprachen und die regierung eine "
-           "prüfung der daten des automatisierten systems zusagte schulen krankenhäuser sozialleistungen"),
-    "nl": ("de dienst gebruikte een algoritme om aanvragers een risicoprofiel te geven en controleurs onderzochten "
-           "de gemarkeerde studenten terwijl advocaten spraken van discriminatie en de minister een onderzoek "
-           "naar de gegevens van het geautomatiseerde systeem beloofde toeslagen uitkering fraude zorg"),
+    "en": ("the ministry used an algorithm to score benefit claimants for fraud risk and caseworkers "
+           "investigated people flagged by the automated system while lawyers said the model discriminated "
+           "against single parents and the government promised an audit of the data the agency collected "
+           "about welfare recipients schools hospitals triage exam grading students patients appeal "
+           "transparency privacy"),
+    "fr": ("la caisse a utilisé un algorithme pour attribuer un score de risque aux allocataires et les "
+           "contrôles ont visé les familles signalées par le système automatisé tandis que les associations "
+           "dénoncent une discrimination et demandent la transparence sur les données des allocations "
+           "hôpital école élèves"),
+    "es": ("el ministerio utilizó un algoritmo para asignar una puntuación de riesgo a los solicitantes de "
+           "ayudas y los inspectores revisaron a las personas señaladas por el sistema automatizado mientras "
+           "los abogados denunciaron discriminación y falta de transparencia en los datos sociales salud "
+           "educación"),
+    "de": ("das amt nutzte einen algorithmus um antragsteller nach betrugsrisiko zu bewerten und "
+           "sachbearbeiter prüften die markierten personen während anwälte von diskriminierung sprachen und "
+           "die regierung eine prüfung der daten des automatisierten systems zusagte schulen krankenhäuser "
+           "sozialleistungen"),
+    "nl": ("de dienst gebruikte een algoritme om aanvragers een risicoprofiel te geven en controleurs "
+           "onderzochten de gemarkeerde studenten terwijl advocaten spraken van discriminatie en de minister "
+           "een onderzoek naar de gegevens van het geautomatiseerde systeem beloofde toeslagen uitkering "
+           "fraude zorg"),
 }
 TITLES = {
-    "en": ["Welfare fraud algorithm under scrutiny", "Exam grading model challenged", "Hospital triage tool audited"],
+    "en": ["Welfare fraud algorithm under scrutiny", "Exam grading model challenged",
+           "Hospital triage tool audited"],
     "fr": ["L'algorithme des allocations contesté", "Le score de risque de la CAF en question"],
     "es": ["El algoritmo de ayudas sociales, en entredicho", "La puntuación de riesgo bajo examen"],
     "de": ["Algorithmus im Jobcenter in der Kritik", "Risikobewertung bei Sozialleistungen geprüft"],
     "nl": ["Risicoprofiel van DUO onder vuur", "Algoritme bij toeslagen onderzocht"],
 }
 BOILERPLATE = "".join(
-    f'<li><a href="/section/{n}">Section {n}</a> <span class="teaser">Read more about topic {n} in our archive.'
+    f'<li><a href="/section/{n}">Section {n}</a> '
+    f'<span class="teaser">Read more about topic {n} in our archive.'
     "</span></li>" for n in range(120)
 )
 
@@ -97,5 +104,5 @@ def rss_feed(title: str, base_url: str, articles: list[Article]) -> bytes:
         f"<pubDate>{format_datetime(a.published)}</pubDate></item>"
         for a in articles
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-            f"<link>{base_url}</link>{items}</channel></rss>").encode()
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}'
+            f"</title><link>{base_url}</link>{items}</channel></rss>").encode()

@@ -108,12 +108,13 @@ def run_mode(feed_urls: list[str], full_text: bool, processes: int) -> dict[str,
         items = summary.new + summary.updated
         status = kb.status()
         kb.close()
-    return {"items": items, "seconds": elapsed, "per_second": items / elapsed, "stages": summary.stage_seconds,
-            "in_sync": status.index_in_sync, "failed": summary.failed}
+    return {"items": items, "seconds": elapsed, "per_second": items / elapsed,
+            "stages": summary.stage_seconds, "in_sync": status.index_in_sync, "failed": summary.failed}
 
 
 def searchable_delay(feed_url: str, marker_article: Article, processes: int) -> float:
-    """Seconds from the start of a pass over one feed (its fetch) until its last article is found by search."""
+    """Seconds from the start of a pass over one feed (its fetch) until its last article is found by
+    search."""
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings(folder, environ={}, fetch_allow_private="127.0.0.0/8", fetch_host_delay=0,
                                  extract_processes=processes)
@@ -140,7 +141,8 @@ def searchable_delay(feed_url: str, marker_article: Article, processes: int) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=2000)
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--hosts", type=int, default=8)
@@ -156,14 +158,15 @@ def main() -> None:
             continue
         result = run_mode(feed_urls, full_text, args.processes)
         stages = result["stages"]
-        print(f"{label:>9}: {result['items']} items in {result['seconds']:.1f} s = {result['per_second']:.0f} items/s "
+        print(f"{label:>9}: {result['items']} items in {result['seconds']:.1f} s = "
+              f"{result['per_second']:.0f} items/s "
               f"(target >= {target}); failed sources {result['failed']}; index in sync: {result['in_sync']}")
         print("           stage seconds (summed over workers): "
               + ", ".join(f"{stage} {stages.get(stage, 0.0):.1f}" for stage in STAGES))
     per_feed = -(-args.entries // args.feeds)
     delay = searchable_delay(feed_urls[-1], articles[-1], args.processes)
-    print(f"searchable: the last of {per_feed} new items of a feed was found {delay:.1f} s after the feed was "
-          "fetched (target <= 10 s)")
+    print(f"searchable: the last of {per_feed} new items of a feed was found {delay:.1f} s after the feed "
+          "was fetched (target <= 10 s)")
     sites.terminate()
     sites.join()
 

@@ -401,7 +401,8 @@ def bench_size(size: int, workdir: Path, query_count: int, batches: int, reuse: 
     report["index_mb"] = folder_size(kb.settings.index_root) / 1e6
     report["segments"] = segment_count(kb)
     database = kb.settings.db_path
-    report["db_mb"] = sum(f.stat().st_size for f in database.parent.glob(f"{database.name}*")) / 1e6  # with -wal
+    # with -wal
+    report["db_mb"] = sum(f.stat().st_size for f in database.parent.glob(f"{database.name}*")) / 1e6
     queries = make_queries(corpus, size, query_count)
     kb_search.search(kb, "", page_size=20)  # reads the per-segment facet tables and dates once
     started = time.perf_counter()

@@ -34,7 +34,8 @@ def sources() -> None:
 @click.argument("url")
 @click.option("--kind", type=click.Choice(["feed", "page"]), default="feed", show_default=True)
 @click.option("--name", default="", help="Display name (default: the feed's title).")
-@click.option("--interval", type=click.IntRange(min=1), help="Minutes between fetches (default: KB_SOURCE_INTERVAL).")
+@click.option("--interval", type=click.IntRange(min=1),
+              help="Minutes between fetches (default: KB_SOURCE_INTERVAL).")
 @click.option("--full-text/--summary-only", default=False, show_default=True,
               help="Fetch and extract each entry's article page.")
 @click.option("--no-check", is_flag=True, help="Add without fetching the address first.")
@@ -47,7 +48,8 @@ def sources_add(state: CliState, url: str, kind: str, name: str, interval: int |
     with Fetcher(FetchConfig.from_settings(kb.settings)) as fetcher:
         source = subscribe(kb, None if no_check else fetcher, url, kind=kind, name=name,
                            interval_minutes=interval, full_text=full_text)
-    click.echo(f"Added source {source.id}: {source.url} ({source.kind}, every {source.interval_minutes} min).")
+    click.echo(f"Added source {source.id}: {source.url} ({source.kind}, "
+               f"every {source.interval_minutes} min).")
 
 
 @sources.command("list")
@@ -106,7 +108,8 @@ def sources_import_opml(state: CliState, file: str) -> None:
 
 
 @sources.command("export-opml")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="File to write (default: standard output).")
 @pass_state
 @reports_errors
 def sources_export_opml(state: CliState, output: str | None) -> None:
@@ -127,7 +130,8 @@ def ingest(state: CliState, every: bool, source_id: int | None) -> None:
     """One pass over the sources that are due."""
     kb = state.kb()
     todo = sources_for_pass(kb, every=every, source_id=source_id)
-    with Ingestor(kb) as ingestor, click.progressbar(length=len(todo), label="Fetching", file=sys.stderr) as bar:
+    with Ingestor(kb) as ingestor, click.progressbar(length=len(todo), label="Fetching",
+                                                     file=sys.stderr) as bar:
         summary = ingestor.run(todo, progress=lambda _source: bar.update(1))
     click.echo(summary.line())
     for source_id_failed, error in summary.errors:

@@ -73,16 +73,19 @@ class _Collected:
 class Ingestor:
     """Runs ingest passes for one knowledge base; close it (or use `with`) to stop its workers."""
 
-    def __init__(self, kb: KnowledgeBase, *, fetcher: Fetcher | None = None, processes: int | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, *, fetcher: Fetcher | None = None,
+                 processes: int | None = None) -> None:
         self.kb = kb
         self.fetcher = fetcher or Fetcher(FetchConfig.from_settings(kb.settings))
         wanted = processes if processes is not None else kb.settings.extract_processes
         self.processes = wanted if wanted > 0 else (os.cpu_count() or 1)
-        self._threads = ThreadPoolExecutor(max_workers=kb.settings.fetch_concurrency, thread_name_prefix="fetch")
+        self._threads = ThreadPoolExecutor(max_workers=kb.settings.fetch_concurrency,
+                                           thread_name_prefix="fetch")
         self._cpu: Executor
         if self.processes > 1:
             self._cpu = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=warm_up
             )
         else:
             self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
@@ -122,7 +125,8 @@ class Ingestor:
             known = items_store.known_urls(self.kb.db, [canonical_url(e.url) for e in entries])
             for entry in entries:
                 raw = RawEntry(url=entry.url, title=entry.title, summary=entry.summary, guid=entry.guid,
-                               published=entry.published, author=entry.author, site_name=source.name or feed.title,
+                               published=entry.published, author=entry.author,
+                               site_name=source.name or feed.title,
                                declared_language=entry.language or feed.language)
                 if canonical_url(entry.url) in known:
                     collected.known.append(raw)
@@ -147,7 +151,8 @@ class Ingestor:
                            "page_body": page.body, "page_headers": page.headers})
 
     # --- store stage (this thread: the one writer) ----------------------------------------------
-    def _store(self, collected: _Collected, drafts: Sequence[items_store.ItemDraft], summary: IngestSummary) -> None:
+    def _store(self, collected: _Collected, drafts: Sequence[items_store.ItemDraft],
+               summary: IngestSummary) -> None:
         source, db = collected.source, self.kb.db
         if collected.error is not None:
             summary.failed += 1
@@ -192,7 +197,8 @@ class Ingestor:
         last_sync = time.monotonic()
 
         def submit_fetches() -> None:
-            while queue and len(fetching) < self.kb.settings.fetch_concurrency * 2 and not (stop and stop.is_set()):
+            while (queue and len(fetching) < self.kb.settings.fetch_concurrency * 2
+                   and not (stop and stop.is_set())):
                 source = queue.pop(0)
                 fetching[self._threads.submit(self._collect, source)] = source
 

@@ -23,7 +23,8 @@ def resolve_feed(fetcher: Fetcher, url: str) -> tuple[str, str]:
     if looks_like_html(result.body, result.headers):
         links = find_feed_links(result.body, result.headers, result.url)
         if not links:
-            raise InvalidInput(f"{url} is a web page that links to no feed; add it with --kind page to watch it")
+            raise InvalidInput(f"{url} is a web page that links to no feed; "
+                               "add it with --kind page to watch it")
         LOGGER.info("autodiscovery: %s -> %s", url, links[0])
         return resolve_feed(fetcher, links[0]) if links[0] != url else (links[0], "")
     try:

@@ -27,7 +27,8 @@ def record(db: Database, user_id: int | None, action: str, entity: str, entity_i
     """Append one entry; call inside the transaction that makes the change."""
     db.execute(
         "INSERT INTO audit_log (at, user_id, action, entity, entity_id, details) VALUES (?, ?, ?, ?, ?, ?)",
-        [utcnow(), user_id, action, entity, entity_id, json.dumps(details or {}, ensure_ascii=False, default=str)],
+        [utcnow(), user_id, action, entity, entity_id,
+         json.dumps(details or {}, ensure_ascii=False, default=str)],
     )
 
 

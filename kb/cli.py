@@ -24,8 +24,9 @@ from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language", "topics", "sectors",
-                 "countries", "relevant", "status", "in_digest", "published", "created_at", "sources", "cases")
+EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language", "topics",
+                 "sectors", "countries", "relevant", "status", "in_digest", "published", "created_at",
+                 "sources", "cases")
 
 
 @dataclass
@@ -137,7 +138,8 @@ def _output(path: str | None, newline: str | None = None) -> Iterator[Any]:
 
 @items.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: standard output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="File to write (default: standard output).")
 @pass_state
 @reports_errors
 def items_export(state: CliState, fmt: str, output: str | None) -> None:
@@ -154,7 +156,8 @@ def items_export(state: CliState, fmt: str, output: str | None) -> None:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
             for record in records:
-                writer.writerow({k: "|".join(map(str, v)) if isinstance(v, list) else v for k, v in record.items()})
+                writer.writerow({k: "|".join(map(str, v)) if isinstance(v, list) else v
+                                 for k, v in record.items()})
                 count += 1
     if output and output != "-":
         click.echo(f"Exported {count} items to {output}.", err=True)
@@ -175,7 +178,8 @@ def _read_password(password_stdin: bool) -> str:
 @click.argument("email")
 @click.option("--role", type=click.Choice(users_store.ROLES), required=True)
 @click.option("--name", default="", help="Display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
 @pass_state
 @reports_errors
 def users_add(state: CliState, email: str, role: str, name: str, password_stdin: bool) -> None:
@@ -192,10 +196,12 @@ def users_list(state: CliState, as_json: bool) -> None:
     """List users and their roles."""
     people = users_store.list_users(state.kb().db)
     if as_json:
-        click.echo(json.dumps([{"id": u.id, "email": u.email, "role": u.role, "active": u.active} for u in people]))
+        click.echo(json.dumps([{"id": u.id, "email": u.email, "role": u.role, "active": u.active}
+                               for u in people]))
         return
     for user in people:
-        click.echo(f"{user.id:>4}  {user.email:<40} {user.role:<12} {'active' if user.active else 'disabled'}")
+        click.echo(f"{user.id:>4}  {user.email:<40} {user.role:<12} "
+                   f"{'active' if user.active else 'disabled'}")
 
 
 @users.command("token")
@@ -222,4 +228,5 @@ def backup(state: CliState, target: str) -> None:
         state.kb().backup(Path(target))
     except (FileExistsError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Backed up to {target}. Restore: stop kb, copy it to {state.settings.db_path}, run `kb reindex`.")
+    click.echo(f"Backed up to {target}. Restore: stop kb, copy it to {state.settings.db_path}, "
+               "run `kb reindex`.")

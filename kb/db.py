@@ -39,7 +39,8 @@ def utcnow() -> str:
 
 def connect(path: Path | str) -> Database:
     """Open the database with the pragmas the product relies on; the caller closes it."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL survives a killed process; see README for FULL on machines that may lose power.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -329,7 +330,8 @@ def _initial(db: Database) -> None:
 
 @MIGRATIONS(name="0002_api_tokens")
 def _api_tokens(db: Database) -> None:
-    # Personal API tokens for scripting the JSON API; only a hash is stored, and revoked ones are kept for audit.
+    # Personal API tokens for scripting the JSON API; only a hash is stored,
+    # and revoked ones are kept for audit.
     _run_script(db,
         """
         CREATE TABLE api_tokens (

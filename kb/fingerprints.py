@@ -19,6 +19,7 @@ def normalised_words(text: str) -> list[str]:
 
 
 def content_fingerprint(title: str, text: str) -> str:
-    """A hex digest of the normalised title and opening words: stable under markup, case and spacing changes."""
+    """A hex digest of the normalised title and opening words: stable under markup, case and spacing
+    changes."""
     words = normalised_words(title) + ["\x00"] + normalised_words(text)[:FINGERPRINT_WORDS]
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()[:32]

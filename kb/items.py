@@ -132,13 +132,15 @@ def _link_source(db: Database, item_id: int, source_id: int | None, draft: ItemD
     if source_id is None:
         return False
     cursor = db.execute(
-        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_url, guid, first_seen) VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_url, guid, first_seen) "
+        "VALUES (?, ?, ?, ?, ?)",
         [item_id, source_id, draft.url[:4096], _clip(draft.guid, 1000), now],
     )
     return cursor.rowcount > 0
 
 
-def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *, watched: bool = False) -> StoreResult:
+def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
+               watched: bool = False) -> StoreResult:
     """Insert or update one item, deduplicated by canonical URL then by content fingerprint.
 
     The item, its source link, its tagger tags and its index outbox row are written in one transaction.
@@ -167,7 +169,8 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *, 
             columns.update(url=canonical, canonical_url=canonical, created_at=now, status="new", in_digest=0)
             names = ", ".join(columns)
             marks = ", ".join("?" for _ in columns)
-            item_id = int(db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values())).lastrowid)  # noqa: S608
+            item_id = int(db.execute(f"INSERT INTO items ({names}) VALUES ({marks})",  # noqa: S608
+                                     list(columns.values())).lastrowid)
             outcome = "new"
         else:
             item_id, old_fingerprint, old_length = int(row[0]), row[1], row[2]
@@ -184,7 +187,8 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *, 
         tags.apply_tagger_tags(db, item_id, draft.topics)
         if watched:
             db.execute(
-                "INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "
+                "VALUES (?, ?, ?, ?, ?)",
                 [item_id, now, fingerprint, title, text],
             )
         outbox.enqueue(db, [item_id])
@@ -294,7 +298,8 @@ def item_ids(db: Database) -> list[int]:
     return [row[0] for row in db.execute("SELECT id FROM items ORDER BY id")]
 
 
-def iter_items(db: Database, batch_size: int = 500, *, after: int = 0, up_to: int | None = None) -> Iterator[Item]:
+def iter_items(db: Database, batch_size: int = 500, *, after: int = 0,
+               up_to: int | None = None) -> Iterator[Item]:
     """Every item in id order (or those with after < id <= up_to), loaded in batches."""
     last = after
     below = "" if up_to is None else f" AND id <= {int(up_to)}"

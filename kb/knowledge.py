@@ -85,7 +85,8 @@ class KnowledgeBase:
     def set_meta(self, key: str, value: str) -> None:
         with storage.transaction(self.db):
             self.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
 
@@ -94,7 +95,8 @@ class KnowledgeBase:
         return self.index.sync(self.db)
 
     def start_index_sync(self, interval: float = 1.0) -> threading.Event:
-        """Drain the outbox in a background thread every `interval` seconds; set the returned event to stop."""
+        """Drain the outbox in a background thread every `interval` seconds; set the returned event to
+        stop."""
         stop = threading.Event()
 
         def loop() -> None:

@@ -77,11 +77,17 @@ class Settings:
     """Every setting with its default, converter and help; `KB_<NAME>` overrides `<name>`."""
 
     data_dir: Path
-    timezone: str = _setting("UTC", _timezone, "The lab's time zone: digest and dashboard weeks are counted in it.")
-    base_url: str = _setting("http://127.0.0.1:5000", str, "Public address of the web UI, used in e-mail links.")
+    timezone: str = _setting(
+        "UTC", _timezone, "The lab's time zone: digest and dashboard weeks are counted in it."
+    )
+    base_url: str = _setting(
+        "http://127.0.0.1:5000", str, "Public address of the web UI, used in e-mail links."
+    )
     # Fetching
     fetch_connect_timeout: float = _setting(10.0, _non_negative_float, "Seconds to wait for a connection.")
-    fetch_read_timeout: float = _setting(30.0, _non_negative_float, "Seconds to wait for data on a connection.")
+    fetch_read_timeout: float = _setting(
+        30.0, _non_negative_float, "Seconds to wait for data on a connection."
+    )
     fetch_max_bytes: int = _setting(10_000_000, _positive_int, "Largest body accepted, after decompression.")
     fetch_max_redirects: int = _setting(5, int, "Redirects followed per request, each hop checked again.")
     fetch_retries: int = _setting(2, int, "Retries after a timeout, a 5xx, or a 429/503 with Retry-After.")
@@ -93,7 +99,9 @@ class Settings:
     fetch_respect_robots: bool = _setting(True, _bool, "Obey robots.txt when fetching pages.")
     # Ingest
     source_interval: int = _setting(60, _positive_int, "Default minutes between two fetches of a source.")
-    extract_processes: int = _setting(0, int, "Processes for extraction, language and tagging (0: one per core).")
+    extract_processes: int = _setting(
+        0, int, "Processes for extraction, language and tagging (0: one per core)."
+    )
     index_batch_size: int = _setting(200, _positive_int, "Items written to the search index per commit.")
     # Web
     web_threads: int = _setting(8, _positive_int, "Threads of the production web server (kb serve).")

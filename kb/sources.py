@@ -49,14 +49,16 @@ class Source:
 def _from_row(row: dict) -> Source:
     return Source(
         id=row["id"], url=row["url"], kind=row["kind"], name=row["name"],
-        interval_minutes=row["interval_minutes"], full_text=bool(row["full_text"]), paused=bool(row["paused"]),
+        interval_minutes=row["interval_minutes"], full_text=bool(row["full_text"]),
+        paused=bool(row["paused"]),
         etag=row["etag"], last_modified=row["last_modified"], last_fetch=row["last_fetch"],
         last_success=row["last_success"], last_error=row["last_error"], failures=row["failures"],
         next_due=row["next_due"], created_at=row["created_at"], items=row.get("items", 0) or 0,
     )
 
 
-_SELECT = """SELECT s.*, (SELECT count(*) FROM item_sources l WHERE l.source_id = s.id) AS items FROM sources s"""
+_SELECT = ("SELECT s.*, (SELECT count(*) FROM item_sources l WHERE l.source_id = s.id) AS items "
+           "FROM sources s")
 
 
 def add_source(
@@ -148,15 +150,16 @@ def record_success(
     due = moment + timedelta(minutes=source.interval_minutes)
     with transaction(db):
         db.execute(
-            "UPDATE sources SET etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, last_error = NULL, "
-            "failures = 0, next_due = ? WHERE id = ?",
+            "UPDATE sources SET etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, "
+            "last_error = NULL, failures = 0, next_due = ? WHERE id = ?",
             [etag, last_modified, moment.isoformat(timespec="seconds"), moment.isoformat(timespec="seconds"),
              due.isoformat(timespec="seconds"), source_id],
         )
 
 
 def record_failure(
-    db: Database, source_id: int, error: str, *, retry_after: float | None = None, now: datetime | None = None,
+    db: Database, source_id: int, error: str, *, retry_after: float | None = None,
+    now: datetime | None = None,
 ) -> None:
     """A fetch failed: keep the reason in words and back off exponentially (honouring Retry-After)."""
     moment = now or datetime.now(UTC)
@@ -168,13 +171,13 @@ def record_failure(
     with transaction(db):
         db.execute(
             "UPDATE sources SET last_fetch = ?, last_error = ?, failures = ?, next_due = ? WHERE id = ?",
-            [moment.isoformat(timespec="seconds"), error.strip()[:MAX_ERROR_CHARS] or "Unknown error", failures,
-             (moment + min(wait, MAX_BACKOFF)).isoformat(timespec="seconds"), source_id],
+            [moment.isoformat(timespec="seconds"), error.strip()[:MAX_ERROR_CHARS] or "Unknown error",
+             failures, (moment + min(wait, MAX_BACKOFF)).isoformat(timespec="seconds"), source_id],
         )
 
 
-def update_source(db: Database, source_id: int, *, name: str | None = None, interval_minutes: int | None = None,
-                  full_text: bool | None = None) -> Source:
+def update_source(db: Database, source_id: int, *, name: str | None = None,
+                  interval_minutes: int | None = None, full_text: bool | None = None) -> Source:
     """Change a source's name, interval or mode."""
     changes: dict[str, object] = {}
     if name is not None:

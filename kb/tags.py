@@ -34,17 +34,20 @@ class Tag:
 
 
 def apply_tagger_tags(db: Database, item_id: int, matches: Iterable[TopicLike]) -> None:
-    """Replace the tagger's proposals for an item, leaving every tag a person set, confirmed or removed alone."""
+    """Replace the tagger's proposals for an item, leaving every tag a person set, confirmed or removed
+    alone."""
     proposed = {m.topic: list(m.evidence) for m in matches}
     decided = {
         row[0]
         for row in db.execute(
-            "SELECT topic FROM tags WHERE item_id = ? AND (origin = 'person' OR confirmed = 1 OR state = 'removed')",
+            "SELECT topic FROM tags WHERE item_id = ? "
+            "AND (origin = 'person' OR confirmed = 1 OR state = 'removed')",
             [item_id],
         )
     }
     db.execute(
-        "DELETE FROM tags WHERE item_id = ? AND origin = 'tagger' AND confirmed = 0 AND state = 'active'", [item_id]
+        "DELETE FROM tags WHERE item_id = ? AND origin = 'tagger' AND confirmed = 0 AND state = 'active'",
+        [item_id],
     )
     db.conn.executemany(
         "INSERT INTO tags (item_id, topic, origin, state, evidence) VALUES (?, ?, 'tagger', 'active', ?)",

@@ -34,7 +34,8 @@ def _is_tracking(name: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The URL that identifies an article: scheme and host lower-cased, default port, tracking and fragment dropped.
+    """The URL that identifies an article: scheme and host lower-cased, default port, tracking and
+    fragment dropped.
 
     Raises ValueError for anything but an http(s) URL.
     """

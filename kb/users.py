@@ -51,8 +51,8 @@ class ApiToken:
 
 
 def _from_row(row: dict) -> User:
-    return User(row["id"], row["email"], row["name"], row["role"], bool(row["active"]), row["session_version"],
-                row["created_at"])
+    return User(row["id"], row["email"], row["name"], row["role"], bool(row["active"]),
+                row["session_version"], row["created_at"])
 
 
 def _check_password(password: str) -> None:
@@ -117,7 +117,8 @@ def authenticate(db: Database, email: str, password: str) -> User | None:
         return None
     if _HASHER.check_needs_rehash(stored):
         with transaction(db):
-            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_HASHER.hash(password), rows[0]["id"]])
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                       [_HASHER.hash(password), rows[0]["id"]])
     return _from_row(rows[0])
 
 
@@ -201,7 +202,8 @@ def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
 def revoke_token(db: Database, user_id: int, token_id: int) -> None:
     """Revoke one of the user's tokens."""
     with transaction(db):
-        if db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        if db.execute("UPDATE api_tokens SET revoked_at = ? "
+                      "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
                       [utcnow(), token_id, user_id]).rowcount == 0:
             raise NotFound(f"token {token_id} does not exist or is revoked already")
         audit.record(db, user_id, "revoke", "api_token", token_id)

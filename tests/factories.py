@@ -1,4 +1,5 @@
-"""Test factories: build drafts and a knowledge base with one call, overriding only what a test cares about."""
+"""Test factories: build drafts and a knowledge base with one call, overriding only what a test cares
+about."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def make_draft(**overrides: object) -> ItemDraft:
         "published": datetime(2026, 11, 18, 9, 30, tzinfo=UTC),
         "language": "en",
         "language_prob": 0.99,
-        "topics": (TopicEvidence("sector/welfare", ("benefit",)), TopicEvidence("system/risk-scoring", ("risk score",))),
+        "topics": (TopicEvidence("sector/welfare", ("benefit",)),
+                   TopicEvidence("system/risk-scoring", ("risk score",))),
         "relevant": True,
         "relevance_score": 0.8,
     }

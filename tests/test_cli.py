@@ -27,8 +27,8 @@ def run_kb(data_dir: Path, *args: str, input: str | None = None, env: dict[str, 
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     environment.update(env or {})
-    return subprocess.run([KB, "--data-dir", str(data_dir), *args], input=input, capture_output=True, text=True,
-                          env=environment, timeout=timeout)
+    return subprocess.run([KB, "--data-dir", str(data_dir), *args], input=input, capture_output=True,
+                          text=True, env=environment, timeout=timeout)
 
 
 @pytest.fixture
@@ -66,7 +66,8 @@ def test_users_add_reads_the_password_from_stdin_and_refuses_duplicates(data_dir
                    input="another long password\n")
     assert again.returncode == 1
     assert "exists already" in again.stderr
-    short = run_kb(data_dir, "users", "add", "bo@lab.example", "--role", "admin", "--password-stdin", input="short\n")
+    short = run_kb(data_dir, "users", "add", "bo@lab.example", "--role", "admin", "--password-stdin",
+                   input="short\n")
     assert short.returncode == 1 and "at least" in short.stderr
     token = run_kb(data_dir, "users", "token", "ana@lab.example")
     assert token.returncode == 0 and token.stdout.startswith("kbt_")
@@ -83,8 +84,8 @@ def test_items_export_jsonl_and_csv(data_dir: Path, tmp_path: Path):
     assert jsonl.returncode == 0, jsonl.stderr
     records = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert len(records) == 2
-    required = {"id", "url", "title", "text", "language", "topics", "sectors", "countries", "relevant", "status",
-                "published", "sources"}
+    required = {"id", "url", "title", "text", "language", "topics", "sectors", "countries", "relevant",
+                "status", "published", "sources"}
     assert required <= records[0].keys()
     assert records[0]["title"] == "Première histoire, avec virgule"
     assert records[0]["sectors"] == ["sector/welfare"]

@@ -54,7 +54,8 @@ def demo_command(state: CliState, port: int, build_only: bool) -> None:
     # The sample corpus is served on loopback, which the fetcher refuses unless allowed.
     loopback = ipaddress.ip_network("127.0.0.0/8")
     state._settings = dataclasses.replace(
-        state.settings, fetch_allow_private=(*state.settings.fetch_allow_private, loopback), fetch_host_delay=0.0
+        state.settings, fetch_allow_private=(*state.settings.fetch_allow_private, loopback),
+        fetch_host_delay=0.0
     )
     click.echo(f"Building the demo in {state.settings.data_dir} from the bundled sample corpus...")
     report = build_demo(state.settings)

@@ -121,7 +121,8 @@ def _load_people_and_cases(kb: KnowledgeBase) -> tuple[int, int]:
     from kb.sample_loader import load_sample  # the contacts and cases layer (issue 6)
 
     def item_for_slug(slug: str) -> int | None:
-        row = kb.db.execute("SELECT id FROM items WHERE canonical_url LIKE ?", [f"%/pages/{slug}.html"]).fetchone()
+        row = kb.db.execute("SELECT id FROM items WHERE canonical_url LIKE ?",
+                            [f"%/pages/{slug}.html"]).fetchone()
         return int(row[0]) if row else None
 
     return load_sample(kb.db, sample.load_contacts(), sample.load_cases(), item_for_slug)

@@ -79,11 +79,13 @@ def test_full_text_and_summary_sources_dedupe_and_record_health(kb, ingestor, ht
     http_server.add("/articles/risk.html", (200, {"Content-Type": "text/html; charset=utf-8"},
                                             article("Welfare fraud risk scores under fire", WELFARE_TEXT)))
     http_server.add("/articles/other.html", (200, {"Content-Type": "text/html"},
-                                             article("Cup final ends in a draw", ["The match ended 1-1."] * 4)))
+                                             article("Cup final ends in a draw",
+                                                     ["The match ended 1-1."] * 4)))
     full = rss([("Welfare fraud risk scores under fire", "articles/risk.html", "Short summary."),
                 ("Cup final ends in a draw", "/articles/other.html", "Sport.")], title="Full text feed")
     second = rss([("Welfare fraud risk scores under fire",
-                   http_server.url("/articles/risk.html?utm_source=newsletter&utm_medium=email#top"), "Same story.")],
+                   http_server.url("/articles/risk.html?utm_source=newsletter&utm_medium=email#top"),
+                   "Same story.")],
                  title="Second feed")
     http_server.add("/full.xml", _feed_handler(full))
     http_server.add("/second.xml", _feed_handler(second))
@@ -141,8 +143,10 @@ def test_failing_source_backs_off_and_recovers(kb, ingestor, http_server):
 
 
 def test_garbage_feed_fails_with_a_reason_and_others_continue(kb, ingestor, http_server):
-    http_server.add("/garbage.xml", (200, {"Content-Type": "application/rss+xml"}, b"\x00\x01 not a feed at all"))
-    http_server.add("/good.xml", (200, {"Content-Type": "application/rss+xml"}, rss([("Fine", "/fine", "Text")])))
+    http_server.add("/garbage.xml", (200, {"Content-Type": "application/rss+xml"},
+                                     b"\x00\x01 not a feed at all"))
+    http_server.add("/good.xml", (200, {"Content-Type": "application/rss+xml"},
+                                  rss([("Fine", "/fine", "Text")])))
     bad = sources_store.add_source(kb.db, http_server.url("/garbage.xml"))
     good = sources_store.add_source(kb.db, http_server.url("/good.xml"))
     summary = ingestor.run([bad, good])
@@ -157,7 +161,8 @@ def test_watched_page_versions(kb, ingestor, http_server):
     page = sources_store.add_source(kb.db, http_server.url("/ministry.html"), kind="page", name="Ministry")
     assert ingestor.run([page]).new == 1
     assert ingestor.run([page]).duplicate == 1
-    version["text"] = [*WELFARE_TEXT[:2], "Since 1 December the model no longer uses nationality as a criterion."]
+    version["text"] = [*WELFARE_TEXT[:2],
+                       "Since 1 December the model no longer uses nationality as a criterion."]
     assert ingestor.run([page]).updated == 1
     item_id = kb.db.execute("SELECT id FROM items").fetchone()[0]
     versions = items_store.page_versions(kb.db, item_id)

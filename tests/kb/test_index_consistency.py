@@ -1,4 +1,5 @@
-"""The index is derived: rebuilt or written incrementally it holds the same documents, and it repairs itself."""
+"""The index is derived: rebuilt or written incrementally it holds the same documents, and it repairs
+itself."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ os._exit(9)  # dies after the index commit, before the outbox rows are acknowled
 
 def _run_and_crash(script: str, data_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(data_dir)],
-                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 9, result.stderr
 
 

@@ -118,7 +118,8 @@ def test_mapped_files_read_as_whoosh_reads_its_own_files(tmp_path: Path):
     def read_all(f: BufferFile) -> list[object]:
         found: list[object] = [f.read_int(), f.read_pickle(), f.read_string(), f.read_varint(), f.read()]
         f.seek(0)
-        found += [f.get(4, 3), f.tell(), f.read(2), f.readline(), f.readline(3), f.get_array(0, "i", 1).tolist()]
+        found += [f.get(4, 3), f.tell(), f.read(2), f.readline(), f.readline(3),
+                  f.get_array(0, "i", 1).tolist()]
         f.seek(-4, os.SEEK_END)
         found += [f.read(), f.read(5), f.tell()]
         found += [f.seek(-10**6, os.SEEK_END), f.seek(-3, os.SEEK_CUR), f.read(2)]  # clamped at the start

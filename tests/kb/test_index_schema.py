@@ -12,7 +12,8 @@ def test_word_counts_give_the_postings_of_the_space_splitting_analyzer():
     schema = build_schema()
     for name, plain in (("title", fields.TEXT(analyzer=WORDS, phrase=False, field_boost=TITLE_BOOST)),
                         ("text", fields.TEXT(analyzer=WORDS, phrase=False)),
-                        ("vocab", fields.KEYWORD(stored=False, commas=False, lowercase=False, scorable=False))):
+                        ("vocab", fields.KEYWORD(stored=False, commas=False, lowercase=False,
+                                                 scorable=False))):
         fast = sorted(schema[name].index(text))
         assert fast == sorted(plain.index(text)), name
     assert (b"algorithm", 3, 3 * TITLE_BOOST) == sorted(schema["title"].index(text))[0][:3]

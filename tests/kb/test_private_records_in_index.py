@@ -29,7 +29,8 @@ def _contact_hits(kb: KnowledgeBase, user, query: str) -> list[int]:
 def test_contact_changes_and_deletion_reach_search(kb: KnowledgeBase, people):
     admin, coordinator, lead = people["admin"], people["coordinator"], people["lead"]
     case = cases.create_case(kb.db, admin, {"title": "Benefit fraud scoring in Rotterdam"}, lead_id=lead.id)
-    contact = contacts.create_contact(kb.db, lead, {"name": "Marieke Quispel", "organisation": "Bijstandsbond"})
+    contact = contacts.create_contact(kb.db, lead,
+                                      {"name": "Marieke Quispel", "organisation": "Bijstandsbond"})
     kb.sync_index()
     assert _contact_hits(kb, coordinator, "Quispel") == [contact.id]
 

@@ -14,12 +14,13 @@ from tests.factories import make_draft
 def test_fresh_database_has_every_table(tmp_path):
     database = storage.connect(tmp_path / "kb.sqlite3")
     storage.migrate(database)
-    expected = {"items", "sources", "item_sources", "tags", "contacts", "cases", "case_items", "case_contacts",
-                "users", "notes", "audit_log", "digests", "digest_deliveries", "saved_searches", "index_outbox",
-                "page_versions", "api_tokens"}
+    expected = {"items", "sources", "item_sources", "tags", "contacts", "cases", "case_items",
+                "case_contacts", "users", "notes", "audit_log", "digests", "digest_deliveries",
+                "saved_searches", "index_outbox", "page_versions", "api_tokens"}
     assert expected <= set(database.table_names())
     assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert storage.schema_version(database) == storage.MIGRATIONS.pending(storage.connect(":memory:"))[-1].name
+    assert (storage.schema_version(database)
+            == storage.MIGRATIONS.pending(storage.connect(":memory:"))[-1].name)
     database.close()
 
 
@@ -28,10 +29,12 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     old = storage.connect(path)
     storage.migrate(old, stop_before="0002_api_tokens")
     assert "api_tokens" not in old.table_names()
-    old.execute("INSERT INTO users (email, role, password_hash, created_at) VALUES ('a@b.org', 'admin', 'x', 'now')")
+    old.execute("INSERT INTO users (email, role, password_hash, created_at) "
+                "VALUES ('a@b.org', 'admin', 'x', 'now')")
     # Rows as the first version wrote them (today's code expects today's schema).
     old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) "
-                "VALUES ('https://a.example/1', 'https://a.example/1', 'f1', 'Kept across the migration', 'now', 'now')")
+                "VALUES ('https://a.example/1', 'https://a.example/1', 'f1', "
+                "'Kept across the migration', 'now', 'now')")
     old.execute("INSERT INTO index_outbox (item_id, queued_at) VALUES (1, 'now')")
     old.close()
 
@@ -98,7 +101,8 @@ def test_a_person_tag_decision_survives_retagging(kb: KnowledgeBase):
                                              topics=(TopicEvidence("system/risk-scoring", ("score",)),)))
     item = items_store.get_item(kb.db, item_id)
     states = {t.topic: (t.state, t.origin, t.decided_by_person) for t in item.tags}
-    assert states["system/risk-scoring"] == ("removed", "tagger", True)  # proposed by the tagger, removed by a person
+    # proposed by the tagger, removed by a person
+    assert states["system/risk-scoring"] == ("removed", "tagger", True)
     assert states["right/discrimination"] == ("active", "person", True)
     assert "sector/welfare" not in states  # the tagger's old proposal is replaced
     assert item.topics == ["right/discrimination"]
@@ -106,9 +110,15 @@ def test_a_person_tag_decision_survives_retagging(kb: KnowledgeBase):
 
 def test_watched_page_keeps_each_version(kb: KnowledgeBase):
     url = "https://ministry.example.gov/risk-model"
-    first = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True)
-    same = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True)
-    changed = items_store.store_item(kb.db, make_draft(url=url, title="Risk model", text="Version two of the page."), watched=True)
+    first = items_store.store_item(
+        kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True
+    )
+    same = items_store.store_item(
+        kb.db, make_draft(url=url, title="Risk model", text="Version one of the page."), watched=True
+    )
+    changed = items_store.store_item(
+        kb.db, make_draft(url=url, title="Risk model", text="Version two of the page."), watched=True
+    )
     assert (first.outcome, same.outcome, changed.outcome) == ("new", "duplicate", "updated")
     versions = items_store.page_versions(kb.db, first.item_id)
     assert [v.text for v in versions] == ["Version one of the page.", "Version two of the page."]
