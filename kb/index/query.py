@@ -109,7 +109,6 @@ class Answer:
 
 # --- per-segment bitmaps -------------------------------------------------------------------------
 
-_BIT = [1 << b for b in range(8)]
 FEW = 16  # below this many documents, bitmaps are made and read bit by bit; above, with numpy
 
 
@@ -762,10 +761,10 @@ def _newest(leaves: list[_Leaf], matched: list[int], window: int) -> list[tuple[
             published = leaf.published()
             found += [(published[d], leaf.offset + d) for d in _ids_of(bits)]
             continue
-        data = bits.to_bytes((leaf.size >> 3) + 1, "little")
+        in_result = _mask(bits, leaf.size).tolist()
         taken = 0
         for date, docnum in reversed(leaf.dates()):
-            if data[docnum >> 3] & _BIT[docnum & 7]:
+            if in_result[docnum]:
                 found.append((date, leaf.offset + docnum))
                 taken += 1
                 if taken >= window:
