@@ -252,7 +252,8 @@ class _Postings:
         return np.where(self.ids[at] == docnums, self.parts[at].astype(np.float64), 0.0)
 
     def cost(self, size: int) -> int:
-        return 64 + ((size >> 3) if self.bitmap else 0) + 12 * len(self.ids)
+        """Bytes held: the bitmap, and per posting its id, BM25 part and place in order (4 + 4 + 8)."""
+        return 64 + ((size >> 3) if self.bitmap else 0) + 16 * len(self.ids)
 
 
 _NO_POSTINGS = _Postings(0, np.zeros(0, dtype=np.uint32), None)
