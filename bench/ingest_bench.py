@@ -28,7 +28,7 @@ from bench.corpus import Article, article_page, make_articles, rss_feed  # noqa:
 from ingest.pipeline import Ingestor  # noqa: E402
 from kb import sources as sources_store  # noqa: E402
 from kb.knowledge import open_kb  # noqa: E402
-from kb.search import search  # noqa: E402
+from kb.search.service import search  # noqa: E402
 from kb.settings import load_settings  # noqa: E402
 
 STAGES = ("fetch", "parse", "extract", "detect", "tag", "store", "index")

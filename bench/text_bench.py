@@ -13,9 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import make_articles  # noqa: E402
-from kb.language import detect_language  # noqa: E402
-from kb.tagging import Tagger  # noqa: E402
-from kb.taxonomy import load_taxonomy  # noqa: E402
+from kb.text.language import detect_language  # noqa: E402
+from kb.text.tagging import Tagger  # noqa: E402
+from kb.text.taxonomy import load_taxonomy  # noqa: E402
 
 ROUNDS = 30
 

@@ -18,7 +18,7 @@ from ingest.subscribe import export_opml, import_opml, subscribe
 from ingest.worker import run_worker
 from kb import sources as sources_store
 from kb.cli import CliState, cli, pass_state, reports_errors
-from kb.deliveries import due_for_sending, send_digest
+from kb.digest.deliveries import due_for_sending, send_digest
 from kb.errors import KbError
 from kb.knowledge import KnowledgeBase
 

@@ -39,7 +39,7 @@ from ingest.pages import (
     normalise_language,
 )
 from kb.errors import FetchError
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from ingest.robots import RobotsCache
 from kb.errors import FetchError
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import defusedxml.ElementTree as SafeET
 
 from ingest.pages import MAX_TITLE_CHARS, html_to_text
 from kb.errors import InvalidInput
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from kb import sources as sources_store
 from kb.errors import FetchError, InvalidInput
 from kb.knowledge import KnowledgeBase
 from kb.sources import Source
-from kb.urls import canonical_url, is_http_url
+from kb.text.urls import canonical_url, is_http_url
 
 LOGGER = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from ingest.pages import extract_article
 from kb.items import ItemDraft
-from kb.language import detect_language
-from kb.tagging import Tagger
-from kb.taxonomy import load_taxonomy
+from kb.text.language import detect_language
+from kb.text.tagging import Tagger
+from kb.text.taxonomy import load_taxonomy
 
 LOGGER = logging.getLogger(__name__)
 

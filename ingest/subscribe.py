@@ -12,7 +12,7 @@ from kb import sources as sources_store
 from kb.errors import Conflict, InvalidInput
 from kb.knowledge import KnowledgeBase
 from kb.sources import Source
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
 

@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kb import audit, contacts, outbox
+from kb import contacts
+from kb.storage import audit
+from kb.storage import outbox
 from kb.contacts import Contact, spreadsheet_safe
-from kb.db import transaction, utcnow
+from kb.storage.db import transaction, utcnow
 from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import Item, load_items
 from kb.users import User

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from kb import deliveries as deliveries_store
-from kb import digest as digest_store
-from kb import recipients as recipients_store
+from kb.digest import deliveries as deliveries_store
+from kb.digest import draft as digest_store
+from kb.digest import recipients as recipients_store
 from kb.cli import CliState, F, cli, pass_state, reports_errors
 
 _WEEK_HELP = "ISO week in the lab's time zone, e.g. 2026-W47 (default: the last completed week)."

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from kb import saved_searches as saved_store
+from kb.search import saved as saved_store
 from kb import users as users_store
 from kb.cli import CliState, cli, pass_state, reports_errors
 from kb.knowledge import KnowledgeBase
-from kb.search import SORTS, SearchFilters, SearchResults, search
+from kb.search.service import SORTS, SearchFilters, SearchResults, search
 from kb.users import User
 
 _MARK = re.compile(r"<mark>(.*?)</mark>")

@@ -25,10 +25,11 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from kb import audit, outbox
-from kb.db import transaction, utcnow
+from kb.storage import audit
+from kb.storage import outbox
+from kb.storage.db import transaction, utcnow
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
-from kb.taxonomy import load_taxonomy
+from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 
 LOGGER = logging.getLogger(__name__)

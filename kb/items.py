@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from kb import outbox, tags
-from kb.db import transaction, utcnow
+from kb import tags
+from kb.storage import outbox
+from kb.storage.db import transaction, utcnow
 from kb.errors import InvalidInput, NotFound
-from kb.fingerprints import content_fingerprint
-from kb.urls import canonical_url
+from kb.text.fingerprints import content_fingerprint
+from kb.text.urls import canonical_url
 
 LOGGER = logging.getLogger(__name__)
 

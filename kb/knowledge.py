@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from kb import db as storage
-from kb.index import IndexStatus, SearchIndex
-from kb.index.store import LANES as MERGE_LANES
+from kb.storage import db as storage
+from kb.search.index import IndexStatus, SearchIndex
+from kb.search.index.store import LANES as MERGE_LANES
 from kb.settings import Settings
 
 LOGGER = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from kb.db import transaction, utcnow
+from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 KINDS = ("feed", "page")
 MAX_BACKOFF = timedelta(hours=24)

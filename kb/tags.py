@@ -9,8 +9,8 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
-from kb import outbox
-from kb.db import transaction, utcnow
+from kb.storage import outbox
+from kb.storage.db import transaction, utcnow
 
 
 class TopicLike(Protocol):

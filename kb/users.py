@@ -11,8 +11,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from kb import audit
-from kb.db import transaction, utcnow
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
 
 ROLES = ("researcher", "coordinator", "admin")

@@ -15,7 +15,7 @@ from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from kb.db import MAX_ROW_ID
+from kb.storage.db import MAX_ROW_ID
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
 from webui import access, templating

@@ -21,11 +21,11 @@ from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import users as users_store
 from kb.cases import CaseFile
-from kb.db import parse_row_id
+from kb.storage.db import parse_row_id
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
 from kb.items import Item
-from kb.search import SearchFilters, search
-from kb.taxonomy import load_taxonomy
+from kb.search.service import SearchFilters, search
+from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 

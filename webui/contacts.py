@@ -29,10 +29,10 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb.contacts import KINDS, SENSITIVITIES, Contact, ContactFilter, ImportReport
-from kb.db import parse_row_id, transaction
+from kb.storage.db import parse_row_id, transaction
 from kb.errors import InvalidInput
-from kb.taxonomy import FACETS as TOPIC_FACETS
-from kb.taxonomy import load_taxonomy
+from kb.text.taxonomy import FACETS as TOPIC_FACETS
+from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 from webui.access import current_kb, role_required, signed_in_user
 from webui.search import Facet, FacetValue

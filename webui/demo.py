@@ -118,7 +118,7 @@ def build_demo(settings: Settings) -> DemoReport:
 
 def _load_people_and_cases(kb: KnowledgeBase) -> tuple[int, int]:
     """Load the sample contacts and case files, linking the case items by their page slug."""
-    from kb.sample_loader import load_sample  # the contacts and cases layer (issue 6)
+    from kb.sample.loader import load_sample  # the contacts and cases layer (issue 6)
 
     def item_for_slug(slug: str) -> int | None:
         row = kb.db.execute("SELECT id FROM items WHERE canonical_url LIKE ?",

@@ -15,9 +15,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from kb import recipients as recipients_store
-from kb.deliveries import deliveries, list_digests, send_digest
-from kb.digest import (
+from kb.digest import recipients as recipients_store
+from kb.digest.deliveries import deliveries, list_digests, send_digest
+from kb.digest.draft import (
     Digest,
     build_digest,
     drop_item,
@@ -35,7 +35,7 @@ from kb.digest import (
     week_of,
 )
 from kb.errors import InvalidInput, KbError, NotFound
-from kb.recipients import Recipient
+from kb.digest.recipients import Recipient
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.app import csrf

@@ -17,8 +17,8 @@ from kb import sources as sources_store
 from kb.curation import Change, QueueFilters
 from kb.errors import InvalidInput
 from kb.items import PageVersion
-from kb.search import similar_items
-from kb.taxonomy import FACETS, load_taxonomy
+from kb.search.service import similar_items
+from kb.text.taxonomy import FACETS, load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 

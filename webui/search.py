@@ -17,11 +17,11 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import items as items_store
-from kb import saved_searches
+from kb.search import saved as saved_searches
 from kb import sources as sources_store
 from kb.errors import InvalidInput
-from kb.saved_searches import SavedSearch
-from kb.search import SearchFilters, SearchHit, SearchResults, search
+from kb.search.saved import SavedSearch
+from kb.search.service import SearchFilters, SearchHit, SearchResults, search
 from kb.users import User
 from webui.access import current_kb, login_required, signed_in_user
 from webui.templating import STATUS_NAMES, language_name, link_to, topic_label

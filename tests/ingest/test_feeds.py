@@ -32,7 +32,7 @@ from ingest.pages import (
     normalise_language,
 )
 from kb.errors import FetchError
-from kb.urls import is_http_url
+from kb.text.urls import is_http_url
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 EXPECT = re.compile(r"<!--\s*expect:\s*(\{.*?\})\s*-->", re.S)

@@ -16,9 +16,12 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 import kb.cli_contacts  # noqa: F401 - registers `kb contacts` and `kb cases`
-from kb import audit, cases, contacts, items, outbox, sample, sample_loader, tags, users
+from kb import cases, contacts, items, sample, tags, users
+from kb.storage import audit
+from kb.storage import outbox
+from kb.sample import loader as sample_loader
 from kb.cli import cli
-from kb.db import connect, migrate
+from kb.storage.db import connect, migrate
 from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.users import User, add_user
 from tests.factories import make_draft, make_kb

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 import kb.cli_contacts  # noqa: F401 - registers `kb contacts` and `kb cases`
-from kb import audit, cases, contacts, users
+from kb import cases, contacts, users
+from kb.storage import audit
 from kb.cli import cli
 from kb.contacts import ContactFilter
-from kb.db import connect, migrate
+from kb.storage.db import connect, migrate
 from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.users import User, add_user
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kb import audit, curation, outbox
+from kb import curation
+from kb.storage import audit
+from kb.storage import outbox
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store

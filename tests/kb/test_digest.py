@@ -15,15 +15,18 @@ import pytest
 from click.testing import CliRunner, Result
 
 import kb.cli_digest  # noqa: F401 - registers `kb digest`
-from kb import curation, deliveries, digest, recipients
+from kb import curation
+from kb.digest import deliveries
+from kb.digest import draft as digest
+from kb.digest import recipients
 from kb import users as users_store
 from kb.cli import cli
-from kb.deliveries import due_for_sending, send_digest
-from kb.digest import EmptyDigest, build_digest, first_sentences, topic_label
+from kb.digest.deliveries import due_for_sending, send_digest
+from kb.digest.draft import EmptyDigest, build_digest, first_sentences, topic_label
 from kb.errors import Conflict, InvalidInput, NotFound, SettingsError
 from kb.items import TopicEvidence, store_item
 from kb.knowledge import KnowledgeBase
-from kb.mail import MailError
+from kb.digest.mail import MailError
 from kb.settings import Settings
 from tests.factories import make_draft
 from tests.smtpserver import LocalSMTPServer

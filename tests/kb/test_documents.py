@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kb.documents import (
+from kb.search.documents import (
     CASE,
     CONTACT,
     EXCERPT_CHARS,
@@ -23,7 +23,7 @@ from kb.documents import (
 )
 from kb.items import Item, ItemSource
 from kb.tags import Tag
-from kb.textnorm import stem
+from kb.text.normalize import stem
 
 
 def tag(topic: str, state: str = "active") -> Tag:

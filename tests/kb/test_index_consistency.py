@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from kb import items as items_store
-from kb import outbox
+from kb.storage import outbox
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft, make_kb
 
@@ -56,7 +56,8 @@ os._exit(9)  # dies like kill -9: the database has committed, the index has not
 CRASH_AFTER_INDEX_COMMIT = """
 import os, sys
 from tests.factories import make_kb, make_draft
-from kb import items, outbox
+from kb import items
+from kb.storage import outbox
 kb = make_kb(sys.argv[1])
 for n in range(5, 8):
     items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}", text=f"Body {n}"))

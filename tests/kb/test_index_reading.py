@@ -18,8 +18,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
 from kb import items as items_store
-from kb.index.mapped import MappedStorage
-from kb.index.query import _field_lengths, _read_postings
+from kb.search.index.mapped import MappedStorage
+from kb.search.index.query import _field_lengths, _read_postings
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh import fields
 
-from kb.index.schema import TITLE_BOOST, WORDS, build_schema
+from kb.search.index.schema import TITLE_BOOST, WORDS, build_schema
 
 
 def test_word_counts_give_the_postings_of_the_space_splitting_analyzer():

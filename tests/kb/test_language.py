@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kb.language import DECLARED_PROBABILITY, MIN_CONFIDENCE, detect_language, normalize_language
+from kb.text.language import DECLARED_PROBABILITY, MIN_CONFIDENCE, detect_language, normalize_language
 
 PARAGRAPHS = {
     "en": "The government introduced an algorithm to decide which families receive housing benefits. Critics "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kb.errors import SettingsError
-from kb.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
+from kb.digest.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
 from tests.factories import make_settings
 from tests.smtpserver import LocalSMTPServer
 

@@ -7,7 +7,7 @@ import pytest
 from kb import cases, contacts
 from kb import users as users_store
 from kb.knowledge import KnowledgeBase
-from kb.search import SearchFilters, search
+from kb.search.service import SearchFilters, search
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 import kb.cli_search  # noqa: F401  (registers `kb search` and `kb saved`)
-from kb import saved_searches as saved
+from kb.search import saved
 from kb import users as users_store
 from kb.cli import cli
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.items import ItemDraft, TopicEvidence, store_item
 from kb.knowledge import KnowledgeBase, open_kb
-from kb.search import SearchFilters
+from kb.search.service import SearchFilters
 from kb.settings import load_settings
 from kb.users import User
 

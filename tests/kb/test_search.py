@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kb import outbox
+from kb.storage import outbox
 from kb import sources as sources_store
 from kb import users as users_store
-from kb.documents import case_document, contact_document
-from kb.index.store import _fields
+from kb.search.documents import case_document, contact_document
+from kb.search.index.store import _fields
 from kb.items import ItemDraft, TopicEvidence, store_item
 from kb.knowledge import KnowledgeBase, open_kb
-from kb.search import SearchFilters, SearchResults, access_for, search, similar_items, snippet
+from kb.search.service import SearchFilters, SearchResults, access_for, search, similar_items, snippet
 from kb.settings import load_settings
 from kb.users import User
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kb import db as storage
+from kb.storage import db as storage
 from kb import items as items_store
-from kb import outbox
+from kb.storage import outbox
 from kb import tags as tags_store
 from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase

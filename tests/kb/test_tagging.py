@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.tagging import MAX_EVIDENCE, RELEVANT_FLOOR, Tagger, TagResult
-from kb.taxonomy import Taxonomy, load_taxonomy
+from kb.text.tagging import MAX_EVIDENCE, RELEVANT_FLOOR, Tagger, TagResult
+from kb.text.taxonomy import Taxonomy, load_taxonomy
 
 
 @pytest.fixture(scope="module")

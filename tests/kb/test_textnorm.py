@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from kb.textnorm import STEM_LANGUAGES, fold, stem, stem_all, stem_language, tokenize
+from kb.text.normalize import STEM_LANGUAGES, fold, stem, stem_all, stem_language, tokenize
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kb import saved_searches
+from kb.search import saved as saved_searches
 from kb import users as users_store
 from tests.webui.conftest import PASSWORD, ROLES, World, csrf_token
 

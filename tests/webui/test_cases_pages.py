@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from kb import audit
+from kb.storage import audit
 from kb import cases as cases_store
 from kb import items as items_store
 from kb.items import TopicEvidence

@@ -26,7 +26,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from kb import audit
+from kb.storage import audit
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import users as users_store
@@ -77,8 +77,8 @@ def index_private(kb: KnowledgeBase) -> None:
     time of writing), their documents are written here by hand, like tests/kb/test_search.py does; once the
     outbox carries them this only rewrites the same documents.
     """
-    from kb.documents import case_document, contact_document
-    from kb.index.store import _fields
+    from kb.search.documents import case_document, contact_document
+    from kb.search.index.store import _fields
 
     kb.sync_index()
     reader = User(0, "indexer@lab.example", "", "admin", True, 0, "")

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from kb import curation, recipients
-from kb.deliveries import send_digest
-from kb.digest import build_digest
+from kb import curation
+from kb.digest import recipients
+from kb.digest.deliveries import send_digest
+from kb.digest.draft import build_digest
 from kb.items import TopicEvidence, store_item
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft, make_kb

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kb import audit, curation, saved_searches
+from kb import curation
+from kb.storage import audit
+from kb.search import saved as saved_searches
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store

@@ -78,7 +78,7 @@ def hostile(world):
     curation.add_note(db, item_id, world.users["coordinator"].id, f"Note {payload}")
     curation.set_status(db, item_id, "new", world.users["coordinator"].id)
     users_store.update_user(db, world.users["researcher"].id, name=payload)
-    from kb import saved_searches
+    from kb.search import saved as saved_searches
 
     saved_searches.create_saved_search(db, world.users["admin"].id, f"Saved {payload}", payload)
     world.kb.sync_index()

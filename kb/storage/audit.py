@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from kb.db import utcnow
+from kb.storage.db import utcnow
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from kb.db import utcnow
+from kb.storage.db import utcnow
 
 KINDS = ("item", "contact", "case")
 

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kb.errors import InvalidInput, NotFound
-from kb.textnorm import tokenize
+from kb.text.normalize import tokenize
 
 FACETS = ("sector", "system", "right", "country")
 TAXONOMY_FILE = Path(__file__).with_name("taxonomy.toml")

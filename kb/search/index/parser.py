@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.textnorm import fold, tokenize
+from kb.text.normalize import fold, tokenize
 
 MAX_QUERY_CHARS = 1_000
 MAX_CLAUSES = 64

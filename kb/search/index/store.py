@@ -32,13 +32,13 @@ from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import NO_MERGE, IndexWriter, SegmentWriter
 
-from kb import outbox
+from kb.storage import outbox
 from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
-from kb.db import connect
-from kb.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
-from kb.index.mapped import MappedStorage
-from kb.index.schema import SCHEMA_VERSION, build_schema
+from kb.storage.db import connect
+from kb.search.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
+from kb.search.index.mapped import MappedStorage
+from kb.search.index.schema import SCHEMA_VERSION, build_schema
 from kb.items import Item, count_items, item_ids, iter_items, load_items
 
 LOGGER = logging.getLogger(__name__)

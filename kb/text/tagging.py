@@ -23,9 +23,9 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kb.language import normalize_language
-from kb.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
-from kb.textnorm import stem_all, tokenize
+from kb.text.language import normalize_language
+from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
+from kb.text.normalize import stem_all, tokenize
 
 MAX_EVIDENCE = 10
 TITLE_WEIGHT = 3

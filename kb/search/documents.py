@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from kb.items import Item
-from kb.textnorm import stem_all, tokenize
+from kb.text.normalize import stem_all, tokenize
 
 EXCERPT_CHARS = 1_200
 # Words indexed per item body: a 300,000-character page is searchable, but only its first 50,000 words.

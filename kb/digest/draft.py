@@ -27,13 +27,13 @@ import jinja2
 from markupsafe import Markup
 from sqlite_utils import Database
 
-from kb import audit
-from kb.db import transaction, utcnow
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, KbError, NotFound
 from kb.items import Item, load_items
 from kb.settings import Settings
-from kb.taxonomy import load_taxonomy
-from kb.urls import is_http_url
+from kb.text.taxonomy import load_taxonomy
+from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
 
@@ -562,7 +562,7 @@ STYLES = {
 @lru_cache(maxsize=1)
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("kb", "templates/digest"),
+        loader=jinja2.PackageLoader("kb.digest", "templates"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters["paragraphs"] = lambda text: [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]

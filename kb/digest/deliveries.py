@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kb import audit
-from kb.db import transaction, utcnow
-from kb.digest import (
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
+from kb.digest.draft import (
     SEND_STATE_KEY,
     Digest,
     DigestEdits,
@@ -42,8 +42,8 @@ from kb.digest import (
     send_state,
 )
 from kb.errors import Conflict
-from kb.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
-from kb.recipients import Recipient, deliverable_recipients, unsubscribe, unsubscribe_url
+from kb.digest.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
+from kb.digest.recipients import Recipient, deliverable_recipients, unsubscribe, unsubscribe_url
 from kb.settings import Settings
 
 __all__ = [

@@ -39,9 +39,9 @@ from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from kb.documents import CASE, CONTACT, ITEM, date_number
-from kb.index.parser import Leaf, Node, query_words
-from kb.textnorm import STEM_LANGUAGES, stem, tokenize
+from kb.search.documents import CASE, CONTACT, ITEM, date_number
+from kb.search.index.parser import Leaf, Node, query_words
+from kb.text.normalize import STEM_LANGUAGES, stem, tokenize
 
 LOGGER = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from kb import audit
-from kb.db import transaction, utcnow
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
 
 LOGGER = logging.getLogger(__name__)
