@@ -31,13 +31,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb import items as items_store  # noqa: E402
-from kb.search import service as kb_search  # noqa: E402
 from kb import sources as sources_store  # noqa: E402
-from kb.storage.db import transaction  # noqa: E402
-from kb.items import ItemDraft, TopicEvidence  # noqa: E402
+from kb.items import ItemDraft  # noqa: E402
 from kb.knowledge import KnowledgeBase, open_kb  # noqa: E402
+from kb.search import service as kb_search  # noqa: E402
 from kb.settings import load_settings  # noqa: E402
+from kb.storage.db import transaction  # noqa: E402
 from kb.text.normalize import tokenize  # noqa: E402
+from kb.text.tagging import TopicEvidence  # noqa: E402
 
 SEED = 20_240_601
 START = datetime(2024, 11, 1, tzinfo=UTC)

@@ -26,7 +26,7 @@ def main() -> None:
     for article in make_articles(200):
         by_language.setdefault(article.language, " ".join(" ".join(article.body).split()[:400]))
     detect_language("warm up", "warm up the language profiles before measuring anything at all here")
-    print("# per 400-word article, median of %d runs (ms)" % ROUNDS)
+    print(f"# per 400-word article, median of {ROUNDS} runs (ms)")
     print("language  detect  tag")
     for language, text in sorted(by_language.items()):
         detect, tag = [], []

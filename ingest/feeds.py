@@ -23,22 +23,26 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from ingest.pages import (
+from ingest.decoding import (
+    SNIFF_BYTES,
+    ascii_head,
+    content_type,
+    decode_document,
+    decode_html,
+    decode_xml,
+    header_value,
+)
+from ingest.plaintext import (
     CONTROL_CHARS,
     HTML_PARSER,
     MAX_AUTHOR_CHARS,
     MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,
     XML_DECLARATION,
-    XML_DECLARATION_CHARSET,
-    content_type,
-    decode_document,
-    decode_html,
-    header_value,
     html_to_text,
-    normalise_language,
 )
 from kb.errors import FetchError
+from kb.text.language import normalize_language
 from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
@@ -46,7 +50,6 @@ LOGGER = logging.getLogger(__name__)
 MAX_FEED_BYTES = 10_000_000
 MAX_ENTRIES = 2_000
 MAX_GUID_CHARS = 1_000
-SNIFF_BYTES = 4_096
 FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # An entry's date: when it was published, else last updated, else created (feedparser gives UTC struct_time).
@@ -79,7 +82,6 @@ AUTHOR_RAW_CHARS = 300
 AUTHOR_RUN_CHARS = 80
 LONG_RUN = re.compile(rf"[A-Za-z0-9_.+\-]{{{AUTHOR_RUN_CHARS + 1},}}")
 PARTIAL_ENTITY = re.compile(r"&[#\w]*$")
-UTF16_MARKERS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
 
 
 class FeedError(FetchError):
@@ -113,21 +115,9 @@ class ParsedFeed:
 # --- sniffing -------------------------------------------------------------------------------------------
 
 
-def _head(body: bytes) -> bytes:
-    """The first bytes of a document as ASCII-compatible bytes, without a byte-order mark."""
-    head = body[:SNIFF_BYTES]
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            return head[len(bom):].decode(codec, errors="ignore").encode("utf-8")
-    for marker, codec in UTF16_MARKERS:
-        if head.startswith(marker):
-            return head.decode(codec, errors="ignore").encode("utf-8")
-    return head
-
-
 def looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
     """True when the response is an HTML page (worth feed autodiscovery) rather than a feed."""
-    head = _head(body)
+    head = ascii_head(body)
     if FEED_SNIFF.match(head) or head.lstrip().startswith(b"{"):
         return False
     if HTML_SNIFF.match(head):
@@ -181,19 +171,7 @@ def find_feed_links(body: bytes, headers: Mapping[str, str], url: str) -> list[s
     return found
 
 
-# --- decoding -------------------------------------------------------------------------------------------
-
-
-def _decode_feed(body: bytes, headers: Mapping[str, str]) -> tuple[str, list[str]]:
-    """The feed as text: a BOM, the HTTP charset, the XML declaration, then UTF-8 or windows-1252."""
-    declared: list[tuple[str, str | None]] = [
-        ("The byte order", codec) for marker, codec in UTF16_MARKERS if body.startswith(marker)
-    ]
-    prolog = XML_DECLARATION_CHARSET.search(body[:SNIFF_BYTES].lstrip())
-    declared.append(("The server", content_type(headers)[1]))
-    declared.append(("The XML declaration", prolog.group(1).decode("ascii") if prolog else None))
-    text, _codec, warnings = decode_document(body, declared)
-    return text, warnings
+# --- XML for feedparser ---------------------------------------------------------------------------------
 
 
 def _without_internal_subset(text: str) -> tuple[str, bool]:
@@ -302,7 +280,7 @@ def _entry_language(raw: Mapping[str, Any], default: str | None) -> str | None:
     details = [raw.get("title_detail"), raw.get("summary_detail"), *(raw.get("content") or [])[:1]]
     for detail in details:
         if isinstance(detail, Mapping):
-            language = normalise_language(_text(detail.get("language")))
+            language = normalize_language(_text(detail.get("language")))
             if language:
                 return language
     return default
@@ -408,7 +386,7 @@ def _base_url(headers: Mapping[str, str], url: str) -> str:
 
 def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """An RSS or Atom feed through feedparser, on bytes decoded and re-encoded as UTF-8 here."""
-    text, warnings = _decode_feed(body, headers)
+    text, warnings = decode_xml(body, headers)
     if not text.strip():
         raise FeedError(EMPTY_MESSAGE)
     data, prepare_warnings = _prepared_xml(text)
@@ -439,7 +417,7 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
     if bozo:
         warnings.append(bozo)
     feed = result.get("feed") or {}
-    language = normalise_language(_text(feed.get("language"))) or normalise_language(
+    language = normalize_language(_text(feed.get("language"))) or normalize_language(
         header_value(headers, "content-language").split(",")[0]
     )
     converted = (_feedparser_entry(raw, base, language) for raw in raw_entries)
@@ -473,7 +451,7 @@ def _json_entry(item: Mapping[str, Any], base: str, feed_language: str | None) -
         summary=summary,
         published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
         author=html_to_text(_json_author(item), limit=MAX_AUTHOR_CHARS),
-        language=normalise_language(_text(item.get("language"))) or feed_language,
+        language=normalize_language(_text(item.get("language"))) or feed_language,
     )
 
 
@@ -489,7 +467,7 @@ def _parse_json_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parse
     if not isinstance(data, dict) or not _text(data.get("version")).startswith(JSON_FEED_VERSION_PREFIX):
         raise FeedError("Not a feed: JSON without a JSON Feed version")
     base = _base_url(headers, url)
-    language = normalise_language(_text(data.get("language"))) or normalise_language(
+    language = normalize_language(_text(data.get("language"))) or normalize_language(
         header_value(headers, "content-language").split(",")[0]
     )
     items: list[Any] = data["items"] if isinstance(data.get("items"), list) else []
@@ -510,7 +488,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         raise FeedError(EMPTY_MESSAGE)
     if len(body) > MAX_FEED_BYTES:
         raise FeedError(f"The feed is larger than {MAX_FEED_BYTES // 1_000_000} MB")
-    head = _head(body)
+    head = ascii_head(body)
     if HTML_SNIFF.match(head):
         raise FeedError(HTML_MESSAGE)
     if head.lstrip().startswith(b"{"):

@@ -1,10 +1,9 @@
 """The one safe HTTP fetcher: every feed, page and robots.txt goes through `Fetcher.fetch`.
 
-Built on `http.client` with connections that resolve the host themselves, refuse private and other
-special addresses (unless the configuration allows their network) and connect to the very address they
-checked, so DNS rebinding between check and connect is impossible. Bodies are capped before and after
-decompression, redirects are re-checked hop by hop, servers get one request at a time per host with a
-pause in between, and transient failures are retried with backoff (honouring Retry-After).
+Built on `http.client` with the connections of `ingest.guard`, which connect only to addresses the
+configuration allows. Bodies are capped before and after decompression (`ingest.responses`), redirects are
+re-checked hop by hop, servers get one request at a time per host with a pause in between, and transient
+failures are retried with backoff (honouring Retry-After); `ingest.failures` says why a fetch failed.
 
 Decoding text is not the fetcher's job: it returns bytes and lower-cased headers.
 """
@@ -17,21 +16,39 @@ import ipaddress
 import logging
 import math
 import random
-import socket
 import ssl
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin
 
+from ingest.failures import (
+    BadResponse,
+    BadURL,
+    ConnectionFailed,
+    FetchFailed,
+    FetchTimeout,
+    HTTPStatusError,
+    RobotsDisallowed,
+    TooLarge,
+    TooManyRedirects,
+    shown_url,
+)
+from ingest.guard import (
+    DeadlineSSLSocket,
+    GuardedHTTPConnection,
+    GuardedHTTPSConnection,
+    Limits,
+    Network,
+    request_target,
+)
+from ingest.responses import BodyReader, lower_headers
 from ingest.robots import RobotsCache
-from kb.errors import FetchError
 from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
@@ -48,84 +65,7 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 CHUNK_SIZE = 64 * 1024
 ROBOTS_MAX_BYTES = 512 * 1024
 MAX_HOSTS = 4096
-MAX_SHOWN_URL = 200
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# Ranges the ipaddress properties miss (on some Python versions) or that embed an IPv4 address.
-THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
-SHARED_NAT = ipaddress.ip_network("100.64.0.0/10")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
-
-
-# --- Exceptions -------------------------------------------------------------------------------------
-
-
-class FetchFailed(FetchError):
-    """A fetch that did not succeed; `url`, `retry_after` (seconds) and `transient` guide the scheduler."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        retry_after: float | None = None,
-        transient: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.url = url
-        self.retry_after = retry_after
-        self.transient = transient
-
-
-class BadURL(FetchFailed):
-    """The address is not an absolute http(s) URL the fetcher can send."""
-
-
-class BlockedAddress(FetchFailed):
-    """The host resolves only to addresses the configuration does not allow (private, loopback, ...)."""
-
-
-class RobotsDisallowed(FetchFailed):
-    """The site's robots.txt asks our user agent not to fetch this page."""
-
-
-class TooManyRedirects(FetchFailed):
-    """More redirects than the configuration allows."""
-
-
-class TooLarge(FetchFailed):
-    """The body, compressed or decompressed, is bigger than the configured cap."""
-
-
-class FetchTimeout(FetchFailed):
-    """Connecting, waiting for data, or the whole request took too long; `phase` says which."""
-
-    def __init__(self, message: str, *, phase: str = "read", **kwargs: Any) -> None:
-        kwargs.setdefault("transient", True)
-        super().__init__(message, **kwargs)
-        self.phase = phase
-
-
-class ConnectionFailed(FetchFailed):
-    """The host could not be resolved or reached, the connection broke, or TLS verification failed."""
-
-
-class BadResponse(FetchFailed):
-    """The server's answer is not valid HTTP or its body cannot be decompressed."""
-
-
-class HTTPStatusError(FetchFailed):
-    """The server answered with an error status; `status`, `reason` and maybe `retry_after` tell more."""
-
-    def __init__(self, message: str, *, status: int = 0, reason: str = "", **kwargs: Any) -> None:
-        kwargs.setdefault("transient", status >= 500 or status in (408, 429))
-        super().__init__(message, **kwargs)
-        self.status = status
-        self.reason = reason
 
 
 # --- Configuration and result -----------------------------------------------------------------------
@@ -208,199 +148,7 @@ class _Answer:
     body: bytes = b""
 
 
-# --- Address checks ---------------------------------------------------------------------------------
-
-
-def _unwrap(ip: Address) -> Address:
-    """The IPv4 address an IPv4-mapped or NAT64 (64:ff9b::/96) IPv6 address stands for, else `ip`."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip in NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
-
-
-def address_problem(ip: Address) -> str | None:
-    """The kind of special-purpose address `ip` is ("loopback", "private", ...), or None if public."""
-    ip = _unwrap(ip)
-    checks = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("multicast", ip.is_multicast),
-        ("this-network", ip.version == 4 and ip in THIS_NETWORK),
-        ("shared (carrier-grade NAT)", ip.version == 4 and ip in SHARED_NAT),
-        ("private", ip.is_private),
-        ("reserved", ip.is_reserved),
-        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
-        ("local NAT64", ip.version == 6 and ip in NAT64_LOCAL),
-    )
-    return next((name for name, hit in checks if hit), None)
-
-
-def blocked_reason(ip: Address, allow: tuple[Network, ...] = ()) -> str | None:
-    """Why the fetcher must not connect to `ip` under the allow list, or None when it may.
-
-    IPv4-mapped and NAT64 addresses are judged by the IPv4 address they stand for; the IPv4 address
-    inside a 6to4 or Teredo address must pass the check too.
-    """
-    ip = _unwrap(ip)
-    candidates: list[Address] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.sixtofour is not None:
-            candidates.append(ip.sixtofour)
-        if ip.teredo is not None:
-            candidates.extend(ip.teredo)
-    for candidate in candidates:
-        problem = address_problem(candidate)
-        if problem and not any(candidate.version == n.version and candidate in n for n in allow):
-            return f"{candidate} is a {problem} address"
-    return None
-
-
-# --- Sockets and connections ------------------------------------------------------------------------
-
-
-class _DeadlineMixin:
-    """Socket behaviour: each receive waits at most the read timeout and never past the request deadline."""
-
-    _deadline: float | None = None
-    _read_timeout: float | None = None
-
-    def _arm(self) -> None:
-        """Set the timeout for the next receive, or fail when the deadline has passed."""
-        if self._deadline is None:
-            return
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the request deadline has passed")
-        limit = remaining if self._read_timeout is None else min(self._read_timeout, remaining)
-        self.settimeout(limit)  # type: ignore[attr-defined]
-
-    def recv(self, *args: Any, **kwargs: Any) -> bytes:
-        self._arm()
-        return super().recv(*args, **kwargs)  # type: ignore[misc]
-
-    def recv_into(self, *args: Any, **kwargs: Any) -> int:
-        self._arm()
-        return super().recv_into(*args, **kwargs)  # type: ignore[misc]
-
-
-class _DeadlineSocket(_DeadlineMixin, socket.socket):
-    """A plain TCP socket with the request deadline."""
-
-
-class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
-    """A TLS socket with the request deadline."""
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """What a connection needs to open its socket safely."""
-
-    allow: tuple[Network, ...]
-    connect_timeout: float
-    read_timeout: float
-    deadline: float  # time.monotonic() value
-
-
-def _open_socket(host: str, port: int, limits: _Limits) -> _DeadlineSocket:
-    """Resolve `host`, keep only allowed addresses, and connect to one of those very addresses."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        transient = exc.errno == socket.EAI_AGAIN
-        raise ConnectionFailed(f"The host name {host} could not be resolved ({exc.strerror}).",
-                               transient=transient) from exc
-    refused: list[str] = []
-    last_error: OSError | None = None
-    for family, socktype, proto, _name, sockaddr in infos:
-        try:
-            ip = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        except ValueError:
-            refused.append(f"{sockaddr[0]} is not an address the fetcher understands")
-            continue
-        reason = blocked_reason(ip, limits.allow)
-        if reason:
-            refused.append(reason)
-            continue
-        sock = _DeadlineSocket(family, socktype, proto)
-        try:
-            sock.settimeout(max(0.001, min(limits.connect_timeout, limits.deadline - time.monotonic())))
-            sock.connect(sockaddr)  # the checked address itself, never the name again
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError as exc:
-            sock.close()
-            last_error = exc
-            continue
-        sock._read_timeout = limits.read_timeout
-        sock._deadline = limits.deadline
-        sock.settimeout(limits.read_timeout)
-        return sock
-    if last_error is None:
-        detail = "; ".join(dict.fromkeys(refused)) or "it has no address"
-        raise BlockedAddress(
-            f"The fetcher may not connect to {host}: {detail}. "
-            "Add its network to fetch_allow_private if this is intended."
-        )
-    if isinstance(last_error, TimeoutError):
-        raise FetchTimeout(
-            f"Could not connect to {host} within {limits.connect_timeout:g} seconds.", phase="connect"
-        ) from last_error
-    reason = last_error.strerror or str(last_error)
-    raise ConnectionFailed(
-        f"Could not connect to {host} port {port}: {reason}.", transient=True
-    ) from last_error
-
-
-class _GuardedHTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection that opens its socket through the address guard."""
-
-    def __init__(self, host: str, port: int | None, limits: _Limits) -> None:
-        super().__init__(host, port, timeout=limits.connect_timeout)
-        self._limits = limits
-
-    def connect(self) -> None:
-        """Open the guarded socket (no proxies, no tunnels)."""
-        self.sock = _open_socket(self.host, self.port, self._limits)
-
-
-class _GuardedHTTPSConnection(_GuardedHTTPConnection):
-    """An HTTPS connection: guarded socket, then TLS with certificate and host name verification."""
-
-    default_port = http.client.HTTPS_PORT
-
-    def __init__(self, host: str, port: int | None, limits: _Limits, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, limits)
-        self._context = context
-
-    def connect(self) -> None:
-        """Open the guarded socket and wrap it in verified TLS for the URL's host name."""
-        raw = _open_socket(self.host, self.port, self._limits)
-        try:
-            tls = self._context.wrap_socket(raw, server_hostname=self.host, do_handshake_on_connect=False)
-        except BaseException:
-            raw.close()
-            raise
-        try:
-            assert isinstance(tls, _DeadlineSSLSocket)
-            tls._read_timeout = self._limits.read_timeout
-            tls._deadline = self._limits.deadline
-            tls._arm()
-            tls.do_handshake()
-        except BaseException:
-            tls.close()
-            raise
-        self.sock = tls
-
-
 # --- Small helpers ----------------------------------------------------------------------------------
-
-
-def _short(url: str) -> str:
-    """A URL cut to a readable length for messages."""
-    return url if len(url) <= MAX_SHOWN_URL else url[: MAX_SHOWN_URL - 1] + "…"
 
 
 def _times(count: int) -> str:
@@ -436,103 +184,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _request_target(url: str) -> tuple[str, str, int | None, str]:
-    """Scheme, ASCII host, port and request target of an http(s) URL; raises BadURL when it has none."""
-    if not is_http_url(url):
-        raise BadURL(f"Only absolute http and https addresses can be fetched, not {_short(url)!r}.", url=url)
-    parts = urlsplit(url)
-    try:
-        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise BadURL(f"The host name of {_short(url)!r} is not valid.", url=url) from exc
-    if not host:
-        raise BadURL(f"The address {_short(url)!r} has no host name.", url=url)
-    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
-    if parts.query:
-        target += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=~?")
-    return parts.scheme.lower(), host, parts.port, target
-
-
-def _lower_headers(message: http.client.HTTPMessage) -> dict[str, str]:
-    """Response headers with lower-case names; repeated headers joined with ", "."""
-    headers: dict[str, str] = {}
-    for name, value in message.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
-
-
-class _BodyReader:
-    """Accumulates a body, decompressing gzip/deflate chunk by chunk, and refuses anything over the cap."""
-
-    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
-        self._max = max_bytes
-        self._url = url
-        self._parts: list[bytes] = []
-        self._size = 0
-        self._raw_size = 0
-        encoding = encoding.strip().lower()
-        if encoding in ("", "identity"):
-            self._wbits: int | None = None
-        elif encoding in ("gzip", "x-gzip"):
-            self._wbits = 16 + zlib.MAX_WBITS
-        elif encoding == "deflate":
-            self._wbits = zlib.MAX_WBITS  # zlib-wrapped; raw deflate is tried if this fails
-        else:
-            raise BadResponse(
-                f"The server sent a body in an encoding we did not ask for ({encoding}).", url=url
-            )
-        self._decoder = None if self._wbits is None else zlib.decompressobj(self._wbits)
-
-    def feed(self, data: bytes) -> None:
-        """Add one chunk of the body as received."""
-        self._raw_size += len(data)
-        if self._raw_size > self._max:
-            raise self._too_large("compressed " if self._decoder else "")
-        if self._decoder is None:
-            self._add(data)
-            return
-        pending = data
-        while pending:
-            try:
-                out = self._decoder.decompress(pending, self._max - self._size + 1)
-            except zlib.error as exc:
-                if self._wbits == zlib.MAX_WBITS and self._size == 0:  # "deflate" that is really raw
-                    self._wbits = -zlib.MAX_WBITS
-                    self._decoder = zlib.decompressobj(self._wbits)
-                    continue
-                raise BadResponse(f"The compressed body of {_short(self._url)} is corrupt ({exc}).",
-                                  url=self._url) from exc
-            self._add(out)
-            pending = self._decoder.unconsumed_tail
-            if not pending and self._decoder.eof and self._decoder.unused_data:
-                pending = self._decoder.unused_data  # another gzip member follows
-                self._decoder = zlib.decompressobj(self._wbits)
-
-    def finish(self) -> bytes:
-        """The whole decompressed body."""
-        if self._decoder is not None:
-            self._add(self._decoder.flush())
-            if not self._decoder.eof:
-                LOGGER.info("compressed body of %s ended early; keeping %d bytes", self._url, self._size)
-        return b"".join(self._parts)
-
-    def _add(self, data: bytes) -> None:
-        """Keep decompressed data, refusing to grow past the cap."""
-        self._size += len(data)
-        if self._size > self._max:
-            raise self._too_large("decompressed " if self._decoder else "")
-        if data:
-            self._parts.append(data)
-
-    def _too_large(self, kind: str) -> TooLarge:
-        """The error for a body over the cap."""
-        return TooLarge(
-            f"The {kind}body of {_short(self._url)} is larger than the limit of {self._max:,} bytes.",
-            url=self._url,
-        )
-
-
 @dataclass
 class _HostState:
     """Politeness bookkeeping of one host: one request at a time, and when the last one ended."""
@@ -555,7 +206,7 @@ class Fetcher:
         context = ssl_context or ssl.create_default_context()
         if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
             raise ValueError("the fetcher only uses TLS contexts that verify certificates and host names")
-        context.sslsocket_class = _DeadlineSSLSocket
+        context.sslsocket_class = DeadlineSSLSocket
         self._ssl_context = context
         self._slots = threading.BoundedSemaphore(self.config.concurrency)
         self._hosts_lock = threading.Lock()
@@ -616,25 +267,26 @@ class Fetcher:
         hops: list[str] = []
         while True:
             self._check_open()
-            _request_target(current)  # BadURL before anything else
+            request_target(current)  # BadURL before anything else
             if check_robots and not self._robots.allowed(current):
-                raise RobotsDisallowed(f"The site's robots.txt does not allow fetching {_short(current)}.",
+                raise RobotsDisallowed(f"The site's robots.txt does not allow fetching {shown_url(current)}.",
                                        url=current)
             answer = self._with_retries(current, headers, max_bytes, retries)
             if answer.status in REDIRECT_STATUSES:
                 location = answer.headers.get("location", "").strip()
                 if not location:
-                    raise BadResponse(f"{_short(current)} redirects without saying where to.", url=current)
+                    raise BadResponse(f"{shown_url(current)} redirects without saying where to.", url=current)
                 target = urljoin(current, location).split("#", 1)[0]
                 if not is_http_url(target):
                     raise BadURL(
-                        f"{_short(current)} redirects to {_short(target)!r}, not to an http(s) address.",
+                        f"{shown_url(current)} redirects to {shown_url(target)!r}, "
+                        "not to an http(s) address.",
                         url=current,
                     )
                 hops.append(current)
                 if len(hops) > self.config.max_redirects:
                     raise TooManyRedirects(
-                        f"{_short(url)} redirected more than {self.config.max_redirects} times.", url=url
+                        f"{shown_url(url)} redirected more than {self.config.max_redirects} times.", url=url
                     )
                 LOGGER.debug("redirect %d from %s to %s", answer.status, current, target)
                 current = target
@@ -695,7 +347,7 @@ class Fetcher:
         if retry_after is not None:
             message += f" and asked us to come back in {retry_after:g} seconds"
         return HTTPStatusError(
-            f"{message} ({_short(url)}).",
+            f"{message} ({shown_url(url)}).",
             url=url,
             status=answer.status,
             reason=answer.reason,
@@ -725,20 +377,20 @@ class Fetcher:
 
     def _request(self, url: str, headers: dict[str, str], max_bytes: int) -> _Answer:
         """One GET, in turn for its host and within the global concurrency limit."""
-        scheme, host, port, target = _request_target(url)
+        scheme, host, port, target = request_target(url)
         with self._host_turn(host), self._slots:
             self._check_open()
-            limits = _Limits(
+            limits = Limits(
                 allow=self.config.allow_private,
                 connect_timeout=self.config.connect_timeout,
                 read_timeout=self.config.read_timeout,
                 deadline=time.monotonic() + self.config.request_deadline,
             )
-            conn: _GuardedHTTPConnection
+            conn: GuardedHTTPConnection
             if scheme == "https":
-                conn = _GuardedHTTPSConnection(host, port, limits, self._ssl_context)
+                conn = GuardedHTTPSConnection(host, port, limits, self._ssl_context)
             else:
-                conn = _GuardedHTTPConnection(host, port, limits)
+                conn = GuardedHTTPConnection(host, port, limits)
             response: http.client.HTTPResponse | None = None
             try:
                 request_headers = {
@@ -763,31 +415,33 @@ class Fetcher:
 
     def _read_answer(self, response: http.client.HTTPResponse, url: str, max_bytes: int) -> _Answer:
         """Status and headers, plus the capped body for a 2xx answer."""
-        headers = _lower_headers(response.msg)
+        headers = lower_headers(response.msg)
         answer = _Answer(response.status, _reason(response.status, response.reason), headers)
         if not 200 <= response.status < 300 or response.status in (204, 205):
             return answer
         if response.length is not None and response.length > max_bytes:
             raise TooLarge(
-                f"{_short(url)} announces {response.length:,} bytes, more than the limit of {max_bytes:,}.",
+                f"{shown_url(url)} announces {response.length:,} bytes, "
+                f"more than the limit of {max_bytes:,}.",
                 url=url,
             )
-        reader = _BodyReader(headers.get("content-encoding", ""), max_bytes, url)
+        reader = BodyReader(headers.get("content-encoding", ""), max_bytes, url)
         while chunk := response.read(CHUNK_SIZE):
             reader.feed(chunk)
         if response.length:  # read(amt) does not complain when the connection closes early
             raise http.client.IncompleteRead(b"", response.length)
         return _Answer(answer.status, answer.reason, headers, reader.finish())
 
-    def _translate(self, exc: Exception, url: str, host: str, limits: _Limits) -> FetchFailed:
+    def _translate(self, exc: Exception, url: str, host: str, limits: Limits) -> FetchFailed:
         """Our error for a low-level failure during one request."""
         if isinstance(exc, TimeoutError):
             if time.monotonic() >= limits.deadline - 0.01:
                 return FetchTimeout(
-                    f"{_short(url)} took longer than the limit of {self.config.request_deadline:g} seconds "
-                    "for one request.", url=url, phase="total")
-            return FetchTimeout(f"{host} sent nothing for {limits.read_timeout:g} seconds ({_short(url)}).",
-                                url=url, phase="read")
+                    f"{shown_url(url)} took longer than the limit of {self.config.request_deadline:g} "
+                    "seconds for one request.", url=url, phase="total")
+            return FetchTimeout(
+                f"{host} sent nothing for {limits.read_timeout:g} seconds ({shown_url(url)}).",
+                url=url, phase="read")
         if isinstance(exc, ssl.SSLCertVerificationError):
             return ConnectionFailed(
                 f"The TLS certificate of {host} could not be verified: {exc.verify_message or exc.reason}.",
@@ -808,7 +462,7 @@ class Fetcher:
             return ConnectionFailed(f"The connection to {host} failed ({exc.strerror or exc}).", url=url,
                                     transient=True)
         return BadResponse(
-            f"Fetching {_short(url)} failed unexpectedly ({type(exc).__name__}: {exc}).", url=url
+            f"Fetching {shown_url(url)} failed unexpectedly ({type(exc).__name__}: {exc}).", url=url
         )
 
     # Politeness

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from ingest.pages import MAX_TITLE_CHARS, html_to_text
+from ingest.plaintext import MAX_TITLE_CHARS, html_to_text
 from kb.errors import InvalidInput
 from kb.text.urls import is_http_url
 

@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -27,7 +26,7 @@ from datetime import UTC, datetime
 
 from ingest.feeds import parse_feed
 from ingest.fetch import FetchConfig, Fetcher, FetchResult
-from ingest.prepare import RawEntry, prepare_many, warm_up
+from ingest.prepare import RawEntry, StageSeconds, add_seconds, prepare_many, stage_seconds, warm_up
 from kb import items as items_store
 from kb import sources as sources_store
 from kb.errors import FetchError, InvalidInput
@@ -51,7 +50,7 @@ class IngestSummary:
     duplicate: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     # Seconds per stage, summed over threads and processes: fetch, parse, extract, detect, tag, store, index.
-    stage_seconds: Counter[str] = field(default_factory=Counter)
+    stage_seconds: StageSeconds = field(default_factory=stage_seconds)
 
     def line(self) -> str:
         return (f"Sources: {self.fetched} fetched, {self.not_modified} not modified, {self.failed} failed. "
@@ -67,7 +66,7 @@ class _Collected:
     raws: list[RawEntry] = field(default_factory=list)
     known: list[RawEntry] = field(default_factory=list)  # already items: only the source link is recorded
     error: FetchError | None = None
-    timings: Counter[str] = field(default_factory=Counter)
+    timings: StageSeconds = field(default_factory=stage_seconds)
 
 
 class Ingestor:
@@ -204,7 +203,7 @@ class Ingestor:
 
         def finish(source_id: int) -> None:
             collected, chunks = ready.pop(source_id)
-            summary.stage_seconds.update(collected.timings)
+            add_seconds(summary.stage_seconds, collected.timings)
             drafts = [d for chunk in chunks for d in (chunk or [])]
             try:
                 self._store(collected, drafts, summary)
@@ -233,7 +232,7 @@ class Ingestor:
                     try:
                         drafts, timings = future.result()
                         ready[collected.source.id][1][index] = drafts
-                        collected.timings.update(timings)
+                        add_seconds(collected.timings, timings)
                     except Exception as exc:  # noqa: BLE001 - a crashed worker fails its source, not the pass
                         LOGGER.exception("preparing entries of source %s failed", collected.source.id)
                         collected.error = FetchError(f"Internal error while processing entries: {exc}")

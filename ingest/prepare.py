@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -48,12 +49,25 @@ def warm_up() -> None:
     detect_language("warm up", "This sentence only loads the language profiles before real work arrives.")
 
 
-def prepare(raw: RawEntry, timings: Counter[str] | None = None) -> ItemDraft:
+StageSeconds = defaultdict[str, float]  # seconds spent per stage (fetch, parse, extract, detect, tag, ...)
+
+
+def stage_seconds() -> StageSeconds:
+    return defaultdict(float)
+
+
+def add_seconds(total: StageSeconds, more: Mapping[str, float]) -> None:
+    """Add the seconds of `more` to `total`, stage by stage."""
+    for stage, seconds in more.items():
+        total[stage] += seconds
+
+
+def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
     """Extract the article (falling back to the feed's summary), detect its language and tag it.
 
     Seconds spent per stage (extract, detect, tag) are added to `timings` when given.
     """
-    clock = timings if timings is not None else Counter()
+    clock = timings if timings is not None else stage_seconds()
     title, text, author, published = raw.title, raw.summary, raw.author, raw.published
     site_name, declared, summary = raw.site_name, raw.declared_language, raw.summary
     started = time.perf_counter()
@@ -85,7 +99,7 @@ def prepare(raw: RawEntry, timings: Counter[str] | None = None) -> ItemDraft:
     )
 
 
-def prepare_many(raws: list[RawEntry]) -> tuple[list[ItemDraft], Counter[str]]:
+def prepare_many(raws: list[RawEntry]) -> tuple[list[ItemDraft], StageSeconds]:
     """prepare() over a chunk (fewer, larger messages between processes), with the seconds per stage."""
-    timings: Counter[str] = Counter()
+    timings = stage_seconds()
     return [prepare(raw, timings) for raw in raws], timings

@@ -21,12 +21,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from kb import contacts
-from kb.storage import audit
-from kb.storage import outbox
 from kb.contacts import Contact, spreadsheet_safe
-from kb.storage.db import transaction, utcnow
 from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import Item, load_items
+from kb.storage import audit, outbox
+from kb.storage.db import transaction, utcnow
 from kb.users import User
 
 LOGGER = logging.getLogger(__name__)

@@ -25,10 +25,9 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from kb.storage import audit
-from kb.storage import outbox
-from kb.storage.db import transaction, utcnow
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
+from kb.storage import audit, outbox
+from kb.storage.db import transaction, utcnow
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 

@@ -16,16 +16,14 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from kb.storage import audit
-from kb.storage import outbox
 from kb import cases as cases_store
 from kb import tags as tags_store
 from kb import users as users_store
-from kb.storage.db import transaction, utcnow
-from kb.search.documents import parse_published
 from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import STATUSES, Item, load_items
 from kb.sources import Source, list_sources
+from kb.storage import audit, outbox
+from kb.storage.db import parse_published, transaction, utcnow
 from kb.text.taxonomy import load_taxonomy
 
 LOGGER = logging.getLogger(__name__)

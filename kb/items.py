@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 
 from kb import tags
+from kb.errors import InvalidInput, NotFound
 from kb.storage import outbox
 from kb.storage.db import transaction, utcnow
-from kb.errors import InvalidInput, NotFound
 from kb.text.fingerprints import content_fingerprint
+from kb.text.tagging import TopicEvidence
 from kb.text.urls import canonical_url
 
 LOGGER = logging.getLogger(__name__)
@@ -25,15 +26,6 @@ MAX_TITLE = 1_000
 MAX_SUMMARY = 10_000
 MAX_TEXT = 300_000
 MAX_SHORT = 300
-
-
-@dataclass(frozen=True)
-class TopicEvidence:
-    """A topic proposed for an item and the terms that justified it."""
-
-    topic: str
-    evidence: tuple[str, ...] = ()
-
 
 @dataclass(frozen=True)
 class ItemDraft:
@@ -170,8 +162,10 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
             columns.update(url=canonical, canonical_url=canonical, created_at=now, status="new", in_digest=0)
             names = ", ".join(columns)
             marks = ", ".join("?" for _ in columns)
-            item_id = int(db.execute(f"INSERT INTO items ({names}) VALUES ({marks})",  # noqa: S608
-                                     list(columns.values())).lastrowid)
+            inserted = db.execute(f"INSERT INTO items ({names}) VALUES ({marks})",  # noqa: S608
+                                  list(columns.values())).lastrowid
+            assert inserted is not None  # a plain INSERT makes its row or raises
+            item_id = int(inserted)
             outcome = "new"
         else:
             item_id, old_fingerprint, old_length = int(row[0]), row[1], row[2]

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from kb.storage import db as storage
 from kb.search.index import IndexStatus, SearchIndex
 from kb.search.index.store import LANES as MERGE_LANES
 from kb.settings import Settings
+from kb.storage import db as storage
+from kb.storage import meta
+from kb.text.fingerprints import content_fingerprint
 
 LOGGER = logging.getLogger(__name__)
 # How often the background merger looks for index segments to merge.
@@ -68,7 +70,8 @@ class KnowledgeBase:
     def open(self, *, rebuild_index: bool = True) -> KnowledgeBase:
         """Create what is missing, migrate, and bring the index in line with the database."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        storage.migrate(self.db)
+        # The migrations that recompute stored fingerprints use today's rule (storage imports no kb.text).
+        storage.migrate(self.db, sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint})
         if self.get_meta("secret_key") is None:
             self.set_meta("secret_key", secrets.token_hex(32))
         if rebuild_index and self.index.needs_rebuild():
@@ -79,16 +82,11 @@ class KnowledgeBase:
         return self
 
     def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        return meta.get_meta(self.db, key)
 
     def set_meta(self, key: str, value: str) -> None:
         with storage.transaction(self.db):
-            self.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+            meta.set_meta(self.db, key, value)
 
     def sync_index(self) -> int:
         """Apply waiting changes to the index (the one writer); returns how many."""
@@ -132,7 +130,7 @@ class KnowledgeBase:
 
     def status(self) -> Status:
         def count(table: str) -> int:
-            return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+            return self.db.table(table).count
 
         index_status: IndexStatus = self.index.status(self.db)
         return Status(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
+from kb.storage.db import transaction, utcnow
 from kb.text.urls import is_http_url
 
 KINDS = ("feed", "page")
@@ -81,7 +81,8 @@ def add_source(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [url, kind, name.strip()[:300], interval_minutes, int(full_text), utcnow(), utcnow()],
         ).lastrowid
-    return get_source(db, int(source_id))
+    assert source_id is not None  # set by every INSERT
+    return get_source(db, source_id)
 
 
 def find_source(db: Database, source_id: int) -> Source | None:

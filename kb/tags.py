@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlite_utils import Database
 
 from kb.storage import outbox
 from kb.storage.db import transaction, utcnow
-
-
-class TopicLike(Protocol):
-    topic: str
-    evidence: Sequence[str]
+from kb.text.tagging import TopicEvidence
 
 
 @dataclass(frozen=True)
@@ -33,7 +28,7 @@ class Tag:
         return self.origin == "person" or self.confirmed
 
 
-def apply_tagger_tags(db: Database, item_id: int, matches: Iterable[TopicLike]) -> None:
+def apply_tagger_tags(db: Database, item_id: int, matches: Iterable[TopicEvidence]) -> None:
     """Replace the tagger's proposals for an item, leaving every tag a person set, confirmed or removed
     alone."""
     proposed = {m.topic: list(m.evidence) for m in matches}

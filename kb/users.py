@@ -11,9 +11,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
+from kb.errors import Conflict, InvalidInput, NotFound
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
-from kb.errors import Conflict, InvalidInput, NotFound
 
 ROLES = ("researcher", "coordinator", "admin")
 MIN_PASSWORD = 10
@@ -22,7 +22,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 # Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
-TOKEN_PREFIX = "kbt_"
+TOKEN_PREFIX = "kbt_"  # noqa: S105 - the visible prefix of API tokens, not a secret
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def add_user(db: Database, email: str, password: str, role: str, *, name: str = 
             "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             [email, name.strip()[:200], role, _HASHER.hash(password), utcnow()],
         ).lastrowid
+        assert user_id is not None  # set by every INSERT
         audit.record(db, by, "create", "user", user_id, {"email": email, "role": role})
-    return get_user(db, int(user_id))
+    return get_user(db, user_id)
 
 
 def find_user(db: Database, user_id: int) -> User | None:

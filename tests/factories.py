@@ -7,9 +7,10 @@ import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kb.items import ItemDraft, TopicEvidence
+from kb.items import ItemDraft
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings, load_settings
+from kb.text.tagging import TopicEvidence
 
 _counter = itertools.count(1)
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import importlib
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from kb.storage.db import MAX_ROW_ID
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
+from kb.storage.db import MAX_ROW_ID
 from webui import access, templating
 from webui.errors import register_error_handlers
 from webui.ratelimit import FailureLimiter
+
+if TYPE_CHECKING:
+    from webui.sources import SourceIntake
 
 LOGGER = logging.getLogger(__name__)
 
@@ -67,14 +70,17 @@ def _blueprint_modules() -> list[Any]:
     return [importlib.import_module(name) for name in BLUEPRINTS]
 
 
-def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, **config: Any) -> Flask:
-    """The web app over the knowledge base in `settings.data_dir` (opened here unless `kb` is given)."""
+def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, intake: SourceIntake | None = None,
+               **config: Any) -> Flask:
+    """The web app over the knowledge base in `settings.data_dir` (opened here unless `kb` is given);
+    `intake` checks and adds sources (without it the sources page can list them but not add any)."""
     app = Flask(__name__)
     app.url_map.converters["int"] = RowIdConverter
     owns_kb = kb is None
     knowledge = kb if kb is not None else open_kb(settings)
     app.extensions["kb"] = knowledge
     app.extensions["kb_owned"] = owns_kb
+    app.extensions["kb_intake"] = intake
     app.config.update(
         SECRET_KEY=knowledge.get_meta("secret_key"),
         SESSION_COOKIE_NAME="kb_session",

@@ -21,10 +21,10 @@ from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import users as users_store
 from kb.cases import CaseFile
-from kb.storage.db import parse_row_id
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
 from kb.items import Item
 from kb.search.service import SearchFilters, search
+from kb.storage.db import parse_row_id
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user

@@ -29,8 +29,8 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb.contacts import KINDS, SENSITIVITIES, Contact, ContactFilter, ImportReport
-from kb.storage.db import parse_row_id, transaction
 from kb.errors import InvalidInput
+from kb.storage.db import parse_row_id, transaction
 from kb.text.taxonomy import FACETS as TOPIC_FACETS
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User

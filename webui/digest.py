@@ -34,8 +34,8 @@ from kb.digest.draft import (
     week_dates,
     week_of,
 )
-from kb.errors import InvalidInput, KbError, NotFound
 from kb.digest.recipients import Recipient
+from kb.errors import InvalidInput, KbError, NotFound
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.app import csrf

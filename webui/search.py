@@ -17,9 +17,9 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import items as items_store
-from kb.search import saved as saved_searches
 from kb import sources as sources_store
 from kb.errors import InvalidInput
+from kb.search import saved as saved_searches
 from kb.search.saved import SavedSearch
 from kb.search.service import SearchFilters, SearchHit, SearchResults, search
 from kb.users import User

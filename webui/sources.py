@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from typing import Protocol
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ingest.fetch import FetchConfig, Fetcher
-from ingest.subscribe import export_opml, import_opml, subscribe
 from kb import sources as sources_store
-from kb.errors import InvalidInput
-from kb.sources import KINDS
+from kb.errors import InvalidInput, KbError
+from kb.knowledge import KnowledgeBase
+from kb.sources import KINDS, Source
 from webui.access import current_kb, role_required
 
 bp = Blueprint("sources", __name__)
 NAV = (("Sources", "sources.index", "coordinator"),)
+
+
+class SourceIntake(Protocol):
+    """What this page needs from the fetching side. The `kb` command hands in ingest's implementation
+    (`create_app(..., intake=...)`), so the web UI never imports `ingest` itself."""
+
+    def subscribe(self, kb: KnowledgeBase, url: str, *, kind: str, name: str, interval_minutes: int | None,
+                  full_text: bool) -> Source: ...
+
+    def import_opml(self, kb: KnowledgeBase, data: bytes) -> tuple[list[Source], list[str]]: ...
+
+    def export_opml(self, sources: list[Source]) -> bytes: ...
+
+
+def _intake() -> SourceIntake:
+    intake: SourceIntake | None = current_app.extensions.get("kb_intake")
+    if intake is None:
+        raise KbError("this web server was started without fetching; start it with `kb serve` to add sources")
+    return intake
 
 
 @bp.route("/sources")
@@ -37,10 +57,9 @@ def add() -> ResponseReturnValue:
         minutes = int(interval) if interval else None
     except ValueError as exc:
         raise InvalidInput("the interval is a whole number of minutes") from exc
-    with Fetcher(FetchConfig.from_settings(kb.settings)) as fetcher:
-        source = subscribe(kb, fetcher, request.form.get("url", ""), kind=kind,
-                           name=request.form.get("name", ""), interval_minutes=minutes,
-                           full_text=request.form.get("full_text") == "1")
+    source = _intake().subscribe(kb, request.form.get("url", ""), kind=kind,
+                                 name=request.form.get("name", ""), interval_minutes=minutes,
+                                 full_text=request.form.get("full_text") == "1")
     flash(f"Now following {source.name or source.url}.", "info")
     return redirect(url_for("sources.index") + f"#source-{source.id}")
 
@@ -72,7 +91,7 @@ def fetch_now(source_id: int) -> ResponseReturnValue:
 @bp.route("/sources/opml")
 @role_required("coordinator")
 def opml_export() -> ResponseReturnValue:
-    body = export_opml(sources_store.list_sources(current_kb().db))
+    body = _intake().export_opml(sources_store.list_sources(current_kb().db))
     return Response(body, mimetype="text/x-opml",
                     headers={"Content-Disposition": 'attachment; filename="sources.opml"'})
 
@@ -83,7 +102,7 @@ def opml_import() -> ResponseReturnValue:
     upload = request.files.get("opml")
     if upload is None or not upload.filename:
         raise InvalidInput("choose an OPML file to import")
-    added, skipped = import_opml(current_kb(), upload.read())
+    added, skipped = _intake().import_opml(current_kb(), upload.read())
     flash(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''}; "
           f"{len(skipped)} already followed.", "info")
     return redirect(url_for("sources.index"))

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, current_app, request, url_for
 from werkzeug.routing import BuildError
 
-from kb.search.documents import parse_published
+from kb.storage.db import parse_published
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from webui.access import current_user

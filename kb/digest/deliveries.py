@@ -24,8 +24,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kb.storage import audit
-from kb.storage.db import transaction, utcnow
 from kb.digest.draft import (
     SEND_STATE_KEY,
     Digest,
@@ -41,10 +39,13 @@ from kb.digest.draft import (
     render_text,
     send_state,
 )
-from kb.errors import Conflict
 from kb.digest.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
 from kb.digest.recipients import Recipient, deliverable_recipients, unsubscribe, unsubscribe_url
+from kb.errors import Conflict
 from kb.settings import Settings
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
+from kb.storage.meta import set_meta
 
 __all__ = [
     "Delivery", "DigestRecord", "SendReport", "build_message", "deliveries", "due_for_sending",
@@ -120,15 +121,12 @@ def _send_lock(db: Database, week: str, now: datetime) -> Iterator[None]:
     with transaction(db):
         if is_sending(send_state(db, week), now):
             raise Conflict(f"the digest of {week} is being sent by another run; try again in a few minutes")
-        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
-                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                   [key, json.dumps({"running": True, "started": now.isoformat()})])
+        set_meta(db, key, json.dumps({"running": True, "started": now.isoformat()}))
     try:
         yield
     finally:
         with transaction(db):
-            db.execute("UPDATE meta SET value = ? WHERE key = ?",
-                       [json.dumps({"running": False, "started": now.isoformat()}), key])
+            set_meta(db, key, json.dumps({"running": False, "started": now.isoformat()}))
 
 
 def _record(db: Database, digest: Digest, recipient: Recipient, status: str, message_id: str,

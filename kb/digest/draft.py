@@ -27,11 +27,12 @@ import jinja2
 from markupsafe import Markup
 from sqlite_utils import Database
 
-from kb.storage import audit
-from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, KbError, NotFound
 from kb.items import Item, load_items
 from kb.settings import Settings
+from kb.storage import audit
+from kb.storage.db import transaction, utcnow
+from kb.storage.meta import get_meta
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 
@@ -436,8 +437,8 @@ def _sections(entries: list[DigestEntry], order: Sequence[int],
 
 def send_state(db: Database, week: str) -> dict[str, Any]:
     """The last send run of a week: {"running": bool, "started": ISO time}, or {} if none ran."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [SEND_STATE_KEY.format(week)]).fetchone()
-    return json.loads(row[0]) if row else {}
+    value = get_meta(db, SEND_STATE_KEY.format(week))
+    return json.loads(value) if value else {}
 
 
 def is_sending(state: dict[str, Any], now: datetime) -> bool:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from kb.errors import Conflict, InvalidInput, NotFound
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
-from kb.errors import Conflict, InvalidInput, NotFound
 
 LOGGER = logging.getLogger(__name__)
 

@@ -14,10 +14,11 @@ the item vocabulary, which feeds "did you mean" and "similar items", never holds
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from kb.items import Item
+from kb.storage.db import parse_published
 from kb.text.normalize import stem_all, tokenize
 
 EXCERPT_CHARS = 1_200
@@ -27,17 +28,6 @@ MAX_BODY_WORDS = 50_000
 VOCAB_LEAD_WORDS = 20
 ITEM, CONTACT, CASE = "item", "contact", "case"
 KINDS = (ITEM, CONTACT, CASE)
-
-
-def parse_published(value: str | None) -> datetime | None:
-    """The stored ISO timestamp as an aware UTC datetime, or None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def date_number(moment: datetime | None) -> int:

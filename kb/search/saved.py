@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from kb.storage.db import transaction, utcnow
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.knowledge import KnowledgeBase
 from kb.search.service import SearchFilters, SearchResults, search
+from kb.storage.db import transaction, utcnow
 from kb.users import User
 
 MAX_NAME = 200

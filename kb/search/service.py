@@ -24,11 +24,11 @@ from typing import Any
 from kb import contacts as contacts_store
 from kb import items as items_store
 from kb import sources as sources_store
-from kb.search.documents import CASE, CONTACT, ITEM, KINDS, facet_of, item_document, parse_key
 from kb.errors import InvalidInput
+from kb.knowledge import KnowledgeBase
+from kb.search.documents import CASE, CONTACT, ITEM, KINDS, facet_of, item_document, parse_key
 from kb.search.index import query as engine
 from kb.search.index.parser import parse_query, query_words
-from kb.knowledge import KnowledgeBase
 
 # Words as kb.textnorm reads them (combining marks stay inside a word), found in the original text.
 from kb.text.normalize import WORD_RE, fold, stem, stem_language

@@ -35,7 +35,8 @@ def record(db: Database, user_id: int | None, action: str, entity: str, entity_i
 def entries(db: Database, *, entity: str | None = None, entity_id: int | None = None,
             limit: int = 200) -> list[AuditEntry]:
     """The newest entries first, optionally for one entity."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if entity is not None:
         where.append("a.entity = ?")
         params.append(entity)

@@ -1,13 +1,14 @@
 """The storage of record: one SQLite file opened in WAL mode, its schema and its forward migrations.
 
 Migrations are append-only (sqlite-utils `Migrations`): never edit one that has shipped, add a new one
-with a comment saying why.
+with a comment saying why. One that needs a rule of the layers above (the content fingerprint) calls it
+as a SQL function that the caller of `migrate` hands in, so storage imports nothing of that layer.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,9 @@ from kb.errors import InvalidInput
 BUSY_TIMEOUT_MS = 10_000
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer
 MIGRATIONS = Migrations("kb")
+# SQL function of (title, text) giving an item's content fingerprint, which migrations call. The rule belongs
+# to kb.text, which storage does not import: whoever migrates hands it in (kb.knowledge does).
+CONTENT_FINGERPRINT = "kb_content_fingerprint"
 
 
 def parse_row_id(raw: str, error: str) -> int:
@@ -37,6 +41,17 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def parse_published(value: str | None) -> datetime | None:
+    """The stored ISO timestamp as an aware UTC datetime, or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def connect(path: Path | str) -> Database:
     """Open the database with the pragmas the product relies on; the caller closes it."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
@@ -49,8 +64,21 @@ def connect(path: Path | str) -> Database:
     return Database(conn)
 
 
-def migrate(db: Database, *, stop_before: str | None = None) -> list[str]:
-    """Apply pending migrations in order; returns the names applied."""
+def database_file(db: Database) -> str | None:
+    """The file of the main database, or None for an in-memory one."""
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(path) or None
+    return None
+
+
+def migrate(db: Database, *, stop_before: str | None = None,
+            sql_functions: Mapping[str, Callable[..., object]] | None = None) -> list[str]:
+    """Apply pending migrations in order; returns the names applied. `sql_functions` are the deterministic
+    SQL functions some migrations call (CONTENT_FINGERPRINT); a migration missing one fails and stays
+    pending."""
+    for name, function in (sql_functions or {}).items():
+        db.register_function(function, name=name, deterministic=True, replace=True)
     pending = [m.name for m in MIGRATIONS.pending(db)]
     MIGRATIONS.apply(db, stop_before=stop_before)
     applied = {m.name for m in MIGRATIONS.applied(db)}
@@ -352,3 +380,18 @@ def _outbox_kinds(db: Database) -> None:
     # Contacts and case files are searchable too: the outbox names what kind of record changed.
     # (The column keeps its first name, item_id; for other kinds it holds that record's id.)
     db.execute("ALTER TABLE index_outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'item'")
+
+
+@MIGRATIONS(name="0004_fingerprints_refolded")
+def _fingerprints_refolded(db: Database) -> None:
+    # Content fingerprints now fold text as search and tagging do (kb.text.normalize.fold: "ø" -> "o",
+    # "æ" -> "ae", Arabic letter forms unified, Indic vowel signs kept, "_" between words), which changes
+    # the fingerprint of texts holding such letters. Recompute the stored ones with the current rule, so a
+    # copy of an article stored earlier is still found as a duplicate and a watched page fetched unchanged
+    # is not taken for a new version. An item's fingerprint is of its title and its text, or its summary
+    # when it has no text (kb.items.store_item); a page version's, of the title and text it keeps.
+    if db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+        return  # nothing to recompute (page versions belong to items)
+    db.execute(f"UPDATE items SET fingerprint = {CONTENT_FINGERPRINT}"  # noqa: S608 - a constant name
+               "(title, CASE WHEN text != '' THEN text ELSE summary END)")
+    db.execute(f"UPDATE page_versions SET fingerprint = {CONTENT_FINGERPRINT}(title, text)")  # noqa: S608

@@ -13,6 +13,8 @@ from sqlite_utils import Database
 from kb.storage.db import utcnow
 
 KINDS = ("item", "contact", "case")
+# The table holding each kind of searchable record (fixed names, safe to place in SQL text).
+_TABLES = {"item": "items", "contact": "contacts", "case": "cases"}
 
 
 def enqueue(db: Database, record_ids: Iterable[int], kind: str = "item") -> None:
@@ -42,6 +44,24 @@ def acknowledge(db: Database, row_ids: Iterable[int]) -> None:
     db.conn.executemany("DELETE FROM index_outbox WHERE id = ?", [(i,) for i in row_ids])
 
 
+def last_row_id(db: Database) -> int:
+    """The id of the newest waiting row, 0 when none waits; rows written later have higher ids."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM index_outbox").fetchone()[0])
+
+
+def acknowledge_through(db: Database, row_id: int) -> None:
+    """Forget every row up to `row_id` (an index rebuilt from the database holds their changes)."""
+    db.execute("DELETE FROM index_outbox WHERE id <= ?", [row_id])  # one statement: atomic
+
+
 def pending_count(db: Database) -> int:
     """How many changes wait for the index writer."""
     return int(db.execute("SELECT count(*) FROM index_outbox").fetchone()[0])
+
+
+def searchable_ids(db: Database) -> dict[str, list[int]]:
+    """The ids of every stored record of each kind, ascending: what the index should hold."""
+    found: dict[str, list[int]] = {}
+    for kind, table in _TABLES.items():
+        found[kind] = [row[0] for row in db.execute(f"SELECT id FROM {table} ORDER BY id")]  # noqa: S608
+    return found

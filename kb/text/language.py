@@ -27,6 +27,8 @@ MIN_WORDS = 12
 MIN_CONFIDENCE = 0.70
 DECLARED_PROBABILITY = 0.5
 MAX_CHARS = 3000
+# Longer language tags are cut to this before reading: a primary subtag is two letters.
+MAX_TAG_CHARS = 40
 # ISO 639-1 codes: a declared language outside this list is ignored.
 ISO_639_1 = frozenset(
     """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv
@@ -38,6 +40,7 @@ ISO_639_1 = frozenset(
 )
 # Retired codes still seen in feeds.
 _RETIRED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+_SUBTAG_SEPARATOR = re.compile(r"[-_\s]")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 # Scripts written without spaces: a run of these letters counts as one word per two characters.
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -47,12 +50,18 @@ _factory_lock = threading.Lock()
 
 
 def normalize_language(code: str | None) -> str | None:
-    """ISO-639-1 code of a declared language ("en-GB" -> "en", "FR" -> "fr", "zh-cn" -> "zh"), or None."""
+    """The ISO-639-1 code of a language tag, or None; the one reading of language tags in the product.
+
+    The primary subtag decides, in any case and with "-", "_" or a space before the rest ("en-GB", "en_us",
+    "zh-cn" and "FR" give "en", "en", "zh", "fr"); retired codes give their successor ("iw" -> "he").
+    Anything else gives None: placeholders ("und", "mul"), private use ("x-default"), codes outside
+    ISO 639-1 (three-letter "yue"), words ("english"), and anything that is not a string.
+    """
     if not isinstance(code, str):
         return None
-    base = code.strip().lower().replace("_", "-").split("-", 1)[0]
-    base = _RETIRED.get(base, base)
-    return base if base in ISO_639_1 else None
+    primary = _SUBTAG_SEPARATOR.split(code.strip()[:MAX_TAG_CHARS].lower(), maxsplit=1)[0]
+    primary = _RETIRED.get(primary, primary)
+    return primary if primary in ISO_639_1 else None
 
 
 def _detector_factory() -> DetectorFactory:

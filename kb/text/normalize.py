@@ -33,6 +33,8 @@ from typing import Any
 
 import snowballstemmer
 
+from kb.text.language import normalize_language
+
 # Combining marks removed after NFKD decomposition: generic diacritics (Latin, Greek, Cyrillic),
 # Hebrew points, and Arabic tashkeel / Quranic marks.
 _STRIPPED_MARKS_RE = re.compile(
@@ -108,9 +110,7 @@ def tokenize(text: str) -> list[str]:
 
 def stem_language(language: str | None) -> str | None:
     """The ISO-639-1 code whose stemmer serves `language` ("en-GB" -> "en"), or None if there is none."""
-    if not language:
-        return None
-    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    code = normalize_language(language)
     return code if code in STEM_LANGUAGES else None
 
 

@@ -7,8 +7,8 @@ How terms match:
 - An article in language L is matched against the terms of L, the English terms and the "all" terms (English
   is the lingua franca of the field: "AI", "machine learning" in a French text). An article whose language
   has no terms in the taxonomy (or is unknown) is matched against the terms of every language.
-- Short abbreviations (see `kb.taxonomy.is_abbreviation`: "AI", "KI", "UWV", "U.S.") match only as written,
-  as a whole word, with an optional plural "s".
+- Short abbreviations (see `kb.text.taxonomy.is_abbreviation`: "AI", "KI", "UWV", "U.S.") match only as
+  written, as a whole word, with an optional plural "s".
 
 Relevance: an article is relevant when it has a system signal (a system/* topic or a relevance system term)
 AND a public-service signal (a sector/* topic or a relevance public term). Title matches weigh
@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.text.language import normalize_language
-from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
 from kb.text.normalize import stem_all, tokenize
+from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
 
 MAX_EVIDENCE = 10
 TITLE_WEIGHT = 3
@@ -50,18 +50,18 @@ _SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector"}
 
 
 @dataclass(frozen=True)
-class TopicMatch:
-    """A topic found in an article, with the taxonomy terms that matched (deduplicated, at most 10)."""
+class TopicEvidence:
+    """A topic proposed for an article and the terms that justified it (from the tagger: at most 10)."""
 
     topic: str
-    evidence: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class TagResult:
     """Topics of an article and whether it is relevant to the lab (about algorithms in public services)."""
 
-    topics: tuple[TopicMatch, ...]
+    topics: tuple[TopicEvidence, ...]
     relevant: bool
     relevance_score: float
     relevance_evidence: tuple[str, ...]
@@ -213,7 +213,7 @@ class Tagger:
             (key for key in hits if key in self._facet),
             key=lambda key: (_FACET_RANK[self._facet[key]], -hits[key][0], self._order[key]),
         )
-        topics = tuple(TopicMatch(key, tuple(hits[key][1])[:MAX_EVIDENCE]) for key in topic_ids)
+        topics = tuple(TopicEvidence(key, tuple(hits[key][1])[:MAX_EVIDENCE]) for key in topic_ids)
         signal = {"system": 0.0, "sector": 0.0, "right": 0.0}
         evidence: dict[str, dict[str, None]] = {"system": {}, "sector": {}}
         for key, (count, terms) in hits.items():

@@ -19,23 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import (
+from ingest.failures import (
     BadURL,
     BlockedAddress,
     ConnectionFailed,
-    FetchConfig,
-    Fetcher,
     FetchFailed,
-    FetchResult,
     FetchTimeout,
     HTTPStatusError,
     RobotsDisallowed,
     TooLarge,
     TooManyRedirects,
-    address_problem,
-    blocked_reason,
-    parse_retry_after,
 )
+from ingest.fetch import FetchConfig, Fetcher, FetchResult, parse_retry_after
+from ingest.guard import address_problem, blocked_reason
 from kb.errors import FetchError
 from kb.settings import load_settings
 from tests.httpserver import NO_ANSWER, Drip, LocalHTTPServer, Request

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,30 +13,15 @@ import pytest
 import trafilatura
 
 from ingest import pages
-from ingest.pages import (
-    MAX_AUTHOR_CHARS,
-    MAX_TEXT_CHARS,
-    MAX_TITLE_CHARS,
-    Article,
-    decode_html,
-    extract_article,
-    python_codec,
-)
+from ingest.pages import Article, extract_article
+from ingest.plaintext import MAX_AUTHOR_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 EXPECT = re.compile(r"<!--\s*expect:\s*(\{.*?\})\s*-->", re.S)
 SCALAR_FIELDS = ("title", "author", "site_name", "language")
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection fails the test: trafilatura never downloads."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # trafilatura never downloads
 
 
 def expectation(path: Path) -> dict[str, Any]:
@@ -110,56 +94,6 @@ def test_windows_1252_page_with_a_wrong_header() -> None:
     )
     assert article is not None
     assert "coûte environ 2 € par élève" in article.text
-
-
-@pytest.mark.parametrize(
-    ("body", "headers", "expected"),
-    [
-        ("<meta charset='utf-8'><p>é</p>".encode(), {}, "é"),
-        ('<meta charset="windows-1252"><p>€</p>'.encode("cp1252"), {}, "€"),
-        (
-            '<meta charset="utf-8"><p>€</p>'.encode("cp1252"),
-            {"Content-Type": "text/html; charset=cp1252"},
-            "€",
-        ),
-        ("<p>ü</p>".encode("cp1252"), {}, "ü"),
-        ("<p>ü</p>".encode(), {"content-type": "text/html; charset=ISO-8859-1"}, "ü"),
-        ("\ufeff<p>ß</p>".encode("utf-16-le"), {"Content-Type": "text/html; charset=iso-8859-1"}, "ß"),
-        (b"<p>ok</p>", {"Content-Type": "text/html; charset=utf-7"}, "ok"),
-    ],
-    ids=[
-        "meta-utf8",
-        "meta-cp1252",
-        "header-beats-meta",
-        "undeclared-cp1252",
-        "latin1-label-utf8-body",
-        "bom",
-        "refused-utf7",
-    ],
-)
-def test_decode_html(body: bytes, headers: dict[str, str], expected: str) -> None:
-    """BOM, then header, then meta, then UTF-8, then windows-1252; UTF-7 is never used."""
-    assert expected in decode_html(body, headers)
-
-
-@pytest.mark.parametrize(
-    ("label", "codec"),
-    [
-        ("ISO-8859-1", "cp1252"),
-        ("us-ascii", "cp1252"),
-        ("UTF8", "utf-8"),
-        ("gb2312", "gb18030"),
-        ("Shift_JIS", "shift_jis"),
-        ("utf-7", None),
-        ("rot13", None),
-        ("base64", None),
-        ("x-unknown", None),
-        ("", None),
-    ],
-)
-def test_python_codec(label: str, codec: str | None) -> None:
-    """Charset labels map like browsers map them; non-text and risky codecs are refused."""
-    assert python_codec(label) == codec
 
 
 # --- no article, no downloads, bounds ------------------------------------------------------------------

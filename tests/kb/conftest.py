@@ -1,19 +1,19 @@
+"""Fixtures of the core's tests: a bare migrated database (no index) for the record modules."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
-from kb.knowledge import KnowledgeBase
-from tests.factories import make_kb
+from kb.storage.db import connect, migrate
 
 
 @pytest.fixture
-def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
-    """An opened, empty knowledge base in a temporary data folder."""
-    base = make_kb(tmp_path / "data")
-    try:
-        yield base
-    finally:
-        base.close()
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = connect(tmp_path / "kb.db")
+    migrate(database)
+    yield database
+    database.conn.close()

@@ -5,24 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-import kb.cli_contacts  # noqa: F401 - registers `kb contacts` and `kb cases`
-from kb import cases, contacts, items, sample, tags, users
-from kb.storage import audit
-from kb.storage import outbox
-from kb.sample import loader as sample_loader
-from kb.cli import cli
-from kb.storage.db import connect, migrate
+from cli.main import kb_group
+from kb import cases, contacts, items, sample, tags
 from kb.errors import InvalidInput, NotFound, PermissionDenied
+from kb.storage import audit, outbox
 from kb.users import User, add_user
 from tests.factories import make_draft, make_kb
 
@@ -36,20 +30,6 @@ class People:
     admin: User
     lead: User  # a researcher who leads the case file
     member: User  # a researcher who is a member
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost takes most of a second per user on a busy machine; tests need not pay it."""
-    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = connect(tmp_path / "kb.db")
-    migrate(database)
-    yield database
-    database.conn.close()
 
 
 @pytest.fixture
@@ -344,14 +324,14 @@ def test_cli_cases(tmp_path: Path, people: People) -> None:
     finally:
         base.close()
     args = ["--data-dir", str(tmp_path / "data"), "cases"]
-    listed = CliRunner().invoke(cli, [*args, "list", "--as", "boss@lab.example"])
+    listed = CliRunner().invoke(kb_group, [*args, "list", "--as", "boss@lab.example"])
     assert listed.exit_code == 0, listed.output
     assert f"{created.id:>4}  open" in listed.output
-    ris = CliRunner().invoke(cli, [*args, "export-sources", str(created.id), "--format", "ris",
+    ris = CliRunner().invoke(kb_group, [*args, "export-sources", str(created.id), "--format", "ris",
                                    "--as", "boss@lab.example"])
     assert ris.exit_code == 0, ris.output
     assert ris.output.startswith("TY  - NEWS")
-    missing = CliRunner().invoke(cli, [*args, "export-sources", "99", "--as", "boss@lab.example"])
+    missing = CliRunner().invoke(kb_group, [*args, "export-sources", "99", "--as", "boss@lab.example"])
     assert missing.exit_code == 1 and "case file 99 does not exist" in missing.output
 
 
@@ -407,7 +387,8 @@ def test_load_sample_is_idempotent(db: Database, people: People) -> None:
 
 def test_bundled_sample_loads_once(db: Database, people: People) -> None:
     def load() -> tuple[int, int]:
-        return sample_loader.load_sample(db, sample.load_contacts(), sample.load_cases(), lambda slug: None)
+        report = cases.load_sample(db, sample.load_contacts(), sample.load_cases(), lambda slug: None)
+        return report.contacts_created, report.cases_created
 
     assert load() == (5, 2)
     assert load() == (0, 0)

@@ -7,22 +7,18 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-import kb.cli_contacts  # noqa: F401 - registers `kb contacts` and `kb cases`
-from kb import cases, contacts, users
-from kb.storage import audit
-from kb.cli import cli
+from cli.main import kb_group
+from kb import cases, contacts
 from kb.contacts import ContactFilter
-from kb.storage.db import connect, migrate
 from kb.errors import InvalidInput, NotFound, PermissionDenied
+from kb.storage import audit
 from kb.users import User, add_user
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "contacts"
@@ -37,20 +33,6 @@ class People:
     member: User  # a coordinator who is a member of the case file
     lead: User  # a coordinator who leads the case file
     researcher_member: User  # a researcher who is a member of the case file
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at production cost takes most of a second per user on a busy machine; tests need not pay it."""
-    monkeypatch.setattr(users, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = connect(tmp_path / "kb.db")
-    migrate(database)
-    yield database
-    database.conn.close()
 
 
 @pytest.fixture
@@ -491,10 +473,10 @@ def runner_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("KB_"):
             monkeypatch.delenv(name)
-    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "users", "add", "boss@lab.example",
+    result = CliRunner().invoke(kb_group, ["--data-dir", str(data_dir), "users", "add", "boss@lab.example",
                                       "--role", "admin", "--password-stdin"], input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "users", "add", "res@lab.example",
+    result = CliRunner().invoke(kb_group, ["--data-dir", str(data_dir), "users", "add", "res@lab.example",
                                       "--role", "researcher", "--password-stdin"], input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     return data_dir
@@ -503,14 +485,15 @@ def runner_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_cli_import_dry_run_then_real_then_export(runner_env: Path, tmp_path: Path) -> None:
     base = ["--data-dir", str(runner_env), "contacts"]
     fixture = str(FIXTURES / "mixed.csv")
-    dry = CliRunner().invoke(cli, [*base, "import", fixture, "--dry-run", "--as", "boss@lab.example"])
+    dry = CliRunner().invoke(kb_group, [*base, "import", fixture, "--dry-run", "--as", "boss@lab.example"])
     assert dry.exit_code == 0, dry.output
     assert "line     4: refused   Bad Mail - bad e-mail address 'not-an-email'" in dry.output
     assert "dry run" in dry.output
-    real = CliRunner().invoke(cli, [*base, "import", fixture, "--as", "boss@lab.example"])
+    real = CliRunner().invoke(kb_group, [*base, "import", fixture, "--as", "boss@lab.example"])
     assert "2 created, 1 updated, 0 unchanged, 7 refused" in real.output
     target = tmp_path / "contacts.csv"
-    exported = CliRunner().invoke(cli, [*base, "export", "--output", str(target), "--as", "boss@lab.example"])
+    exported = CliRunner().invoke(kb_group, [*base, "export", "--output", str(target),
+                                            "--as", "boss@lab.example"])
     assert exported.exit_code == 0, exported.output
     assert target.stat().st_mode & 0o777 == 0o600
     with target.open(encoding="utf-8", newline="") as handle:
@@ -519,9 +502,9 @@ def test_cli_import_dry_run_then_real_then_export(runner_env: Path, tmp_path: Pa
 
 def test_cli_applies_the_access_rules(runner_env: Path) -> None:
     base = ["--data-dir", str(runner_env), "contacts", "export", "--as"]
-    result = CliRunner().invoke(cli, [*base, "res@lab.example"])
+    result = CliRunner().invoke(kb_group, [*base, "res@lab.example"])
     assert result.exit_code == 1
     assert "only coordinators and admins" in result.output
-    unknown = CliRunner().invoke(cli, [*base, "x@lab.example"])
+    unknown = CliRunner().invoke(kb_group, [*base, "x@lab.example"])
     assert unknown.exit_code == 1
     assert "no active user" in unknown.output

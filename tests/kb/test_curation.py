@@ -7,15 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kb import curation
-from kb.storage import audit
-from kb.storage import outbox
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
 from kb.curation import Change, QueueFilters
 from kb.errors import InvalidInput, NotFound, PermissionDenied
-from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase
+from kb.storage import audit, outbox
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday

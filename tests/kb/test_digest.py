@@ -14,20 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import kb.cli_digest  # noqa: F401 - registers `kb digest`
+from cli.main import kb_group
 from kb import curation
-from kb.digest import deliveries
-from kb.digest import draft as digest
-from kb.digest import recipients
 from kb import users as users_store
-from kb.cli import cli
+from kb.digest import deliveries, recipients
+from kb.digest import draft as digest
 from kb.digest.deliveries import due_for_sending, send_digest
 from kb.digest.draft import EmptyDigest, build_digest, first_sentences, topic_label
-from kb.errors import Conflict, InvalidInput, NotFound, SettingsError
-from kb.items import TopicEvidence, store_item
-from kb.knowledge import KnowledgeBase
 from kb.digest.mail import MailError
+from kb.errors import Conflict, InvalidInput, NotFound, SettingsError
+from kb.items import store_item
+from kb.knowledge import KnowledgeBase
 from kb.settings import Settings
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft
 from tests.smtpserver import LocalSMTPServer
 
@@ -506,7 +505,7 @@ def test_the_digest_commands(kb, settings, smtp_server, week_items, tmp_path: Pa
     runner = CliRunner()
 
     def run(*args: str) -> Result:
-        return runner.invoke(cli, ["--data-dir", str(data_dir), "digest", *args], catch_exceptions=False)
+        return runner.invoke(kb_group, ["--data-dir", str(data_dir), "digest", *args], catch_exceptions=False)
 
     assert run("recipients", "add", "ana@partner.example", "--name", "Ana").exit_code == 0
     assert run("subscribe", "res@lab.example").exit_code == 0

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from kb.items import Item, ItemSource
 from kb.search.documents import (
     CASE,
     CONTACT,
@@ -19,9 +20,8 @@ from kb.search.documents import (
     facet_of,
     item_document,
     parse_key,
-    parse_published,
 )
-from kb.items import Item, ItemSource
+from kb.storage.db import parse_published
 from kb.tags import Tag
 from kb.text.normalize import stem
 

@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 from kb import items as items_store
-from kb.storage import outbox
 from kb.knowledge import KnowledgeBase
+from kb.storage import outbox
 from tests.factories import make_draft, make_kb
 
 
@@ -49,7 +49,8 @@ from tests.factories import make_kb, make_draft
 from kb import items
 kb = make_kb(sys.argv[1])
 for n in range(5):
-    items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}", text=f"Body {n}"))
+    items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}",
+                                       text=f"Body {n}"))
 os._exit(9)  # dies like kill -9: the database has committed, the index has not
 """
 
@@ -60,7 +61,8 @@ from kb import items
 from kb.storage import outbox
 kb = make_kb(sys.argv[1])
 for n in range(5, 8):
-    items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}", text=f"Body {n}"))
+    items.store_item(kb.db, make_draft(url=f"https://crash.example/{n}", title=f"Crash {n}",
+                                       text=f"Body {n}"))
 rows = outbox.pending(kb.db, 100)
 kb.index._apply(kb.index._open(), kb.db, [(kind, record_id) for _, kind, record_id in rows])
 os._exit(9)  # dies after the index commit, before the outbox rows are acknowledged

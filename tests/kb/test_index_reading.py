@@ -1,4 +1,4 @@
-"""The search engine reads postings and field lengths from Whoosh's storage in bulk (kb.index.query).
+"""The search engine reads postings and field lengths from Whoosh's storage in bulk (kb.search.index.codec).
 
 These tests hold the bulk readers to Whoosh's public interface, one posting and one document at a time,
 so that a Whoosh upgrade that changes its internals fails here rather than ranking quietly wrong.
@@ -18,9 +18,9 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 
 from kb import items as items_store
-from kb.search.index.mapped import MappedStorage
-from kb.search.index.query import _field_lengths, _read_postings
 from kb.knowledge import KnowledgeBase
+from kb.search.index import codec
+from kb.search.index.mapped import MappedStorage
 from tests.factories import make_draft
 
 
@@ -44,7 +44,7 @@ def test_postings_read_in_bulk_match_the_public_matcher(kb: KnowledgeBase):
             assert len(terms) > 100  # every term of every field read, long and short lists alike
             longest = 0
             for field_name, term in terms:
-                ids, weights = _read_postings(reader.postings(field_name, term))
+                ids, weights = codec.read_postings(reader.postings(field_name, term))
                 matcher = reader.postings(field_name, term)
                 expected_ids, expected_weights = [], []
                 while matcher.is_active():
@@ -68,8 +68,8 @@ def test_field_lengths_read_in_bulk_match_doc_field_length(kb: KnowledgeBase):
             size = reader.doc_count_all()
             for field_name in ("title", "text", "private_text"):  # private_text: no item has it
                 expected = [reader.doc_field_length(d, field_name, 0) or 0 for d in range(size)]
-                assert _field_lengths(reader, field_name, size).tolist() == expected
-            assert any(_field_lengths(reader, "text", size))
+                assert codec.field_lengths(reader, field_name, size).tolist() == expected
+            assert any(codec.field_lengths(reader, "text", size))
 
 
 def test_threads_searching_at_once_read_the_shared_searcher_in_turn(kb: KnowledgeBase):
@@ -164,7 +164,7 @@ def test_the_postings_of_deleted_documents_are_read_for_rare_terms_too(kb: Knowl
         holding = [reader for reader in readers if reader.doc_frequency("text", "yakword")]
         assert holding and all(reader.has_deletions() for reader in holding)
         for reader in holding:
-            ids, _ = _read_postings(reader.postings("text", "yakword"))
+            ids, _ = codec.read_postings(reader.postings("text", "yakword"))
             assert len(ids) == reader.doc_frequency("text", "yakword")
 
 
@@ -178,5 +178,5 @@ def test_postings_are_read_from_the_start_when_a_whole_first_block_is_deleted(kb
         for leaf, _ in searcher.leaf_searchers():
             reader = leaf.reader()
             if reader.doc_frequency("text", "claimant") > 128:
-                ids, _ = _read_postings(reader.postings("text", "claimant"))
+                ids, _ = codec.read_postings(reader.postings("text", "claimant"))
                 assert len(ids) == reader.doc_frequency("text", "claimant") == 300

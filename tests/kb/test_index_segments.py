@@ -7,9 +7,9 @@ import time
 import pytest
 
 from kb import items as items_store
+from kb.knowledge import KnowledgeBase
 from kb.search import service as kb_search
 from kb.search.index import store
-from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft
 
 

@@ -133,6 +133,18 @@ def test_normalize_language(code: str | None, normalised: str | None):
     assert normalize_language(code) == normalised
 
 
+# Tags as feeds and pages declare them. A three-letter code ("yue") gives None like any code outside
+# ISO 639-1: only such a code can pick a stemmer or a taxonomy language.
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [("en-us", "en"), ("en_US", "en"), ("FR", "fr"), ("de-DE-1996", "de"), ("yue-Hant-HK", None),
+     ("und", None), ("mul", None), ("zxx", None), ("x-default", None), ("12", None), ("ру", None),
+     ("en US", "en"), ("en-" + "x" * 100_000, "en"), ("  " + "e" * 100_000, None), (7, None)],
+)
+def test_normalize_language_tags_from_feeds_and_pages(tag: object, expected: str | None):
+    assert normalize_language(tag) == expected  # type: ignore[arg-type]
+
+
 def test_detection_is_thread_safe():
     expected = {language: detect_language("", text) for language, text in PARAGRAPHS.items()}
     failures: list[str] = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.errors import SettingsError
 from kb.digest.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
+from kb.errors import SettingsError
 from tests.factories import make_settings
 from tests.smtpserver import LocalSMTPServer
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kb.cli_search  # noqa: F401  (registers `kb search` and `kb saved`)
-from kb.search import saved
+from cli.main import kb_group
 from kb import users as users_store
-from kb.cli import cli
 from kb.errors import Conflict, InvalidInput, NotFound
-from kb.items import ItemDraft, TopicEvidence, store_item
+from kb.items import ItemDraft, store_item
 from kb.knowledge import KnowledgeBase, open_kb
+from kb.search import saved
 from kb.search.service import SearchFilters
 from kb.settings import load_settings
+from kb.text.tagging import TopicEvidence
 from kb.users import User
 
 
@@ -136,7 +136,8 @@ def test_filters_round_trip_through_json() -> None:
 
 
 def invoke(kb: KnowledgeBase, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["--data-dir", str(kb.settings.data_dir), *args], catch_exceptions=False)
+    result = CliRunner().invoke(kb_group, ["--data-dir", str(kb.settings.data_dir), *args],
+                                catch_exceptions=False)
     return result.exit_code, result.output
 
 

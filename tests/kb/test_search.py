@@ -7,19 +7,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
-from kb.storage import outbox
 from kb import sources as sources_store
 from kb import users as users_store
+from kb.items import ItemDraft, store_item
+from kb.knowledge import KnowledgeBase, open_kb
 from kb.search.documents import case_document, contact_document
 from kb.search.index.store import _fields
-from kb.items import ItemDraft, TopicEvidence, store_item
-from kb.knowledge import KnowledgeBase, open_kb
 from kb.search.service import SearchFilters, SearchResults, access_for, search, similar_items, snippet
 from kb.settings import load_settings
+from kb.storage import outbox
+from kb.text.tagging import TopicEvidence
 from kb.users import User
 
 
@@ -131,15 +131,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         yield _store_corpus(kb)
     finally:
         kb.close()
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
-    knowledge = open_kb(load_settings(tmp_path))
-    try:
-        yield knowledge
-    finally:
-        knowledge.close()
 
 
 # --- analysis ------------------------------------------------------------------------------------

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from kb.storage import db as storage
+import sqlite3
+
+import pytest
+
 from kb import items as items_store
-from kb.storage import outbox
 from kb import tags as tags_store
-from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase
-from tests.factories import make_draft
+from kb.storage import db as storage
+from kb.storage import outbox
+from kb.text.fingerprints import content_fingerprint
+from kb.text.tagging import TopicEvidence
+from tests.factories import make_draft, make_kb, make_settings
 
 
 def test_fresh_database_has_every_table(tmp_path):
@@ -39,8 +44,8 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     old.close()
 
     upgraded = storage.connect(path)
-    applied = storage.migrate(upgraded)
-    assert applied == ["0002_api_tokens", "0003_outbox_kinds"]
+    applied = storage.migrate(upgraded, sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint})
+    assert applied == ["0002_api_tokens", "0003_outbox_kinds", "0004_fingerprints_refolded"]
     assert "api_tokens" in upgraded.table_names()
     assert outbox.pending(upgraded, 10) == [(1, "item", 1)]  # a waiting change survives, as an item
     assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
@@ -122,3 +127,70 @@ def test_watched_page_keeps_each_version(kb: KnowledgeBase):
     assert (first.outcome, same.outcome, changed.outcome) == ("new", "duplicate", "updated")
     versions = items_store.page_versions(kb.db, first.item_id)
     assert [v.text for v in versions] == ["Version one of the page.", "Version two of the page."]
+
+
+
+def test_folding_of_fingerprints_is_the_search_folding():
+    # "ø" and "o", "æ" and "ae" are one letter to search and to deduplication alike; one-letter words count.
+    assert content_fingerprint("Søren på Ærø", "Kærlighed") == content_fingerprint("Soren pa Aero",
+                                                                                  "Kaerlighed")
+    assert content_fingerprint("Plan A", "") != content_fingerprint("Plan B", "")
+
+
+# Articles as the storage held them before migration 0004, with the fingerprints the earlier folding gave
+# them (it kept "ø" and "æ" as they are): (url, title, text, summary, fingerprint then).
+_STORED_BEFORE_0004 = [
+    ("https://news.example.dk/aero", "Kommunernes algoritme på Ærø",
+     "Udbetaling Danmark bruger en algoritme til at udpege borgere på Ærø, der skal kontrolleres for "
+     "socialt bedrageri.", "", "e1c6aad4d07ebf5d0e1546b6cc4c4482"),
+    ("https://news.example.dk/soby", "Algoritmen i Søby", "", "Kommunen i Søby stopper sin algoritme.",
+     "deb18121cbd0100eadb8508621795c83"),
+    ("https://ministry.example.gov/risk-model", "Risikomodel for Ærø", "Første udgave af siden.", "",
+     "2b3ad705438419b84921e2485e597fe6"),
+]
+
+
+def test_the_refolding_migration_stays_pending_without_the_fingerprint_rule(tmp_path):
+    path = tmp_path / "kb.sqlite3"
+    old = storage.connect(path)
+    storage.migrate(old, stop_before="0004_fingerprints_refolded")
+    old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) "
+                "VALUES ('https://a.example/1', 'https://a.example/1', 'f1', 'Title', 'now', 'now')")
+    with pytest.raises(sqlite3.OperationalError, match=storage.CONTENT_FINGERPRINT):
+        storage.migrate(old)
+    assert [m.name for m in storage.MIGRATIONS.pending(old)] == ["0004_fingerprints_refolded"]
+    assert old.execute("SELECT fingerprint FROM items").fetchone()[0] == "f1"
+    old.close()
+
+
+def test_items_stored_before_fingerprints_were_refolded_are_still_found_as_duplicates(tmp_path):
+    settings = make_settings(tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    old = storage.connect(settings.db_path)
+    storage.migrate(old, stop_before="0004_fingerprints_refolded")
+    for url, title, text, summary, fingerprint in _STORED_BEFORE_0004:
+        old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, text, summary, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'now', 'now')",
+                    [url, url, fingerprint, title, text, summary])
+        assert fingerprint != content_fingerprint(title, text or summary)  # the folding did change
+    page_url, page_title, page_text, _, page_fingerprint = _STORED_BEFORE_0004[2]
+    old.execute("INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "
+                "VALUES (3, 'now', ?, ?, ?)", [page_fingerprint, page_title, page_text])
+    old.close()
+
+    kb = make_kb(settings.data_dir)  # opening migrates
+    try:
+        article = make_draft(url="https://mirror.example.net/aero", title=_STORED_BEFORE_0004[0][1],
+                             text=_STORED_BEFORE_0004[0][2])
+        assert items_store.store_item(kb.db, article) == items_store.StoreResult(1, "duplicate")
+        summary_only = make_draft(url="https://mirror.example.net/soby", title=_STORED_BEFORE_0004[1][1],
+                                  text="", summary=_STORED_BEFORE_0004[1][3])
+        assert items_store.store_item(kb.db, summary_only) == items_store.StoreResult(2, "duplicate")
+        # A watched page fetched unchanged is no new version.
+        page = make_draft(url=page_url, title=page_title, text=page_text)
+        assert items_store.store_item(kb.db, page, watched=True) == items_store.StoreResult(3, "duplicate")
+        versions = items_store.page_versions(kb.db, 3)
+        assert [v.fingerprint for v in versions] == [content_fingerprint(page_title, page_text)]
+        assert items_store.count_items(kb.db) == 3
+    finally:
+        kb.close()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import InvalidInput, NotFound
-from kb.text.taxonomy import FACETS, Taxonomy, Topic, is_abbreviation, load_taxonomy, parse_taxonomy
 from kb.text.normalize import tokenize
+from kb.text.taxonomy import FACETS, Taxonomy, Topic, is_abbreviation, load_taxonomy, parse_taxonomy
 
 REQUIRED_LANGUAGES = ("en", "fr", "es", "de", "nl", "pt", "ar")
 REQUIRED_TOPICS = {

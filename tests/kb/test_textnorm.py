@@ -111,6 +111,8 @@ def test_overrides_keep_common_words_apart():
 def test_stem_language_codes():
     assert stem_language("en-GB") == "en"
     assert stem_language("PT_br") == "pt"
+    assert stem_language("mo") == "ro"  # retired codes are read like everywhere else (normalize_language)
+    assert stem_language("yue-Hant-HK") is None
     assert stem_language("xx") is None
     assert stem_language("") is None
     assert stem_language(None) is None

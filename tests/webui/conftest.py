@@ -7,23 +7,26 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
+from cli.web import web_app
 from kb import cases as cases_store
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
 from kb.knowledge import KnowledgeBase
 from kb.users import User
-from tests.factories import make_draft, make_kb
+from tests.factories import make_draft
 from webui.access import SESSION_STARTED, SESSION_USER, SESSION_VERSION
-from webui.app import create_app
 
 PASSWORD = "correct horse battery"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROLES = ("researcher", "coordinator", "admin")
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -39,21 +42,6 @@ class World:
     case_id: int
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id at its smallest cost: these tests hash many passwords, and hashing is not what they test."""
-    monkeypatch.setattr(users_store, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
-    base = make_kb(tmp_path / "data")
-    try:
-        yield base
-    finally:
-        base.close()
-
-
 @pytest.fixture
 def world(kb: KnowledgeBase) -> World:
     people = {role: users_store.add_user(kb.db, f"{role}@lab.example", PASSWORD, role, name=role.title())
@@ -67,7 +55,7 @@ def world(kb: KnowledgeBase) -> World:
 
 @pytest.fixture
 def app(kb: KnowledgeBase) -> Flask:
-    return create_app(kb.settings, kb=kb, TESTING=True)
+    return web_app(kb, TESTING=True)
 
 
 @pytest.fixture
@@ -109,3 +97,22 @@ def signed_in(app: Flask, world: World):
         return client
 
     return make
+
+
+@pytest.fixture
+def browser_page() -> Iterator[tuple[Any, list[str]]]:
+    """A page in Debian's Chromium driven by Playwright, and the Content-Security-Policy violations its
+    console reports (the test asserts there are none). Skips with a message when Chromium is absent."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    violations: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: violations.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            yield page, violations
+        finally:
+            browser.close()

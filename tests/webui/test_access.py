@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kb.search import saved as saved_searches
 from kb import users as users_store
+from kb.search import saved as saved_searches
 from tests.webui.conftest import PASSWORD, ROLES, World, csrf_token
 
 OPML = (b'<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'

@@ -13,17 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from cli.web import web_app
 from kb import items as items_store
 from kb import users as users_store
-from kb.items import TopicEvidence
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb
 from tests.webui.conftest import PASSWORD
-from webui.app import create_app
 from webui.server import BackgroundServer, start_in_background
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +39,7 @@ def served(tmp_path: Path) -> Iterator[tuple[BackgroundServer, dict[str, int]]]:
             published=datetime(2026, 11, 12, tzinfo=UTC))).item_id,
     }
     kb.sync_index()
-    server = start_in_background(create_app(kb.settings, kb=kb))
+    server = start_in_background(web_app(kb))
     try:
         yield server, ids
     finally:
@@ -51,62 +47,51 @@ def served(tmp_path: Path) -> Iterator[tuple[BackgroundServer, dict[str, int]]]:
         kb.close()
 
 
-def test_sign_in_search_facet_open_and_accept_with_the_keyboard(served):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_sign_in_search_facet_open_and_accept_with_the_keyboard(served, browser_page):
     server, ids = served
     base = server.url.rstrip("/")
-    violations: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: violations.append(m.text)
-                    if "Content Security Policy" in m.text else None)
+    page, csp_violations = browser_page
 
-            page.goto(base + "/")
-            assert page.url.startswith(base + "/login")
-            page.fill("#email", "cora@lab.example")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]:has-text('Sign in')")
-            page.wait_for_url(base + "/")
+    page.goto(base + "/")
+    assert page.url.startswith(base + "/login")
+    page.fill("#email", "cora@lab.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url(base + "/")
 
-            page.fill("#q", "algorithme")
-            page.press("#q", "Enter")
-            page.wait_for_load_state()
-            assert "La CAF suspend son algorithme de notation" in page.inner_text(".results")
+    page.fill("#q", "algorithme")
+    page.press("#q", "Enter")
+    page.wait_for_load_state()
+    assert "La CAF suspend son algorithme de notation" in page.inner_text(".results")
 
-            page.fill("#q", "")
-            page.press("#q", "Enter")
-            page.wait_for_load_state()
-            page.click("[data-facet=language] a:has-text('French')")
-            page.wait_for_load_state()
-            results = page.inner_text(".results")
-            assert "La CAF suspend" in results and "Council pauses" not in results
-            assert page.locator("[data-facet=language] a.selected").count() == 1
+    page.fill("#q", "")
+    page.press("#q", "Enter")
+    page.wait_for_load_state()
+    page.click("[data-facet=language] a:has-text('French')")
+    page.wait_for_load_state()
+    results = page.inner_text(".results")
+    assert "La CAF suspend" in results and "Council pauses" not in results
+    assert page.locator("[data-facet=language] a.selected").count() == 1
 
-            page.click(".hit h2 a:has-text('La CAF suspend')")
-            page.wait_for_url(f"{base}/items/{ids['french']}")
-            assert page.inner_text("h1") == "La CAF suspend son algorithme de notation"
-            assert "No decision yet." in page.inner_text("#decision")
+    page.click(".hit h2 a:has-text('La CAF suspend')")
+    page.wait_for_url(f"{base}/items/{ids['french']}")
+    assert page.inner_text("h1") == "La CAF suspend son algorithme de notation"
+    assert "No decision yet." in page.inner_text("#decision")
 
-            page.goto(base + "/curation")
-            target = f"#item-{ids['french']}"
-            for _ in range(5):  # move with j until the French item is the current one
-                if "current" in (page.get_attribute(target, "class") or ""):
-                    break
-                page.keyboard.press("j")
-            assert "current" in (page.get_attribute(target, "class") or "")
-            with page.expect_navigation():
-                page.keyboard.press("a")
-            assert page.locator(target).count() == 0  # it left the queue
-            assert "The item: accepted." in page.inner_text("main")
+    page.goto(base + "/curation")
+    target = f"#item-{ids['french']}"
+    for _ in range(5):  # move with j until the French item is the current one
+        if "current" in (page.get_attribute(target, "class") or ""):
+            break
+        page.keyboard.press("j")
+    assert "current" in (page.get_attribute(target, "class") or "")
+    with page.expect_navigation():
+        page.keyboard.press("a")
+    assert page.locator(target).count() == 0  # it left the queue
+    assert "The item: accepted." in page.inner_text("main")
 
-            page.goto(f"{base}/items/{ids['french']}")
-            decision = page.inner_text("#decision")
-            assert re.search(r"Accepted.*by Cora on \d{4}-\d{2}-\d{2}", decision), decision
-            assert page.inner_text("#status") == "Accepted"
-        finally:
-            browser.close()
-    assert violations == []
+    page.goto(f"{base}/items/{ids['french']}")
+    decision = page.inner_text("#decision")
+    assert re.search(r"Accepted.*by Cora on \d{4}-\d{2}-\d{2}", decision), decision
+    assert page.inner_text("#status") == "Accepted"
+    assert csp_violations == []

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from kb.storage import audit
 from kb import cases as cases_store
 from kb import items as items_store
-from kb.items import TopicEvidence
 from kb.knowledge import KnowledgeBase
+from kb.storage import audit
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft
 from tests.webui.conftest import World, csrf_token
 from tests.webui.test_contacts_pages import (

@@ -26,15 +26,15 @@ from jinja2.bccache import Bucket, BytecodeCache
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from kb.storage import audit
+from cli.web import web_app
 from kb import cases as cases_store
 from kb import contacts as contacts_store
 from kb import users as users_store
 from kb.contacts import ContactFilter
 from kb.knowledge import KnowledgeBase
+from kb.storage import audit
 from kb.users import User
 from tests.webui.conftest import PASSWORD, World, csrf_token, enter_session
-from webui.app import create_app
 from webui.contacts import import_token
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "contacts"
@@ -137,7 +137,7 @@ class _SharedBytecode(BytecodeCache):
 
 def make_app(kb: KnowledgeBase) -> Flask:
     """The conftest app, compiling each template once per test run rather than once per test."""
-    application = create_app(kb.settings, kb=kb, TESTING=True)
+    application = web_app(kb, TESTING=True)
     application.jinja_env.bytecode_cache = _SharedBytecode()
     return application
 

@@ -20,8 +20,9 @@ from kb import curation
 from kb.digest import recipients
 from kb.digest.deliveries import send_digest
 from kb.digest.draft import build_digest
-from kb.items import TopicEvidence, store_item
+from kb.items import store_item
 from kb.knowledge import KnowledgeBase
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb
 from tests.smtpserver import LocalSMTPServer
 from tests.webui.conftest import ROLES, World, csrf_token

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from cli.web import web_app
 from kb import curation
-from kb.storage import audit
-from kb.search import saved as saved_searches
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
-from kb.items import TopicEvidence
+from kb.search import saved as saved_searches
+from kb.storage import audit
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb
 from tests.webui.conftest import PASSWORD, csrf_token, enter_session, sign_in
 from webui.app import create_app
@@ -316,7 +317,7 @@ def local_app(tmp_path, http_server):
     kb = make_kb(tmp_path / "local", fetch_allow_private="127.0.0.0/8", fetch_host_delay=0,
                  fetch_respect_robots=False, fetch_retries=0)
     coordinator = users_store.add_user(kb.db, "c@lab.example", PASSWORD, "coordinator")
-    app = create_app(kb.settings, kb=kb, TESTING=True)
+    app = web_app(kb, TESTING=True)
     client = app.test_client()
     enter_session(client, coordinator)
     try:
@@ -450,3 +451,19 @@ def test_menu_follows_the_role(signed_in, world):
 @pytest.mark.parametrize("path", ["/items/99999999999999999999", "/items/9223372036854775808"])
 def test_an_id_beyond_the_database_range_is_not_found(signed_in, path):
     assert signed_in("researcher").get(path).status_code == 404
+
+
+def test_a_web_app_without_fetching_says_so_when_a_source_is_added(tmp_path: Path):
+    # The web UI does not import ingest: only the `kb` command hands it the intake that checks sources.
+    kb = make_kb(tmp_path / "plain")
+    coordinator = users_store.add_user(kb.db, "c@lab.example", PASSWORD, "coordinator")
+    client = create_app(kb.settings, kb=kb, TESTING=True).test_client()
+    enter_session(client, coordinator)
+    try:
+        response = client.post("/sources", data={"url": "https://news.example.org/feed.xml", "kind": "feed",
+                                                  "csrf_token": csrf_token(client)})
+        assert response.status_code == 400
+        assert "started without fetching" in response.get_data(as_text=True)
+        assert sources_store.list_sources(kb.db) == []
+    finally:
+        kb.close()

@@ -11,7 +11,7 @@ from kb import curation
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
-from kb.items import TopicEvidence
+from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_settings
 from tests.webui.conftest import PASSWORD, csrf_token, enter_session, sign_in
 from webui.app import SECURITY_HEADERS, SIGN_IN_LIMIT_PER_ACCOUNT, SIGN_IN_LIMIT_PER_ADDRESS, create_app

@@ -2,7 +2,7 @@
 
 `parse_query` never raises: what it cannot read (an unbalanced quote or parenthesis, a lone operator, an
 unknown field) is left out and said in a note, and the query is bounded in length, clauses and depth
-before anything runs. kb.index.query turns the tree into index terms and runs it.
+before anything runs. kb.search.index.query turns the tree into index terms and runs it.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Running a search on the Whoosh index: parse the query, bound it, match, count facets, rank, suggest.
 
-How a search runs (see kb.search for the Whoosh-free front):
-1. `parse_query` (kb.index.parser) reads the user's syntax into a small tree and never raises: what it
-   cannot read is left out and said in a note. Queries are bounded before anything runs (length,
+How a search runs (see kb.search.service for the Whoosh-free front):
+1. `parse_query` (kb.search.index.parser) reads the user's syntax into a small tree and never raises: what
+   it cannot read is left out and said in a note. Queries are bounded before anything runs (length,
    clauses, prefix terms).
 2. Each word becomes the stems it has in every language of the index (the index holds each item's words
    stemmed in the item's own language, so a word of any language finds its inflections).
-3. Matching runs on bitmaps, one Python int per segment, built from postings and cached per segment:
-   the facet values, the dates, and the query terms. Counting a facet value over the whole result set is
-   then one `&` and one `bit_count()`.
+3. Matching runs on bitmaps, one Python int per segment, built from postings read in bulk
+   (kb.search.index.codec) and cached per segment (kb.search.index.segments): the facet values, the
+   dates, and the query terms. Counting a facet value over the whole result set is then one `&` and one
+   `bit_count()`.
 4. Ranking is BM25 (the title's postings carry its boost): each term's postings are read once per
    segment with their BM25 parts and kept ordered; the best matching documents of each term form a pool
    that is scored exactly over every term of the query. Whoosh's own collectors score every match in
@@ -17,30 +18,29 @@ How a search runs (see kb.search for the Whoosh-free front):
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import logging
 import math
-import threading
-import weakref
-from array import array
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice, repeat
+from itertools import islice
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
-from whoosh.util.numeric import byte_to_length
 
 from kb.search.documents import CASE, CONTACT, ITEM, date_number
 from kb.search.index.parser import Leaf, Node, query_words
+from kb.search.index.segments import (
+    SCORED_FIELDS,
+    SegmentLeaf,
+    decode_term,
+    ids_of,
+    mask_of,
+    segment_leaves,
+)
 from kb.text.normalize import STEM_LANGUAGES, stem, tokenize
 
 LOGGER = logging.getLogger(__name__)
@@ -53,9 +53,7 @@ SUGGEST_BELOW = 3  # "did you mean" when a query finds fewer results than this
 FACET_LIMIT = 200  # values reported per facet
 FACETS = ("language", "sector", "topic", "country", "source", "status", "case", "month")
 FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case")
-SCORED_FIELDS = ("title", "text", "private_title", "private_text")
 QUERY, PHRASE = "<query>", "<phrase>"  # kinds of leaf alternatives besides (field, term)
-K1, B = 1.2, 0.75  # BM25, as Whoosh's default BM25F
 MAX_SCORED_PREFIX_TERMS = 20  # a prefix's most frequent expansions take part in the score
 RANK_POOL = 50  # best documents taken from each term's list, at least, before exact scoring
 NEWEST_BY_SORTING = 5_000  # fewer matches than this in a segment are sorted by date, not looked up
@@ -105,336 +103,6 @@ class Answer:
     facets: dict[str, dict[str, int]]
     marks: frozenset[str]  # folded words and stems to highlight
     notes: list[str]
-
-
-# --- per-segment bitmaps -------------------------------------------------------------------------
-
-FEW = 16  # below this many documents, bitmaps are made and read bit by bit; above, with numpy
-
-
-def _bitmap(ids: Iterable[int] | np.ndarray, size: int) -> int:
-    """A Python int with bit d set for each document number d."""
-    if not isinstance(ids, np.ndarray):
-        ids = np.fromiter(ids, dtype=np.int64)
-    if len(ids) <= FEW:
-        bitmap = 0
-        for d in ids.tolist():
-            bitmap |= 1 << d
-        return bitmap
-    bits = np.zeros(size, dtype=np.bool_)
-    bits[ids] = True
-    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
-
-
-def _mask(bitmap: int, size: int) -> np.ndarray:
-    """A bitmap as an array of booleans, one per document of the segment."""
-    data = np.frombuffer(bitmap.to_bytes((size >> 3) + 1, "little"), dtype=np.uint8)
-    return np.unpackbits(data, bitorder="little")[:size].view(np.bool_)
-
-
-def _read_postings(matcher: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The document numbers (uint32) and weights (float32) of a term's postings.
-
-    Whoosh's on-disk matcher is read a block (up to 128 postings) at a time, from the block data its
-    own `_read_data` unpickles: the document numbers there are differences from the block's previous one,
-    added up here with numpy for all the blocks at once. That is about twenty times faster than the
-    calls per posting of the public interface, which the other matchers (the inline postings of a rare
-    term, say) still use. The postings of deleted documents are read too: every search masks them with
-    the segment's live bitmap.
-    """
-    if type(matcher) is FilterMatcher:  # SegmentReader.postings hides deleted documents with a filter,
-        matcher = matcher.child  # which has already moved its child past the deleted ones at the start:
-        matcher.reset()  # back to the first posting
-    weights = array("f")
-    if type(matcher) is W3LeafMatcher and not matcher._byteids:  # noqa: SLF001
-        deltas: list[int] = []
-        sizes: list[int] = []
-        while matcher.is_active():
-            if matcher._data is None:  # noqa: SLF001
-                matcher._read_data()  # noqa: SLF001
-            block_ids, block_weights, _ = matcher._data  # noqa: SLF001
-            deltas.extend(block_ids)
-            sizes.append(len(block_ids))
-            if isinstance(block_weights, tuple):
-                weights.extend(block_weights)
-            else:  # all the block's weights are 1.0 (None) or the same number
-                weights.extend(repeat(1.0 if block_weights is None else block_weights, len(block_ids)))
-            matcher._next_block()  # noqa: SLF001
-        steps = np.array(deltas, dtype=np.int64)
-        sums = np.cumsum(steps)
-        counts = np.array(sizes, dtype=np.int64)
-        firsts = np.cumsum(counts) - counts  # where each block starts
-        ids = sums - np.repeat(sums[firsts] - steps[firsts], counts)  # each block counts from 0
-        return ids.astype(np.uint32), np.frombuffer(weights, dtype=np.float32)
-    found = array("I")
-    while matcher.is_active():
-        found.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return np.frombuffer(found, dtype=np.uint32), np.frombuffer(weights, dtype=np.float32)
-
-
-_BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-
-
-def _field_lengths(reader: Any, field_name: str, size: int) -> np.ndarray:
-    """Each document's length of a field, as Whoosh keeps it (one byte per document, log-scaled).
-
-    The lengths column is read in one piece through the segment's per-document reader, a hundred times
-    faster than asking `doc_field_length` document by document (100 ms for a segment of 8,000).
-    """
-    lengths = np.zeros(size, dtype=np.uint8)
-    column = reader._perdoc._cached_reader(f"_{field_name}_len", LENGTHS_COLUMN)  # noqa: SLF001
-    if column is not None:  # None: no document of the segment has the field
-        stored = column._count  # noqa: SLF001 # the column stops at the last document with a length
-        raw = column._dbfile.get(column._basepos, stored)  # noqa: SLF001
-        lengths[:stored] = np.frombuffer(raw, dtype=np.uint8)
-    return _BYTE_TO_LENGTH[lengths]  # type: ignore[no-any-return]
-
-
-class _LRU:
-    """A small thread-safe least-recently-used map, bounded by a cost (bytes)."""
-
-    def __init__(self, max_cost: int) -> None:
-        self.max_cost = max_cost
-        self.cost = 0
-        self.data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            found = self.data.get(key)
-            if found is None:
-                return None
-            self.data.move_to_end(key)
-            return found[0]
-
-    def put(self, key: Any, value: Any, cost: int) -> None:
-        with self.lock:
-            if key in self.data:
-                return
-            self.data[key] = (value, cost)
-            self.cost += cost
-            while self.cost > self.max_cost and len(self.data) > 1:
-                _, (_, old_cost) = self.data.popitem(last=False)
-                self.cost -= old_cost
-
-
-# Term postings of all segments (bitmaps, ids, BM25 parts: 128 MB at most); a segment's facet tables,
-# field lengths, dates and live documents.
-_TERMS = _LRU(128 << 20)
-_SEGMENTS = _LRU(512 << 20)
-
-
-class _Postings:
-    """The documents of one term in one segment: a bitmap, the ids, and for text fields the BM25 parts."""
-
-    __slots__ = ("bitmap", "ids", "parts", "_order")
-
-    def __init__(self, bitmap: int, ids: np.ndarray, parts: np.ndarray | None) -> None:
-        self.bitmap = bitmap
-        self.ids = ids  # ascending document numbers
-        self.parts = parts  # float32, by position in ids
-        self._order: np.ndarray | None = None
-
-    def order(self) -> np.ndarray:
-        """Positions in `ids`, the best BM25 part first (in document order among equals)."""
-        if self._order is None:
-            assert self.parts is not None
-            self._order = np.argsort(-self.parts, kind="stable")
-        return self._order
-
-    def parts_of(self, docnums: np.ndarray) -> np.ndarray:
-        """The BM25 parts (as float64) of documents in ascending order, 0 for those without the term."""
-        if not len(self.ids) or self.parts is None:
-            return np.zeros(len(docnums))
-        at = np.minimum(np.searchsorted(self.ids, docnums), len(self.ids) - 1)
-        return np.where(self.ids[at] == docnums, self.parts[at].astype(np.float64), 0.0)
-
-    def cost(self, size: int) -> int:
-        """Bytes held: the bitmap, and per posting its id, BM25 part and place in order (4 + 4 + 8)."""
-        return 64 + ((size >> 3) if self.bitmap else 0) + 16 * len(self.ids)
-
-
-_NO_POSTINGS = _Postings(0, np.zeros(0, dtype=np.uint32), None)
-
-
-class _Segment:
-    """What is cached about one segment: its size, facet values, dates in order, live documents."""
-
-    def __init__(self, key: str, size: int) -> None:
-        self.key = key
-        self.size = size
-        self.facets: dict[str, list[tuple[str, int]]] = {}
-        self.length_norms: dict[str, Any] = {}
-        self.dates: list[tuple[int, int]] | None = None  # (published, docnum) ascending
-        self.published: list[int] | None = None  # by docnum
-        self.live: tuple[int, int] = (-1, 0)  # (deleted count, bitmap)
-        self.lock = threading.Lock()
-
-
-def _segment_of(reader: Any) -> _Segment:
-    segment = reader.segment()
-    key = f"{segment.segment_id()}:{reader.doc_count_all()}"
-    cached = _SEGMENTS.get(key)
-    if cached is None:
-        cached = _Segment(key, reader.doc_count_all())
-        _SEGMENTS.put(key, cached, 4096 + 256 * cached.size)  # facet tables, dates, lengths
-    return cached  # type: ignore[no-any-return]
-
-
-def _decode(term: bytes | str) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else term
-
-
-class _Leaf:
-    """One segment of the index, as the matcher sees it (kept as long as its searcher)."""
-
-    def __init__(self, searcher: Searcher, offset: int) -> None:
-        # Weakly: a one-segment index's leaf is the searcher itself, and _LEAVES must not keep it alive.
-        self._searcher = weakref.ref(searcher)
-        self.reader = searcher.reader()
-        self.offset = offset
-        self.segment_object: Any = self.reader.segment()
-        self.segment = _segment_of(self.reader)
-        self.size = self.segment.size
-        self._phrases: Any = None  # the column reader, made once: it reads the whole offset table
-
-    def term(self, field_name: str, text: str) -> int:
-        """Bitmap of the documents of this segment holding a term."""
-        return self.postings(field_name, text).bitmap
-
-    def postings(self, field_name: str, text: str) -> _Postings:
-        """A term's documents, and for the text fields their BM25 term-frequency parts (cached)."""
-        key = (self.segment.key, field_name, text)
-        cached = _TERMS.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        try:
-            matcher = self.reader.postings(field_name, text)  # one lookup in the term table
-        except TermNotFound:
-            found = _NO_POSTINGS
-        else:
-            ids, weights = _read_postings(matcher)
-            parts = None
-            if field_name in SCORED_FIELDS:
-                tf = weights.astype(np.float64)
-                parts = (tf * (K1 + 1) / (tf + self.length_norms(field_name)[ids])).astype(np.float32)
-            found = _Postings(_bitmap(ids, self.size), ids, parts)
-        _TERMS.put(key, found, found.cost(self.size))
-        return found
-
-    def frequency(self, field_name: str, text: str) -> int:
-        """How many documents of the segment hold a term (deleted ones too, as Whoosh counts)."""
-        cached = _TERMS.get((self.segment.key, field_name, text))
-        if cached is not None:
-            return len(cached.ids)  # type: ignore[no-any-return]
-        return self.reader.doc_frequency(field_name, text)  # type: ignore[no-any-return]
-
-    def length_norms(self, field_name: str) -> Any:
-        """BM25's length normalisation of every document for a field (a numpy array), once per segment."""
-        norms = self.segment.length_norms.get(field_name)
-        if norms is None:
-            lengths = _field_lengths(self.reader, field_name, self.size)
-            average = max(self.reader.field_length(field_name) / max(self.size, 1), 1.0)
-            norms = K1 * (1 - B + B * lengths / average)
-            self.segment.length_norms[field_name] = norms
-        return norms
-
-    def docs(self, q: wq.Query) -> int:
-        """Bitmap of a Whoosh query on this segment."""
-        searcher = self._searcher()
-        assert searcher is not None, "a leaf is only used while its searcher is open"
-        return _bitmap(q.docs(searcher), self.size)
-
-    def phrase(self, part: str | None, words: tuple[str, ...]) -> int:
-        """Bitmap of the items holding these stems in this order (in the title, the text, or either).
-
-        The documents holding every word are checked against the `phrases` column, the stems of the
-        title and the text as they follow each other (a few microseconds a document; positions in the
-        postings cost ten times more to read, and to write).
-        """
-        key = (self.segment.key, PHRASE, part, words)
-        cached = _TERMS.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        fields = (part,) if part else ("title", "text")
-        candidates = -1
-        for word in words:
-            holding = 0
-            for name in fields:
-                holding |= self.term(name, word)
-            candidates &= holding
-            if not candidates:
-                break
-        found = 0
-        if candidates:
-            needle = f" {' '.join(words)} ".encode()
-            if self._phrases is None:
-                self._phrases = self.reader.column_reader("phrases", translate=False)  # the bytes as stored
-            column = self._phrases
-            hits = []
-            for d in _ids_of(candidates):
-                text = column[d]
-                if part:
-                    title_end = text.find(b"\n")
-                    text = text[:title_end] if part == "title" else text[title_end:]
-                if needle in text:
-                    hits.append(d)
-            found = _bitmap(hits, self.size)
-        _TERMS.put(key, found, 64 + (self.size >> 3 if found else 0))
-        return found
-
-    def live(self) -> int:
-        deleted = self.size - self.reader.doc_count()
-        seen, bitmap = self.segment.live
-        if seen != deleted:
-            bitmap = (1 << self.size) - 1
-            if deleted:
-                bitmap &= ~_bitmap(self.segment_object.deleted_docs(), self.size)
-            self.segment.live = (deleted, bitmap)
-        return bitmap
-
-    def facet(self, field_name: str) -> list[tuple[str, int]]:
-        table = self.segment.facets.get(field_name)
-        if table is None:
-            with self.segment.lock:
-                table = self.segment.facets.get(field_name)
-                if table is None:
-                    table = []
-                    for term in self.reader.lexicon(field_name):
-                        ids, _ = _read_postings(self.reader.postings(field_name, term))
-                        table.append((_decode(term), _bitmap(ids, self.size)))
-                    self.segment.facets[field_name] = table
-        return table
-
-    def dates(self) -> list[tuple[int, int]]:
-        dates = self.segment.dates
-        if dates is None:
-            with self.segment.lock:
-                dates = self.segment.dates
-                if dates is None:
-                    column = self.reader.column_reader("date")
-                    dates = sorted((column[d] or 0, d) for d in range(self.size))
-                    self.segment.dates = dates
-        return dates
-
-    def published(self) -> list[int]:
-        """Each document's date (as the column holds it, 0 for none), by document number."""
-        by_doc = self.segment.published
-        if by_doc is None:
-            by_doc = [0] * self.size
-            for date, d in self.dates():
-                by_doc[d] = date
-            self.segment.published = by_doc
-        return by_doc
-
-    def date_range(self, start: int | None, end: int | None) -> int:
-        dates = self.dates()
-        # Documents without a date (0) are left out of any date range.
-        low = bisect.bisect_left(dates, (max(start or 1, 1), -1))
-        high = bisect.bisect_left(dates, (end, -1)) if end is not None else len(dates)
-        return _bitmap((d for _, d in dates[low:high]), self.size)
 
 
 # --- compiling the tree --------------------------------------------------------------------------
@@ -504,7 +172,7 @@ class _Compiler:
                     found.update(self.stems(word))
         return frozenset(found)
 
-    def scoring(self, tree: Leaf | Node | None, leaves: list[_Leaf]) -> list[tuple[str, str, float]]:
+    def scoring(self, tree: Leaf | Node | None, leaves: list[SegmentLeaf]) -> list[tuple[str, str, float]]:
         """(field, term, idf) of the positive words of the query: what a document's score sums."""
         reader = self.searcher.reader()
         total = max(reader.doc_count_all(), 1)
@@ -548,7 +216,7 @@ class _Compiler:
         return [(QUERY, wq.And([wq.Term("source_name", w) for w in words]))]
 
     def lexicon(self, field_name: str) -> list[str]:
-        return [_decode(t) for t in self.searcher.reader().lexicon(field_name)]
+        return [decode_term(t) for t in self.searcher.reader().lexicon(field_name)]
 
     def expand(self, prefix: str, field_name: str, raw: str) -> list[str]:
         """Terms of a field for a prefix, the most frequent first, bounded.
@@ -563,11 +231,11 @@ class _Compiler:
                               "already.")
             return []
         terms = islice(reader.expand_prefix(field_name, prefix), MAX_PREFIX_SCAN)
-        found = dict.fromkeys(_decode(t) for t in terms)
+        found = dict.fromkeys(decode_term(t) for t in terms)
         cut = len(found) >= MAX_PREFIX_SCAN
         if field_name in ("title", "text"):
             for word in islice(reader.expand_prefix("vocab", prefix), MAX_PREFIX_SCAN):
-                for stemmed in self.stems(_decode(word)):
+                for stemmed in self.stems(decode_term(word)):
                     if stemmed not in found and reader.doc_frequency(field_name, stemmed):
                         found[stemmed] = None
         candidates = list(found)
@@ -581,7 +249,8 @@ class _Compiler:
         self.expanded += len(candidates)
         return candidates
 
-def _evaluate(tree: Leaf | Node, leaf: _Leaf, compiler: _Compiler) -> int:
+
+def _evaluate(tree: Leaf | Node, leaf: SegmentLeaf, compiler: _Compiler) -> int:
     """Bitmap of the documents of one segment that match the tree."""
     if isinstance(tree, Leaf):
         bitmap = 0
@@ -618,32 +287,12 @@ def _evaluate(tree: Leaf | Node, leaf: _Leaf, compiler: _Compiler) -> int:
 
 
 # --- running a search ----------------------------------------------------------------------------
-
-
-_LEAVES: weakref.WeakKeyDictionary[Searcher, list[_Leaf]] = weakref.WeakKeyDictionary()
-_LEAVES_LOCK = threading.Lock()
-
-
-def _leaves(searcher: Searcher) -> list[_Leaf]:
-    """The segments of the index that hold documents (an empty index has a segment-less reader).
-
-    Made once per searcher, which is shared by the searches until the next commit.
-    """
-    with _LEAVES_LOCK:
-        leaves = _LEAVES.get(searcher)
-        if leaves is None:
-            leaves = [_Leaf(s, offset) for s, offset in searcher.leaf_searchers()
-                      if s.reader().segment() is not None and s.reader().doc_count_all()]
-            _LEAVES[searcher] = leaves
-    return leaves
-
-
 def _index_languages(searcher: Searcher) -> list[str]:
     """The languages of the indexed documents, from the segments' cached facet tables."""
-    return sorted({language for leaf in _leaves(searcher) for language, _ in leaf.facet("language")})
+    return sorted({language for leaf in segment_leaves(searcher) for language, _ in leaf.facet("language")})
 
 
-def _constraints(leaf: _Leaf, request: Request) -> int:
+def _constraints(leaf: SegmentLeaf, request: Request) -> int:
     """Bitmap of what the filters, the kinds asked for and the access rules allow in one segment."""
     allowed = leaf.live()
     for name, values in request.filters.items():
@@ -669,7 +318,7 @@ def _constraints(leaf: _Leaf, request: Request) -> int:
     return allowed & ~_forbidden(leaf, request.access, kinds)
 
 
-def _forbidden(leaf: _Leaf, access: Access, kinds: dict[str, int]) -> int:
+def _forbidden(leaf: SegmentLeaf, access: Access, kinds: dict[str, int]) -> int:
     """Bitmap of the documents this searcher may not see."""
     hidden = 0
     if not access.cases:
@@ -685,9 +334,10 @@ def _forbidden(leaf: _Leaf, access: Access, kinds: dict[str, int]) -> int:
     return hidden
 
 
-def _matches(searcher: Searcher, request: Request, compiler: _Compiler) -> tuple[list[_Leaf], list[int]]:
+def _matches(searcher: Searcher, request: Request,
+             compiler: _Compiler) -> tuple[list[SegmentLeaf], list[int]]:
     """The segments, and for each the bitmap of the documents the request matches."""
-    leaves = _leaves(searcher)
+    leaves = segment_leaves(searcher)
     matched: list[int] = []
     for leaf in leaves:
         bits = _constraints(leaf, request)
@@ -733,7 +383,7 @@ def _only_negative(tree: Leaf | Node) -> bool:
     return all(_only_negative(c) for c in tree.children)
 
 
-def _count_facets(leaves: list[_Leaf], matched: list[int]) -> dict[str, dict[str, int]]:
+def _count_facets(leaves: list[SegmentLeaf], matched: list[int]) -> dict[str, dict[str, int]]:
     facets: dict[str, dict[str, int]] = {}
     for name in FACETS:
         counts: dict[str, int] = {}
@@ -752,7 +402,7 @@ def _count_facets(leaves: list[_Leaf], matched: list[int]) -> dict[str, dict[str
     return facets
 
 
-def _newest(leaves: list[_Leaf], matched: list[int], window: int) -> list[tuple[int, float]]:
+def _newest(leaves: list[SegmentLeaf], matched: list[int], window: int) -> list[tuple[int, float]]:
     """The first `window` matches, newest first (documents without a date last)."""
     found: list[tuple[int, int]] = []
     for leaf, bits in zip(leaves, matched, strict=True):
@@ -760,9 +410,9 @@ def _newest(leaves: list[_Leaf], matched: list[int], window: int) -> list[tuple[
             continue
         if bits.bit_count() <= NEWEST_BY_SORTING:
             published = leaf.published()
-            found += [(published[d], leaf.offset + d) for d in _ids_of(bits)]
+            found += [(published[d], leaf.offset + d) for d in ids_of(bits)]
             continue
-        in_result = _mask(bits, leaf.size).tolist()
+        in_result = mask_of(bits, leaf.size).tolist()
         taken = 0
         for date, docnum in reversed(leaf.dates()):
             if in_result[docnum]:
@@ -774,7 +424,7 @@ def _newest(leaves: list[_Leaf], matched: list[int], window: int) -> list[tuple[
     return [(docnum, 0.0) for _, docnum in found[:window]]
 
 
-def _rank(leaves: list[_Leaf], matched: list[int], terms: list[tuple[str, str, float]],
+def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, str, float]],
           window: int) -> list[tuple[int, float]]:
     """The best `window` matches by BM25 (title boosted by its index-time weights), best first.
 
@@ -788,7 +438,7 @@ def _rank(leaves: list[_Leaf], matched: list[int], terms: list[tuple[str, str, f
     for leaf, bits in zip(leaves, matched, strict=True):
         if not bits:
             continue
-        in_result = _mask(bits, leaf.size)
+        in_result = mask_of(bits, leaf.size)
         chosen = []
         postings = []
         for name, term, idf in terms:
@@ -812,19 +462,6 @@ def _rank(leaves: list[_Leaf], matched: list[int], terms: list[tuple[str, str, f
         newest = _newest(leaves, matched, window)
         ranked += [pair for pair in newest if pair[0] not in seen][: window - len(ranked)]
     return ranked
-
-
-def _ids_of(bitmap: int) -> list[int]:
-    """The document numbers set in a bitmap."""
-    if bitmap.bit_count() <= FEW:
-        found = []
-        while bitmap:
-            lowest = bitmap & -bitmap
-            found.append(lowest.bit_length() - 1)
-            bitmap ^= lowest
-        return found
-    data = np.frombuffer(bitmap.to_bytes((bitmap.bit_length() >> 3) + 1, "little"), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(data, bitorder="little")).tolist()  # type: ignore[no-any-return]
 
 
 def _match(searcher: Searcher, docnum: int, score: float) -> Match:
@@ -877,7 +514,7 @@ def similar(searcher: Searcher, key: str, title: str, text: str, limit: int = 5,
     if not chosen:
         return []
     terms = [(name, word, weight) for weight, word in chosen for name in ("title", "text")]
-    leaves = _leaves(searcher)
+    leaves = segment_leaves(searcher)
     matched = []
     for leaf in leaves:
         bits = 0

@@ -13,11 +13,11 @@ from whoosh import columns, fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.system import pack_uint
 
-# Bump when the schema or the analysis changes (here, in kb.documents, or kb.textnorm's folding and
-# stemming): an index of another version is rebuilt on start.
+# Bump when the schema or the analysis changes (here, in kb.search.documents, or kb.text.normalize's
+# folding and stemming): an index of another version is rebuilt on start.
 SCHEMA_VERSION = 3
 
-# kb.documents hands every text field over as space-separated words it has folded and stemmed.
+# kb.search.documents hands every text field over as space-separated words it has folded and stemmed.
 WORDS: Any = SpaceSeparatedTokenizer()  # a tokenizer is a complete analyzer
 TITLE_BOOST = 2.0
 

@@ -32,14 +32,14 @@ from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import NO_MERGE, IndexWriter, SegmentWriter
 
-from kb.storage import outbox
 from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
-from kb.storage.db import connect
-from kb.search.documents import CASE, CONTACT, ITEM, case_document, contact_document, document_key, item_document
+from kb.items import Item, count_items, item_ids, iter_items, load_items
+from kb.search.documents import CONTACT, ITEM, case_document, contact_document, document_key, item_document
 from kb.search.index.mapped import MappedStorage
 from kb.search.index.schema import SCHEMA_VERSION, build_schema
-from kb.items import Item, count_items, item_ids, iter_items, load_items
+from kb.storage import outbox
+from kb.storage.db import connect, database_file
 
 LOGGER = logging.getLogger(__name__)
 
@@ -88,14 +88,6 @@ def _fields(document: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in fields.items() if v != ""}
 
 
-def _database_file(db: Database) -> str | None:
-    """The file of the main database, or None for an in-memory one."""
-    for _, name, path in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return str(path) or None
-    return None
-
-
 def _segment_bounds(db: Database, size: int) -> list[tuple[int, int]]:
     """(after, up_to) id ranges of `size` items each, covering every item."""
     ids = item_ids(db)
@@ -138,7 +130,7 @@ def _init_build_process(queue: Any) -> None:
 
 
 def _open_dir(folder: Path | str) -> FileIndex:
-    """An index folder, its files read from memory maps without copying them (see kb.index.mapped)."""
+    """An index folder, its files read from memory maps without copying them (see kb.search.index.mapped)."""
     return MappedStorage(str(folder)).open_index(INDEX_NAME)
 
 
@@ -188,7 +180,7 @@ def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -
     ix = _open_dir(folder)
     writer = ix.writer(limitmb=BUILD_LIMIT_MB)
     try:
-        db_file = _database_file(db)
+        db_file = database_file(db)
         segments: list[Any] = []  # written by worker processes, listed in this commit
         if db_file is None or count_items(db) < PARALLEL_FROM:
             count = _write_items(writer, iter_items(db), progress)
@@ -530,7 +522,7 @@ class SearchIndex:
             # Outbox rows up to here announce changes made before the build reads the database, so the
             # new generation holds them; later rows are applied to it right after the swap (nobody else
             # acknowledges rows while we hold the writer lock, and later rows have higher ids).
-            covered = int(db.execute("SELECT coalesce(max(id), 0) FROM index_outbox").fetchone()[0])
+            covered = outbox.last_row_id(db)
             folder = self._new_generation()
             try:
                 count = _build(folder, db, progress)
@@ -539,7 +531,7 @@ class SearchIndex:
                 raise
             with self._lock:
                 self._publish(folder)
-            db.execute("DELETE FROM index_outbox WHERE id <= ?", [covered])  # one statement: atomic
+            outbox.acknowledge_through(db, covered)
         self.sync(db)
         self.refresh()
         return count
@@ -596,9 +588,8 @@ class SearchIndex:
     def status(self, db: Database) -> IndexStatus:
         """Compare the index with the database."""
         pending = outbox.pending_count(db)
-        stored = {document_key(kind, row[0]) for kind, table in ((ITEM, "items"), (CONTACT, "contacts"),
-                                                                 (CASE, "cases"))
-                  for row in db.execute(f"SELECT id FROM {table}")}  # noqa: S608 - fixed table names
+        stored = {document_key(kind, record_id) for kind, ids in outbox.searchable_ids(db).items()
+                  for record_id in ids}
         if not self.exists():
             return IndexStatus(0, pending, len(stored), 0, None)
         indexed = self.document_ids()

@@ -6,10 +6,10 @@ import json
 
 import click
 
+from cli.state import CliState, F, pass_state, reports_errors
 from kb.digest import deliveries as deliveries_store
 from kb.digest import draft as digest_store
 from kb.digest import recipients as recipients_store
-from kb.cli import CliState, F, cli, pass_state, reports_errors
 
 _WEEK_HELP = "ISO week in the lab's time zone, e.g. 2026-W47 (default: the last completed week)."
 
@@ -18,7 +18,7 @@ def _week_option(func: F) -> F:
     return click.option("--week", metavar="YYYY-Www", help=_WEEK_HELP)(func)
 
 
-@cli.group()
+@click.group()
 def digest() -> None:
     """The weekly digest of the media monitoring."""
 

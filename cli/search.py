@@ -10,10 +10,9 @@ from typing import Any
 
 import click
 
-from kb.search import saved as saved_store
-from kb import users as users_store
-from kb.cli import CliState, cli, pass_state, reports_errors
+from cli.state import CliState, pass_state, reports_errors
 from kb.knowledge import KnowledgeBase
+from kb.search import saved as saved_store
 from kb.search.service import SORTS, SearchFilters, SearchResults, search
 from kb.users import User
 
@@ -50,22 +49,16 @@ def _filters(options: dict[str, Any]) -> SearchFilters:
     )
 
 
-def _user(kb: KnowledgeBase, email: str | None) -> User | None:
+def _user(state: CliState, email: str | None) -> User | None:
     """The active user with this e-mail, or None without one."""
-    if not email:
-        return None
-    user = users_store.find_user_by_email(kb.db, email)
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user with e-mail {email}; see `kb users list`")
-    return user
+    return state.acting_user(email) if email else None
 
 
-def _owner(kb: KnowledgeBase, email: str | None) -> User:
+def _owner(state: CliState, email: str | None) -> User:
     """The user whose saved searches a `kb saved` command handles."""
-    user = _user(kb, email)
-    if user is None:
+    if not email:
         raise click.UsageError("say whose saved searches these are with --user EMAIL (or KB_USER)")
-    return user
+    return state.acting_user(email)
 
 
 def _terminal(snippet: str) -> str:
@@ -100,7 +93,7 @@ def _print(results: SearchResults, as_json: bool) -> None:
                 click.echo(f"{name}: " + ", ".join(f"{value} ({count})" for value, count in top))
 
 
-@cli.command("search")
+@click.command("search")
 @click.argument("query", default="")
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
@@ -115,11 +108,11 @@ def search_command(state: CliState, query: str, sort: str, page: int, email: str
     """Search the knowledge base: words (all must match), "phrases", OR, NOT or -word, (groups),
     field:value (title, text, source, language, topic, country) and prefix*."""
     kb = state.kb()
-    results = search(kb, query, _filters(options), user=_user(kb, email), sort=sort, page=page)
+    results = search(kb, query, _filters(options), user=_user(state, email), sort=sort, page=page)
     _print(results, as_json)
 
 
-@cli.group("saved")
+@click.group("saved")
 def saved() -> None:
     """Saved searches of a user (--user EMAIL or KB_USER)."""
 
@@ -135,7 +128,7 @@ _user_option = click.option("--user", "email", envvar="KB_USER", help="Whose sav
 def saved_list(state: CliState, email: str | None, as_json: bool) -> None:
     """List the user's saved searches."""
     kb = state.kb()
-    user = _owner(kb, email)
+    user = _owner(state, email)
     found = saved_store.list_saved_searches(kb.db, user.id)
     if as_json:
         click.echo(json.dumps([s.as_json() for s in found], ensure_ascii=False, indent=2))
@@ -156,7 +149,7 @@ def saved_list(state: CliState, email: str | None, as_json: bool) -> None:
 def saved_add(state: CliState, name: str, query: str, email: str | None, **options: Any) -> None:
     """Save QUERY with its filters under NAME, or replace the query and filters of an existing NAME."""
     kb = state.kb()
-    user = _owner(kb, email)
+    user = _owner(state, email)
     existing = saved_store.find_saved_search_by_name(kb.db, user.id, name)
     if existing:
         saved_store.update_saved_search(kb.db, user.id, existing.id, query=query, filters=_filters(options))
@@ -186,7 +179,7 @@ def _saved_by_name_or_id(kb: KnowledgeBase, user: User, name: str) -> saved_stor
 def saved_run(state: CliState, name: str, sort: str, page: int, email: str | None, as_json: bool) -> None:
     """Run a saved search (by name or id)."""
     kb = state.kb()
-    user = _owner(kb, email)
+    user = _owner(state, email)
     entry = _saved_by_name_or_id(kb, user, name)
     _print(saved_store.run_saved_search(kb, user, entry.id, sort=sort, page=page), as_json)
 
@@ -199,7 +192,7 @@ def saved_run(state: CliState, name: str, sort: str, page: int, email: str | Non
 def saved_delete(state: CliState, name: str, email: str | None) -> None:
     """Delete a saved search (by name or id)."""
     kb = state.kb()
-    user = _owner(kb, email)
+    user = _owner(state, email)
     entry = _saved_by_name_or_id(kb, user, name)
     saved_store.delete_saved_search(kb.db, user.id, entry.id)
     click.echo(f"Deleted saved search {entry.name!r}.")

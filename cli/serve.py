@@ -1,26 +1,21 @@
-"""The `kb` entry point: the core, ingest, search, contacts and digest commands, plus `serve` and `demo`."""
+"""`kb serve` (the web UI on waitress) and `kb demo` (build the demo data folder, then serve it)."""
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import logging
 
 import click
 
-import ingest.cli  # noqa: F401 - registers `sources`, `ingest`, `worker`
-from kb.cli import CliState, cli, pass_state, reports_errors
-
-for _module in ("kb.cli_search", "kb.cli_contacts", "kb.cli_digest"):
-    __import__(_module)
+from cli.demo import DEMO_PASSWORD, DEMO_USERS, build_demo
+from cli.state import CliState, pass_state, reports_errors
+from cli.web import web_app
+from webui.server import serve
 
 
 def _serve(state: CliState, host: str, port: int, threads: int | None) -> None:
-    from webui.app import create_app
-    from webui.server import serve
-
     kb = state.kb()
-    app = create_app(kb.settings, kb=kb)
+    app = web_app(kb)
     stop_sync = kb.start_index_sync()
     stop_merging = kb.start_index_merging()
     try:
@@ -30,7 +25,7 @@ def _serve(state: CliState, host: str, port: int, threads: int | None) -> None:
         stop_merging.set()
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", type=click.IntRange(min=1), help="Server threads (default: KB_WEB_THREADS).")
@@ -42,15 +37,13 @@ def serve_command(state: CliState, host: str, port: int, threads: int | None) ->
     _serve(state, host, port, threads)
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--build-only", is_flag=True, help="Build the demo data folder and exit.")
 @pass_state
 @reports_errors
 def demo_command(state: CliState, port: int, build_only: bool) -> None:
     """Build a demo knowledge base from the bundled sample corpus and serve it."""
-    from webui.demo import DEMO_PASSWORD, DEMO_USERS, build_demo
-
     # The sample corpus is served on loopback, which the fetcher refuses unless allowed.
     loopback = ipaddress.ip_network("127.0.0.0/8")
     state._settings = dataclasses.replace(
@@ -64,12 +57,8 @@ def demo_command(state: CliState, port: int, build_only: bool) -> None:
     if build_only:
         return
     click.echo(f"\nWeb UI: http://127.0.0.1:{port}/")
-    click.echo("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
     for email, role in DEMO_USERS:
         click.echo(f"  {email:<28} {role}")
     _serve(state, "127.0.0.1", port, None)
 
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cli(prog_name="kb")

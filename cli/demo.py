@@ -17,6 +17,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ingest.pipeline import Ingestor, IngestSummary
+from kb import cases as cases_store
+from kb import items as items_store
 from kb import sample
 from kb import sources as sources_store
 from kb import users as users_store
@@ -26,7 +28,7 @@ from kb.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `kb demo` on purpose
 DEMO_USERS = (
     ("admin@demo.example", "admin"),
     ("coordinator@demo.example", "coordinator"),
@@ -118,11 +120,7 @@ def build_demo(settings: Settings) -> DemoReport:
 
 def _load_people_and_cases(kb: KnowledgeBase) -> tuple[int, int]:
     """Load the sample contacts and case files, linking the case items by their page slug."""
-    from kb.sample.loader import load_sample  # the contacts and cases layer (issue 6)
-
-    def item_for_slug(slug: str) -> int | None:
-        row = kb.db.execute("SELECT id FROM items WHERE canonical_url LIKE ?",
-                            [f"%/pages/{slug}.html"]).fetchone()
-        return int(row[0]) if row else None
-
-    return load_sample(kb.db, sample.load_contacts(), sample.load_cases(), item_for_slug)
+    page_ids = {item.canonical_url.rpartition("/pages/")[2].removesuffix(".html"): item.id
+                for item in items_store.iter_items(kb.db) if "/pages/" in item.canonical_url}
+    report = cases_store.load_sample(kb.db, sample.load_contacts(), sample.load_cases(), page_ids.get)
+    return report.contacts_created, report.cases_created
