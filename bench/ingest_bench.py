@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import Article, article_page, make_articles, rss_feed  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
+from ingest.queue import run_once  # noqa: E402
 from kb import sources as sources_store  # noqa: E402
 from kb.knowledge import open_kb  # noqa: E402
 from kb.search.service import search  # noqa: E402
@@ -101,10 +101,9 @@ def run_mode(feed_urls: list[str], full_text: bool, processes: int) -> dict[str,
         kb = open_kb(settings)
         for url in feed_urls:
             sources_store.add_source(kb.db, url, full_text=full_text)
-        with Ingestor(kb) as ingestor:
-            started = time.perf_counter()
-            summary = ingestor.run(sources_store.list_sources(kb.db))
-            elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        summary = run_once(kb, [source.id for source in sources_store.list_sources(kb.db)])
+        elapsed = time.perf_counter() - started
         items = summary.new + summary.updated
         status = kb.status()
         kb.close()
@@ -132,9 +131,8 @@ def searchable_delay(feed_url: str, marker_article: Article, processes: int) -> 
                 time.sleep(0.05)
 
         watcher = threading.Thread(target=poll, daemon=True)
-        with Ingestor(kb) as ingestor:
-            watcher.start()
-            ingestor.run(sources_store.list_sources(kb.db))
+        watcher.start()
+        run_once(kb, [source.id for source in sources_store.list_sources(kb.db)])
         found.wait(30)
         kb.close()
         return moment[0] if moment else float("inf")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ingest.pipeline import Ingestor, IngestSummary
+from ingest.queue import IngestSummary, run_once
 from kb import cases as cases_store
 from kb import items as items_store
 from kb import sample
@@ -91,8 +91,9 @@ class DemoReport:
     cases: int
 
 
-def build_demo(settings: Settings) -> DemoReport:
-    """Create (or re-create) a demo data folder; refuses a folder that holds a real knowledge base."""
+def build_demo(settings: Settings, base_url: str) -> DemoReport:
+    """Create (or re-create) a demo data folder from the sample corpus served at `base_url` (see
+    serve_sample); refuses a folder that holds a real knowledge base."""
     folder = settings.data_dir
     if settings.db_path.exists():
         existing = open_kb(settings, rebuild_index=False)
@@ -107,10 +108,8 @@ def build_demo(settings: Settings) -> DemoReport:
     try:
         kb.set_meta("demo", "1")
         add_demo_users(kb)
-        with serve_sample() as base_url:
-            add_sample_sources(kb, base_url)
-            with Ingestor(kb) as ingestor:
-                summary = ingestor.run(sources_store.list_sources(kb.db))
+        add_sample_sources(kb, base_url)
+        summary = run_once(kb, [source.id for source in sources_store.list_sources(kb.db)])
         contacts, cases = _load_people_and_cases(kb)
         kb.sync_index()
         return DemoReport(summary, contacts, cases)

@@ -1,23 +1,16 @@
-"""`kb ingest` (one pass, for scripts and cron) and `kb worker` (fetch each source when it is due)."""
+"""`kb ingest` (one pass in this process, for scripts and cron) and `kb worker` (consume the task queue)."""
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 
 import click
 
 from cli.state import CliState, pass_state, reports_errors
-from ingest.pipeline import Ingestor, sources_for_pass
-from ingest.worker import run_worker
-from kb.digest.deliveries import due_for_sending, send_digest
-from kb.errors import KbError
-from kb.knowledge import KnowledgeBase
-
-LOGGER = logging.getLogger(__name__)
+from ingest.queue import TaskQueue, run_once
+from kb import sources as sources_store
 
 
 @click.command()
@@ -26,23 +19,23 @@ LOGGER = logging.getLogger(__name__)
 @pass_state
 @reports_errors
 def ingest(state: CliState, every: bool, source_id: int | None) -> None:
-    """One pass over the sources that are due."""
+    """One pass over the sources that are due, run here (the index is left synced and merged)."""
     kb = state.kb()
-    todo = sources_for_pass(kb, every=every, source_id=source_id)
-    with Ingestor(kb) as ingestor, click.progressbar(length=len(todo), label="Fetching",
-                                                     file=sys.stderr) as bar:
-        summary = ingestor.run(todo, progress=lambda _source: bar.update(1))
+    if source_id is not None:
+        todo = [sources_store.get_source(kb.db, source_id)]
+    elif every:
+        todo = [s for s in sources_store.list_sources(kb.db) if not s.paused]
+    else:
+        todo = sources_store.due_sources(kb.db)
+    with click.progressbar(length=len(todo), label="Fetching", file=sys.stderr) as bar:
+        summary = run_once(kb, [s.id for s in todo], progress=lambda _source_id: bar.update(1))
     click.echo(summary.line())
-    for source_id_failed, error in summary.errors:
-        click.echo(f"  source {source_id_failed}: {error}", err=True)
+    for failed_id, error in summary.errors:
+        click.echo(f"  source {failed_id}: {error}", err=True)
 
 
-@click.command()
-@pass_state
-@reports_errors
-def worker(state: CliState) -> None:
-    """Fetch each source when it is due, until SIGINT or SIGTERM (in-flight work is finished first)."""
-    kb = state.kb()
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM (the caller then finishes what is in flight)."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -51,26 +44,36 @@ def worker(state: CliState) -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    click.echo(f"Worker started on {kb.settings.data_dir}.", err=True)
-    stop_merging = kb.start_index_merging()  # each pass writes new segments; merge them off its path
+    while not stop.wait(1.0):
+        pass
+
+
+@click.command()
+@click.option("--threads", type=click.IntRange(min=1),
+              help="Fetching threads (default: KB_FETCH_CONCURRENCY).")
+@click.option("--store", is_flag=True,
+              help="Also be the writer: store what workers fetch and schedule the due sources. Only on the "
+                   "machine that holds the data folder, when no `kb serve` runs there.")
+@pass_state
+@reports_errors
+def worker(state: CliState, threads: int | None, store: bool) -> None:
+    """Fetch for the monitor until SIGINT or SIGTERM: consume the task queue (KB_QUEUE_URL shares it
+    between machines). In-flight work is finished first."""
+    settings = state.settings
+    queue = TaskQueue(settings)
+    stop_sync = stop_merging = None
+    if store:
+        kb = state.kb()
+        queue.start_storing(kb)
+        stop_sync, stop_merging = kb.start_index_sync(), kb.start_index_merging()
+    queue.start_fetching(threads)
+    where = settings.queue_url or str(settings.data_dir / "queue.sqlite3")
+    click.echo(f"Worker started on {where}{' (and writing)' if store else ''}.", err=True)
     try:
-        with Ingestor(kb) as ingestor:
-            run_worker(ingestor, stop, on_pass=lambda summary: click.echo(summary.line(), err=True),
-                       tick=lambda: _send_scheduled_digest(kb))
+        wait_for_signal()
     finally:
-        stop_merging.set()
+        queue.stop()
+        for stop in (stop_sync, stop_merging):
+            if stop is not None:
+                stop.set()
     click.echo("Worker stopped.", err=True)
-
-
-def _send_scheduled_digest(kb: KnowledgeBase) -> None:
-    """Send the weekly digest when KB_DIGEST_WEEKDAY and KB_DIGEST_HOUR say it is time."""
-    week = due_for_sending(kb.settings, datetime.now(UTC), kb.db)
-    if week is None:
-        return
-    try:
-        report = send_digest(kb.db, kb.settings, week)
-    except KbError as exc:  # the worker keeps fetching; the coordinator sees the failure in the archive
-        LOGGER.error("digest %s not sent: %s", week, exc)
-        click.echo(f"Digest {week} not sent: {exc}", err=True)
-        return
-    click.echo(f"Digest {week}: {report.line()}", err=True)

@@ -1,4 +1,5 @@
-"""The web app as `kb serve` and `kb demo` run it: webui's app with ingest behind its sources page."""
+"""The web app as `kb serve` and `kb demo` run it: webui's app with the monitor's queue behind its
+sources page."""
 
 from __future__ import annotations
 
@@ -6,29 +7,43 @@ from typing import Any
 
 from flask import Flask
 
-from ingest.fetch import FetchConfig, Fetcher
+from ingest.queue import TaskQueue
 from ingest.subscribe import export_opml, import_opml, subscribe
 from kb.knowledge import KnowledgeBase
 from kb.sources import Source
 from webui.app import create_app
 
 
-class IngestIntake:
-    """webui.sources.SourceIntake through ingest: a feed's address is fetched and checked when added."""
+class QueueIntake:
+    """webui.sources.SourceIntake through the task queue: a source is added at once and checked by its
+    first fetch, queued right away; the page shows the outcome on the source's row."""
+
+    def __init__(self, queue: TaskQueue) -> None:
+        self.queue = queue
 
     def subscribe(self, kb: KnowledgeBase, url: str, *, kind: str, name: str, interval_minutes: int | None,
                   full_text: bool) -> Source:
-        with Fetcher(FetchConfig.from_settings(kb.settings)) as fetcher:
-            return subscribe(kb, fetcher, url, kind=kind, name=name, interval_minutes=interval_minutes,
-                             full_text=full_text)
+        source = subscribe(kb, None, url, kind=kind, name=name, interval_minutes=interval_minutes,
+                           full_text=full_text)
+        self.fetch_now(kb, source.id)
+        return source
+
+    def fetch_now(self, kb: KnowledgeBase, source_id: int) -> bool:
+        return self.queue.fetch_now(kb, source_id)
+
+    def waiting(self) -> int:
+        return self.queue.waiting()
 
     def import_opml(self, kb: KnowledgeBase, data: bytes) -> tuple[list[Source], list[str]]:
-        return import_opml(kb, data)
+        added, skipped = import_opml(kb, data)
+        for source in added:
+            self.fetch_now(kb, source.id)
+        return added, skipped
 
     def export_opml(self, sources: list[Source]) -> bytes:
         return export_opml(sources)
 
 
-def web_app(kb: KnowledgeBase, **config: Any) -> Flask:
-    """The complete web app over an opened knowledge base."""
-    return create_app(kb.settings, kb=kb, intake=IngestIntake(), **config)
+def web_app(kb: KnowledgeBase, queue: TaskQueue | None = None, **config: Any) -> Flask:
+    """The complete web app over an opened knowledge base and its monitor's queue."""
+    return create_app(kb.settings, kb=kb, intake=QueueIntake(queue or TaskQueue(kb.settings)), **config)

@@ -107,6 +107,15 @@ class KnowledgeBase:
         threading.Thread(target=loop, name="index-sync", daemon=True).start()
         return stop
 
+    def merge_index(self) -> int:
+        """Merge index segments here and now until no lane has enough to merge (a one-off `kb ingest`
+        leaves the index as a running monitor would); returns how many merges ran."""
+        merges = 0
+        for lane in MERGE_LANES:
+            while self.index.merge_due(lane) and self.index.merge_segments(lane):
+                merges += 1
+        return merges
+
     def start_index_merging(self, interval: float = MERGE_CHECK_SECONDS) -> threading.Event:
         """Merge index segments in background processes (one per lane), checked every `interval` seconds.
 

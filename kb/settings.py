@@ -68,6 +68,13 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
     return convert
 
 
+def _queue_url(value: Any) -> str:
+    url = str(value).strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a redis://, rediss:// or unix:// URL (empty: a queue in the data folder)")
+    return url
+
+
 def _setting(default: Any, convert: Callable[[Any], Any], help: str) -> Any:
     return field(default=default, metadata={"convert": convert, "help": help})
 
@@ -103,6 +110,18 @@ class Settings:
         0, int, "Processes for extraction, language and tagging (0: one per core)."
     )
     index_batch_size: int = _setting(200, _positive_int, "Items written to the search index per commit.")
+    # The monitor's task queue
+    queue_url: str = _setting(
+        "", _queue_url,
+        "Redis URL of a shared task queue, so worker machines can share the fetching; empty: a queue in the "
+        "data folder.",
+    )
+    fetch_lease_seconds: int = _setting(
+        600, _positive_int, "Seconds a fetch may take before its source is handed out again (a lost task)."
+    )
+    schedule_seconds: int = _setting(
+        10, _positive_int, "Seconds between two looks for due sources by the scheduler (kb serve)."
+    )
     # Web
     web_threads: int = _setting(8, _positive_int, "Threads of the production web server (kb serve).")
     session_minutes: int = _setting(480, _positive_int, "Minutes after which a web session expires.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
@@ -35,6 +37,9 @@ class Source:
     next_due: str | None
     created_at: str
     items: int = 0
+    # What the last fetch did with the feed's entries, by reason ("new", "duplicate", "over the cap", ...).
+    last_counts: Mapping[str, int] = field(default_factory=dict)
+    warning: str | None = None  # a cap that bit on the last fetch, in words
 
     def as_json(self) -> dict[str, object]:
         """The record `kb sources list --json` prints."""
@@ -43,6 +48,7 @@ class Source:
             "interval": self.interval_minutes, "full_text": self.full_text, "paused": self.paused,
             "last_fetch": self.last_fetch, "last_success": self.last_success, "last_error": self.last_error,
             "failures": self.failures, "next_due": self.next_due, "items": self.items,
+            "last_counts": dict(self.last_counts), "warning": self.warning,
         }
 
 
@@ -54,6 +60,7 @@ def _from_row(row: dict) -> Source:
         etag=row["etag"], last_modified=row["last_modified"], last_fetch=row["last_fetch"],
         last_success=row["last_success"], last_error=row["last_error"], failures=row["failures"],
         next_due=row["next_due"], created_at=row["created_at"], items=row.get("items", 0) or 0,
+        last_counts=json.loads(row.get("last_counts") or "{}"), warning=row.get("warning"),
     )
 
 
@@ -144,17 +151,19 @@ def backoff(failures: int, interval_minutes: int) -> timedelta:
 
 def record_success(
     db: Database, source_id: int, *, etag: str | None, last_modified: str | None, now: datetime | None = None,
+    counts: Mapping[str, int] | None = None, warning: str | None = None,
 ) -> None:
-    """A fetch worked (or answered 304): clear the error and schedule the next one."""
+    """A fetch worked (or answered 304): clear the error, keep what became of the entries and any warning,
+    and schedule the next one."""
     moment = now or datetime.now(UTC)
     source = get_source(db, source_id)
     due = moment + timedelta(minutes=source.interval_minutes)
     with transaction(db):
         db.execute(
             "UPDATE sources SET etag = ?, last_modified = ?, last_fetch = ?, last_success = ?, "
-            "last_error = NULL, failures = 0, next_due = ? WHERE id = ?",
+            "last_error = NULL, failures = 0, next_due = ?, last_counts = ?, warning = ? WHERE id = ?",
             [etag, last_modified, moment.isoformat(timespec="seconds"), moment.isoformat(timespec="seconds"),
-             due.isoformat(timespec="seconds"), source_id],
+             due.isoformat(timespec="seconds"), json.dumps(dict(counts or {})), warning, source_id],
         )
 
 
@@ -178,9 +187,18 @@ def record_failure(
 
 
 def update_source(db: Database, source_id: int, *, name: str | None = None,
-                  interval_minutes: int | None = None, full_text: bool | None = None) -> Source:
-    """Change a source's name, interval or mode."""
+                  interval_minutes: int | None = None, full_text: bool | None = None,
+                  url: str | None = None) -> Source:
+    """Change a source's name, interval, mode or address (Conflict if another source has that address)."""
     changes: dict[str, object] = {}
+    if url is not None:
+        url = url.strip()
+        if not is_http_url(url):
+            raise InvalidInput(f"{url[:200]!r} is not an http(s) address")
+        other = find_source_by_url(db, url)
+        if other is not None and other.id != source_id:
+            raise Conflict(f"{url} is already a source")
+        changes["url"] = url
     if name is not None:
         changes["name"] = name.strip()[:300]
     if interval_minutes is not None:

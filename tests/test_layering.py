@@ -18,7 +18,8 @@ MAX_LOOSE_KB_MODULES = 12
 # Where SQL may be written: the storage area, and the record modules, each the storage of its own tables.
 SQL_MODULES = {
     *(f"kb/{name}.py" for name in ("items", "sources", "tags", "curation", "contacts", "cases", "users")),
-    "kb/digest/draft.py", "kb/digest/deliveries.py", "kb/digest/recipients.py", "kb/search/saved.py",
+    "kb/monitor.py", "kb/digest/draft.py", "kb/digest/deliveries.py", "kb/digest/recipients.py",
+    "kb/search/saved.py",
 }
 SQL_RE = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
                     r"CREATE\s+(TABLE|INDEX|TRIGGER))\b", re.IGNORECASE | re.DOTALL)

@@ -395,3 +395,44 @@ def _fingerprints_refolded(db: Database) -> None:
     db.execute(f"UPDATE items SET fingerprint = {CONTENT_FINGERPRINT}"  # noqa: S608 - a constant name
                "(title, CASE WHEN text != '' THEN text ELSE summary END)")
     db.execute(f"UPDATE page_versions SET fingerprint = {CONTENT_FINGERPRINT}(title, text)")  # noqa: S608
+
+
+@MIGRATIONS(name="0005_task_queue")
+def _task_queue(db: Database) -> None:
+    # Fetching runs as tasks on a queue (huey), possibly on other machines, while the database stays the
+    # truth of what is due. A fetch in flight is a row of fetch_runs holding a lease: if its worker dies,
+    # the lease runs out and the source is fetched again (a one-off `kb ingest` names itself as the owner,
+    # so that a killed one's runs are taken over at once on the same machine). The feed's new ETag is kept on the run and
+    # reaches the source only once every chunk of entries is stored, so a lost chunk is fetched again
+    # rather than hidden behind a 304. Workers report heartbeats, shown in the web UI. Each source keeps
+    # what its last fetch did not store, by reason, and a warning when a cap bit.
+    _run_script(db,
+        """
+        CREATE TABLE fetch_runs (
+            source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+            run_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            leased_until TEXT NOT NULL,
+            owner TEXT NOT NULL DEFAULT '',
+            chunks_waiting INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            last_modified TEXT,
+            counts TEXT NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            tasks_done INTEGER NOT NULL DEFAULT 0,
+            tasks_failed INTEGER NOT NULL DEFAULT 0,
+            last_failure TEXT
+        );
+
+        ALTER TABLE sources ADD COLUMN last_counts TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE sources ADD COLUMN warning TEXT;
+        """)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import Fetcher
-from ingest.pipeline import Ingestor, sources_for_pass
+from ingest.queue import IngestSummary, run_once
 from kb import items as items_store
 from kb import sources as sources_store
 from kb.knowledge import KnowledgeBase
@@ -57,17 +56,16 @@ def rss(entries: list[tuple[str, str, str]], title: str = "Test feed") -> bytes:
 @pytest.fixture
 def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
     base = make_kb(tmp_path / "data", fetch_allow_private="127.0.0.0/8", fetch_host_delay=0,
-                   fetch_read_timeout=2, fetch_retries=1)
+                   fetch_read_timeout=2, fetch_retries=1, extract_processes=1)
     try:
         yield base
     finally:
         base.close()
 
 
-@pytest.fixture
-def ingestor(kb: KnowledgeBase, fetch_config) -> Iterator[Ingestor]:
-    with Ingestor(kb, fetcher=Fetcher(fetch_config), processes=1) as running:
-        yield running
+def ingest(kb: KnowledgeBase, sources: list[sources_store.Source]) -> IngestSummary:
+    """One `kb ingest` pass over these sources, in this process."""
+    return run_once(kb, [source.id for source in sources])
 
 
 def _feed_handler(body: bytes):
@@ -75,7 +73,7 @@ def _feed_handler(body: bytes):
         if request.headers.get("if-none-match") != '"v1"' else (304, {"ETag": '"v1"'}, b"")
 
 
-def test_full_text_and_summary_sources_dedupe_and_record_health(kb, ingestor, http_server):
+def test_full_text_and_summary_sources_dedupe_and_record_health(kb, http_server):
     http_server.add("/articles/risk.html", (200, {"Content-Type": "text/html; charset=utf-8"},
                                             article("Welfare fraud risk scores under fire", WELFARE_TEXT)))
     http_server.add("/articles/other.html", (200, {"Content-Type": "text/html"},
@@ -94,7 +92,7 @@ def test_full_text_and_summary_sources_dedupe_and_record_health(kb, ingestor, ht
     b = sources_store.add_source(kb.db, http_server.url("/second.xml"), name="Second")
     c = sources_store.add_source(kb.db, http_server.url("/broken.xml"), name="Broken")
 
-    summary = ingestor.run([a, c, b])
+    summary = ingest(kb, [a, c, b])
     assert (summary.fetched, summary.failed, summary.new) == (2, 1, 2)
     # Whichever feed is stored first, the article ends up once, with the full text and both sources.
     assert summary.updated + summary.duplicate == 1
@@ -117,53 +115,53 @@ def test_full_text_and_summary_sources_dedupe_and_record_health(kb, ingestor, ht
     assert healthy.failures == 0 and healthy.last_success and healthy.items == 2
     assert kb.status().index_in_sync  # searchable by the end of the pass
 
-    again = ingestor.run([sources_store.get_source(kb.db, s.id) for s in (a, b)])  # conditional GET: 304s
+    again = ingest(kb, [sources_store.get_source(kb.db, s.id) for s in (a, b)])  # conditional GET: 304s
     assert (again.not_modified, again.new) == (2, 0)
     assert http_server.requests_for("/full.xml")[-1].headers["if-none-match"] == '"v1"'
 
 
-def test_failing_source_backs_off_and_recovers(kb, ingestor, http_server):
+def test_failing_source_backs_off_and_recovers(kb, http_server):
     state = {"down": True}
     http_server.add("/flaky.xml", lambda request: (500, {}, b"") if state["down"] else (
         200, {"Content-Type": "application/rss+xml"}, rss([("A story", "/a", "About welfare.")])))
     source = sources_store.add_source(kb.db, http_server.url("/flaky.xml"), interval_minutes=10)
-    ingestor.run([source])
+    ingest(kb, [source])
     first = sources_store.get_source(kb.db, source.id)
-    ingestor.run([first])
+    ingest(kb, [first])
     second = sources_store.get_source(kb.db, source.id)
     assert second.failures == 2
     wait_first = datetime.fromisoformat(first.next_due) - datetime.fromisoformat(first.last_fetch)
     wait_second = datetime.fromisoformat(second.next_due) - datetime.fromisoformat(second.last_fetch)
     assert wait_second > wait_first >= timedelta(minutes=8)
-    assert sources_for_pass(kb) == []  # not due while backing off
+    assert sources_store.due_sources(kb.db) == []  # not due while backing off
     state["down"] = False
-    recovered = ingestor.run([second])
+    recovered = ingest(kb, [second])
     assert recovered.new == 1
     assert sources_store.get_source(kb.db, source.id).failures == 0
 
 
-def test_garbage_feed_fails_with_a_reason_and_others_continue(kb, ingestor, http_server):
+def test_garbage_feed_fails_with_a_reason_and_others_continue(kb, http_server):
     http_server.add("/garbage.xml", (200, {"Content-Type": "application/rss+xml"},
                                      b"\x00\x01 not a feed at all"))
     http_server.add("/good.xml", (200, {"Content-Type": "application/rss+xml"},
                                   rss([("Fine", "/fine", "Text")])))
     bad = sources_store.add_source(kb.db, http_server.url("/garbage.xml"))
     good = sources_store.add_source(kb.db, http_server.url("/good.xml"))
-    summary = ingestor.run([bad, good])
+    summary = ingest(kb, [bad, good])
     assert (summary.failed, summary.new) == (1, 1)
     assert sources_store.get_source(kb.db, bad.id).last_error
 
 
-def test_watched_page_versions(kb, ingestor, http_server):
+def test_watched_page_versions(kb, http_server):
     version = {"text": WELFARE_TEXT}
     http_server.add("/ministry.html", lambda request: (
         200, {"Content-Type": "text/html"}, article("How we use risk models", version["text"])))
     page = sources_store.add_source(kb.db, http_server.url("/ministry.html"), kind="page", name="Ministry")
-    assert ingestor.run([page]).new == 1
-    assert ingestor.run([page]).duplicate == 1
+    assert ingest(kb, [page]).new == 1
+    assert ingest(kb, [page]).duplicate == 1
     version["text"] = [*WELFARE_TEXT[:2],
                        "Since 1 December the model no longer uses nationality as a criterion."]
-    assert ingestor.run([page]).updated == 1
+    assert ingest(kb, [page]).updated == 1
     item_id = kb.db.execute("SELECT id FROM items").fetchone()[0]
     versions = items_store.page_versions(kb.db, item_id)
     assert len(versions) == 2

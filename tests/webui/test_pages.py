@@ -7,12 +7,14 @@ import csv
 import io
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cli.web import web_app
+from ingest.queue import TaskQueue
 from kb import curation
 from kb import items as items_store
 from kb import sources as sources_store
@@ -313,17 +315,33 @@ def test_add_a_page_and_refuse_bad_addresses(signed_in, world):
 
 @pytest.fixture
 def local_app(tmp_path, http_server):
-    """An app whose fetcher may reach the loopback test server."""
+    """An app whose monitor runs (writer and fetching consumer, as in `kb serve`) and may reach the
+    loopback test server."""
     kb = make_kb(tmp_path / "local", fetch_allow_private="127.0.0.0/8", fetch_host_delay=0,
-                 fetch_respect_robots=False, fetch_retries=0)
+                 fetch_respect_robots=False, fetch_retries=0, extract_processes=1)
     coordinator = users_store.add_user(kb.db, "c@lab.example", PASSWORD, "coordinator")
-    app = web_app(kb, TESTING=True)
+    queue = TaskQueue(kb.settings)
+    queue.start_storing(kb)
+    queue.start_fetching()
+    app = web_app(kb, queue, TESTING=True)
     client = app.test_client()
     enter_session(client, coordinator)
     try:
         yield kb, client
     finally:
+        queue.stop()
         kb.close()
+
+
+def _settled(kb, source_id: int, timeout: float = 15.0) -> sources_store.Source:
+    """The source once its first fetch, queued when it was added, has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        source = sources_store.get_source(kb.db, source_id)
+        if source.last_fetch:
+            return source
+        time.sleep(0.1)
+    raise AssertionError(f"source {source_id} was not fetched within {timeout} s")
 
 
 def test_add_a_feed_found_through_a_web_page(local_app, http_server):
@@ -334,12 +352,17 @@ def test_add_a_feed_found_through_a_web_page(local_app, http_server):
             b'href="/feed.xml"></head><body>Hi</body></html>')
     http_server.add("/", (200, {"Content-Type": "text/html"}, page))
     response = _post(client, "/sources", url=http_server.url("/"), kind="feed")
-    assert response.status_code == 302, _text(response)
-    [source] = sources_store.list_sources(kb.db)
-    assert source.url == http_server.url("/feed.xml") and source.kind == "feed" and source.name
+    assert response.status_code == 302, _text(response)  # answered at once; checked by the first fetch
+    [added] = sources_store.list_sources(kb.db)
+    source = _settled(kb, added.id)
+    assert source.url == http_server.url("/feed.xml") and source.kind == "feed"
+    assert source.failures == 0 and source.items > 0
     http_server.add("/plain", (200, {"Content-Type": "text/html"}, b"<html><body>No feed</body></html>"))
-    refused = _post(client, "/sources", url=http_server.url("/plain"), kind="feed")
-    assert refused.status_code == 400 and "links to no feed" in _text(refused)
+    plain = _post(client, "/sources", url=http_server.url("/plain"), kind="feed")
+    assert plain.status_code == 302
+    refused = _settled(kb, sources_store.find_source_by_url(kb.db, http_server.url("/plain")).id)
+    assert refused.failures == 1 and "links to no feed" in (refused.last_error or "")
+    assert "links to no feed" in _text(client.get("/sources"))
 
 
 def test_opml_export_and_import(signed_in, world):
