@@ -64,6 +64,37 @@ def _huey(name: str, settings: Settings, in_memory: bool) -> Huey:
     return SqliteHuey(name, filename=str(settings.data_dir / QUEUE_FILE), results=False)
 
 
+class _QueueDownFilter(logging.Filter):
+    """While the queue (Redis) is unreachable, every idle consumer thread and the scheduler log a traceback
+    on each poll; keep one line a minute, which is what a person reading the log needs (the UI says so
+    too)."""
+
+    EVERY_SECONDS = 60.0
+    MESSAGES = frozenset({"Error reading from queue", "Error reading schedule."})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() not in self.MESSAGES:
+            return True
+        now = time.monotonic()
+        if now - self._last < self.EVERY_SECONDS:
+            return False
+        self._last = now
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg, record.args, record.exc_info, record.exc_text = (
+            "the task queue is unreachable (%s); retrying", (error,), None, None)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_QUEUE_DOWN = _QueueDownFilter()
+for _name in ("huey.consumer.Worker", "huey.consumer.Scheduler"):
+    logging.getLogger(_name).addFilter(_QUEUE_DOWN)
+
+
 class _EmbeddedConsumer(Consumer):
     """A huey consumer inside one of our processes, which handles the signals itself (the web server, or
     `kb worker`'s own clean shutdown) and stops the consumer from there."""
