@@ -1,7 +1,8 @@
 """Fetched bytes as text: the Content-Type header, charset labels, byte-order marks, and decoding by them.
 
 Feeds and pages both decode here, so a BOM, a server's charset and a document's own declaration weigh the
-same for every document: a BOM wins, then the declarations in order, then UTF-8, then windows-1252.
+same for every document: a BOM wins, then the declarations in order, then UTF-8, then charset-normalizer's
+guess when it is confident and windows-1252 would make mojibake of the bytes, then windows-1252.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import codecs
 import logging
 import re
 from collections.abc import Mapping
+
+import charset_normalizer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -31,6 +34,23 @@ REFUSED_CODECS = frozenset(
     {"utf-7", "unicode-escape", "raw-unicode-escape", "punycode", "idna", "undefined", "palmos"}
 )
 SINGLE_BYTE_CODEC_PREFIXES = ("cp125", "cp874", "iso8859", "latin", "ascii", "koi8", "mac-", "cp437", "cp850")
+# charset-normalizer's guess is used only when at most this share of the text it decodes looks like noise
+# (its "mess ratio": odd symbols, letters of mixed scripts, unlikely accents; 0 is clean), AND when
+# windows-1252 cannot read the bytes cleanly, i.e. charset-normalizer rejects a windows-1252 reading at
+# its own default limit of 0.2. Both conditions are needed: for Western text it often rates windows-1250 or
+# cp852 as high as windows-1252 (measured: French, Spanish and Portuguese pages came out as windows-1250,
+# "élèves" as "élčves"), so a guess never replaces windows-1252 where windows-1252 reads well, and
+# Arabic, Cyrillic, Greek, Hebrew, Thai or CJK bytes, which windows-1252 turns into mojibake, get the
+# guess. Windows-1252 stays the last resort.
+DETECTION_MAX_MESS = 0.1
+# The detector reads only the words that hold non-ASCII bytes (DETECTION_WORDS, joined by spaces): markup,
+# scripts and URLs are ASCII, and with them in view it took a Latin reading of Arabic for a language and
+# stopped before trying windows-1256 (a feed whose first 2 kB were ASCII). Fewer bytes than this is too
+# little to judge (charset-normalizer's own "too small" size), and the sample is capped to keep it fast.
+DETECTION_MIN_BYTES = 32
+DETECTION_MAX_BYTES = 64 * 1024
+DETECTION_WORDS = re.compile(rb"[^\s<>]*[\x80-\xff][^\s<>]*")
+PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
 BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 # UTF-16 without a BOM, told by the "<?" an XML document starts with.
@@ -124,8 +144,44 @@ def _strict_decode(body: bytes, codec: str) -> str | None:
         return None
 
 
+def display_name(codec: str) -> str:
+    """A codec as people know it: "windows-1256" for cp1256, "UTF-8", else Python's name."""
+    if codec.startswith("cp125") and len(codec) == 6:
+        return "windows-" + codec[2:]
+    return "UTF-8" if codec == "utf-8" else codec
+
+
+def detect_codec(body: bytes) -> str | None:
+    """charset-normalizer's codec for bytes that declare none and are no UTF-8, when its guess is safe.
+
+    None unless the guess reads the non-ASCII words with little noise (DETECTION_MAX_MESS), windows-1252
+    would make a mess of them, and the codec keeps ASCII as ASCII (the markup around them; this rules out
+    EBCDIC and UTF-16 guesses for a few stray bytes).
+    """
+    sample = b" ".join(DETECTION_WORDS.findall(body[: DETECTION_MAX_BYTES * 4]))[:DETECTION_MAX_BYTES]
+    if len(sample) < DETECTION_MIN_BYTES:
+        return None
+    try:
+        best = charset_normalizer.from_bytes(sample).best()
+        if best is None or best.chaos > DETECTION_MAX_MESS:
+            return None
+        codec = python_codec(best.encoding)
+        if codec is None or codec in ("cp1252", "iso8859-1"):  # the fallback anyway, with € and ’ right
+            return None
+        if _strict_decode(PRINTABLE_ASCII, codec) != PRINTABLE_ASCII.decode("ascii"):
+            return None
+        # The same detector rating a windows-1252 reading alone: None means past its 0.2 noise limit.
+        if charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"]).best() is not None:
+            return None
+    except Exception:  # noqa: BLE001 - a detector failure only means no guess; windows-1252 follows
+        LOGGER.exception("charset detection failed on %d bytes", len(body))
+        return None
+    return codec
+
+
 def decode_document(body: bytes, declared: list[tuple[str, str | None]]) -> tuple[str, str, list[str]]:
-    """Decode bytes: a BOM wins, then the declared charsets in order, then UTF-8, then windows-1252.
+    """Decode bytes: a BOM wins, then the declared charsets in order, then UTF-8, then a confident
+    charset-normalizer guess (see DETECTION_MAX_MESS), then windows-1252.
 
     declared lists (where, label) pairs such as ("The server", "utf-8"). Returns the text, the codec used,
     and warnings in words for every declaration that turned out wrong.
@@ -154,21 +210,28 @@ def decode_document(body: bytes, declared: list[tuple[str, str | None]]) -> tupl
         if text is not None:
             return text, codec, warnings
         warnings.append(f"{where} declared {label[:40]}, but the content is not valid {label[:40]}.")
-    for codec in ("utf-8", "cp1252"):
-        if codec in tried:
-            continue
-        text = _strict_decode(body, codec)
+    if "utf-8" not in tried and (text := _strict_decode(body, "utf-8")) is not None:
+        if tried:
+            warnings.append("The content was read as UTF-8.")
+        return text, "utf-8", warnings
+    detected = detect_codec(body)
+    if detected is not None and detected not in tried:
+        text = _strict_decode(body, detected)
         if text is not None:
-            if tried:
-                warnings.append(f"The content was read as {'UTF-8' if codec == 'utf-8' else 'windows-1252'}.")
-            return text, codec, warnings
+            warnings.append(f"The content was read as {display_name(detected)}, detected from its bytes.")
+            return text, detected, warnings
+    if "cp1252" not in tried and (text := _strict_decode(body, "cp1252")) is not None:
+        if tried:
+            warnings.append("The content was read as windows-1252.")
+        return text, "cp1252", warnings
     codec = tried[0] if tried else "utf-8"
     warnings.append(f"Some bytes are not valid {codec} and were replaced.")
     return body.decode(codec, errors="replace"), codec, warnings
 
 
 def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
-    """An HTML page as text: charset from the Content-Type header, else <meta>, else UTF-8 or windows-1252."""
+    """An HTML page as text: charset from the Content-Type header, else <meta>, else UTF-8, a confident
+    guess or windows-1252."""
     head = body[:META_SNIFF_BYTES]
     meta = META_CHARSET.search(head) or XML_DECLARATION_CHARSET.search(head.lstrip())
     declared = [

@@ -2,21 +2,25 @@
 
 Parsers get the bytes and headers already fetched, never a URL: feedparser.parse(str) may open a URL or a
 file, so it only ever receives io.BytesIO. Links survive only as absolute http(s) URLs; text is plain text.
+
+Nothing is left out without a trace: every entry the parser does not keep is counted in
+`ParsedFeed.dropped` under its reason (DROPPED_REASONS), and one entry that cannot be read (a bug, a
+pathological value) costs that entry only, never the feed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import logging
 import re
 import xml.sax
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import feedparser
@@ -38,6 +42,7 @@ from ingest.plaintext import (
     MAX_AUTHOR_CHARS,
     MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,
+    SURROGATES,
     XML_DECLARATION,
     html_to_text,
 )
@@ -48,13 +53,24 @@ from kb.text.urls import is_http_url
 LOGGER = logging.getLogger(__name__)
 
 MAX_FEED_BYTES = 10_000_000
-MAX_ENTRIES = 2_000
+# Entries read from one feed. Real feeds list 10 to 100 entries; full-archive feeds (a blog's whole history,
+# a podcast's every episode) run to a few thousand. A feed at MAX_FEED_BYTES with entries of a typical
+# 1 to 5 kB holds 2,000 to 10,000, so 20,000 bites only on a feed of near-empty entries or a runaway
+# generator. It bounds what one feed adds to a pass: building 20,000 entries takes under a second (after
+# feedparser's own 2 s over such a document, which MAX_FEED_BYTES bounds), and as many items to store.
+MAX_ENTRIES = 20_000
+# Why an entry was not kept: the keys of ParsedFeed.dropped.
+DROPPED_OVER_CAP = "over the entry cap"
+DROPPED_NO_LINK = "no http(s) link"
+DROPPED_UNREADABLE = "unreadable entry"
+DROPPED_REASONS = (DROPPED_OVER_CAP, DROPPED_NO_LINK, DROPPED_UNREADABLE)
 MAX_GUID_CHARS = 1_000
 FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # An entry's date: when it was published, else last updated, else created (feedparser gives UTC struct_time).
 DATE_FIELDS = ("published_parsed", "updated_parsed", "created_parsed")
 JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+JSON_INT_DIGITS = 4_000  # below Python's limit on converting digit strings (sys.get_int_max_str_digits)
 UTF8_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>"
 
 HTML_MESSAGE = "The response is an HTML page, not a feed"
@@ -82,6 +98,12 @@ AUTHOR_RAW_CHARS = 300
 AUTHOR_RUN_CHARS = 80
 LONG_RUN = re.compile(rf"[A-Za-z0-9_.+\-]{{{AUTHOR_RUN_CHARS + 1},}}")
 PARTIAL_ENTITY = re.compile(r"&[#\w]*$")
+# A numeric character reference: feedparser's lenient parser calls chr() on it and crashes on a surrogate
+# ("&#xD800;") or a number past U+10FFFF, losing the whole feed, so such references become U+FFFD first.
+CHAR_REF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+REPLACEMENT_REF = "&#xFFFD;"
+
+RawEntry = TypeVar("RawEntry")
 
 
 class FeedError(FetchError):
@@ -90,7 +112,7 @@ class FeedError(FetchError):
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item of a feed, as plain text; url is an absolute http(s) URL or ""."""
+    """One item of a feed, as plain text; url is an absolute http(s) URL (entries without one are dropped)."""
 
     url: str
     guid: str
@@ -103,13 +125,27 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    """A parsed feed: its own title, site and language, its entries, and what was wrong with it, in words."""
+    """A parsed feed: its own title, site and language, its entries, and what was wrong with it, in words.
+
+    `dropped` counts the entries of the document that are not in `entries`, by reason (only reasons with
+    a count appear):
+    - "over the entry cap" (DROPPED_OVER_CAP): beyond the MAX_ENTRIES newest (or, without dates, first);
+    - "no http(s) link" (DROPPED_NO_LINK): no link, alternate link or permalink guid that is an absolute
+      http(s) URL, so nothing to store the entry under;
+    - "unreadable entry" (DROPPED_UNREADABLE): building the entry failed (logged with its traceback), or,
+      in a JSON Feed, the item is not an object.
+    `warnings` says the same in words, with whatever else was wrong with the document; `cap_warning` is
+    the one about the cap on its own ("The feed lists 24,310 entries; only the newest 20,000 were read."),
+    None when the cap did not bite.
+    """
 
     title: str
     site_url: str
     language: str | None
     entries: tuple[FeedEntry, ...]
     warnings: tuple[str, ...]
+    dropped: dict[str, int] = field(default_factory=dict)
+    cap_warning: str | None = None
 
 
 # --- sniffing -------------------------------------------------------------------------------------------
@@ -130,7 +166,7 @@ def looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
 
 def _absolute_http(href: Any, base: str) -> str:
     """href resolved against base when the result is an http(s) URL, else ""."""
-    if not isinstance(href, str) or not href.strip():
+    if not isinstance(href, str) or not href.strip() or SURROGATES.search(href):  # no UTF-8 form to store
         return ""
     try:
         resolved = urljoin(base, href.strip()) if base else href.strip()
@@ -215,6 +251,17 @@ def _with_short_authors(text: str) -> str:
     return "".join(pieces)
 
 
+def _safe_char_ref(match: re.Match[str]) -> str:
+    """A numeric character reference as is when it names a character XML allows, else one for U+FFFD."""
+    hex_digits, decimal = match.groups()
+    digits = (hex_digits or decimal).lstrip("0")
+    if len(digits) > 8:  # past U+10FFFF whatever the digits (and int() refuses 4,300 of them)
+        return REPLACEMENT_REF
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return match.group(0) if allowed or 0x10000 <= code <= 0x10FFFF else REPLACEMENT_REF
+
+
 def _prepared_xml(text: str) -> tuple[bytes, list[str]]:
     """UTF-8 bytes for feedparser with an XML declaration in place (line numbers kept) and no DTD subset."""
     warnings = []
@@ -227,6 +274,7 @@ def _prepared_xml(text: str) -> tuple[bytes, list[str]]:
     if not text.startswith("<?xml"):
         text = UTF8_DECLARATION + text
     text = _with_short_authors(text)
+    text = CHAR_REF.sub(_safe_char_ref, text)
     return text.encode("utf-8", errors="replace"), warnings
 
 
@@ -248,9 +296,9 @@ def _iso_date(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip()[:64])
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the range by its zone
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(value: Any) -> str:
@@ -265,7 +313,8 @@ def _sha256(text: str) -> str:
 
 def _guid(raw_id: Any, url: str, title: str, summary: str) -> str:
     """The entry's own id (hashed when long or active, e.g. "javascript:..."), else its URL, else a hash."""
-    guid = CONTROL_CHARS.sub("", str(raw_id)).strip() if isinstance(raw_id, str | int) else ""
+    raw = str(raw_id) if isinstance(raw_id, str | int) else ""
+    guid = SURROGATES.sub("", CONTROL_CHARS.sub("", raw)).strip()
     if len(guid) > MAX_GUID_CHARS or ACTIVE_GUID.search(guid):
         guid = _sha256(guid)
     if guid:
@@ -296,6 +345,13 @@ def _entry_url(raw: Mapping[str, Any], base: str) -> str:
     return next((url for url in (_absolute_http(c, base) for c in candidates) if url), "")
 
 
+def _feedparser_date(raw: Mapping[str, Any]) -> datetime | None:
+    """When a feedparser entry was published, else last updated, else created, in UTC."""
+    # dict.get: FeedParserDict.get("updated_parsed") warns, mapped to published_parsed (feedparser issue 310).
+    dates = (_utc(dict.get(raw, name) if isinstance(raw, dict) else raw.get(name)) for name in DATE_FIELDS)
+    return next((date for date in dates if date), None)
+
+
 def _feedparser_entry(raw: Mapping[str, Any], base: str, feed_language: str | None) -> FeedEntry:
     """A feedparser entry as a plain-text FeedEntry."""
     url = _entry_url(raw, base)
@@ -305,15 +361,12 @@ def _feedparser_entry(raw: Mapping[str, Any], base: str, feed_language: str | No
     summary = html_to_text(summary_markup, limit=MAX_SUMMARY_CHARS, paragraphs=True)
     author_detail = raw.get("author_detail") or {}
     author = _text(author_detail.get("name")) or _text(raw.get("author"))
-    # dict.get: FeedParserDict.get("updated_parsed") warns, mapped to published_parsed (feedparser issue 310).
-    dates = (_utc(dict.get(raw, field) if isinstance(raw, dict) else raw.get(field)) for field in DATE_FIELDS)
-    published = next((date for date in dates if date), None)
     return FeedEntry(
         url=url,
         guid=_guid(raw.get("id"), url, title, summary),
         title=title,
         summary=summary,
-        published=published,
+        published=_feedparser_date(raw),
         author=html_to_text(author, limit=MAX_AUTHOR_CHARS),
         language=_entry_language(raw, feed_language),
     )
@@ -324,22 +377,85 @@ def _entries(count: int) -> str:
     return f"{count} {'entry' if count == 1 else 'entries'}"
 
 
-def _kept_entries(entries: Iterable[FeedEntry], warnings: list[str], *, total: int) -> tuple[FeedEntry, ...]:
-    """Of the first MAX_ENTRIES, those with a URL, a title or a summary; warnings say what was left out."""
-    kept, empty, without_url = [], 0, 0
-    for entry in itertools.islice(entries, MAX_ENTRIES):
-        if not (entry.url or entry.title or entry.summary):
-            empty += 1
+def _were(count: int) -> str:
+    """'was' or 'were' for a count."""
+    return "was" if count == 1 else "were"
+
+
+def _safe_date(date_of: Callable[[RawEntry], datetime | None], raw: RawEntry) -> datetime | None:
+    """An entry's date for ranking, or None when reading it fails (the entry itself is judged later)."""
+    try:
+        return date_of(raw)
+    except Exception:  # noqa: BLE001 - ranking only; building the entry reports its own failure
+        return None
+
+
+def _within_cap(
+    raws: Sequence[RawEntry], date_of: Callable[[RawEntry], datetime | None], dropped: Counter[str]
+) -> tuple[list[RawEntry], str | None]:
+    """At most MAX_ENTRIES of the raw entries, in document order: the newest when they carry dates.
+
+    Feeds usually list the newest first, but archive feeds may list the oldest first; ranking by date keeps
+    a monitor reading what is new in either. Entries without a date rank after dated ones, and without any
+    date the first MAX_ENTRIES in the document are kept. The second value is the warning when the cap bites.
+    """
+    total = len(raws)
+    if total <= MAX_ENTRIES:
+        return list(raws), None
+    dropped[DROPPED_OVER_CAP] += total - MAX_ENTRIES
+    dates = [_safe_date(date_of, raw) for raw in raws]
+    if not any(dates):
+        warning = f"The feed lists {total:,} entries; only the first {MAX_ENTRIES:,} were read."
+        return list(raws[:MAX_ENTRIES]), warning
+    oldest = datetime.min.replace(tzinfo=UTC)
+    ranked = sorted(range(total), key=lambda i: (dates[i] is not None, dates[i] or oldest, -i), reverse=True)
+    warning = f"The feed lists {total:,} entries; only the newest {MAX_ENTRIES:,} were read."
+    return [raws[i] for i in sorted(ranked[:MAX_ENTRIES])], warning
+
+
+def _kept_entries(
+    raws: Sequence[RawEntry],
+    build: Callable[[RawEntry], FeedEntry],
+    date_of: Callable[[RawEntry], datetime | None],
+    warnings: list[str],
+    url: str,
+    dropped: Counter[str] | None = None,
+) -> tuple[tuple[FeedEntry, ...], dict[str, int], str | None]:
+    """The entries worth keeping, what was dropped by reason, and the cap's warning if it bit; `warnings`
+    gets the same in words.
+
+    An entry whose building raises is dropped as unreadable and the others are kept: one pathological
+    value or one bug costs one entry. The first such failure of a feed is logged with its traceback.
+    """
+    dropped = Counter() if dropped is None else dropped
+    kept: list[FeedEntry] = []
+    failures = 0
+    within, cap_warning = _within_cap(raws, date_of, dropped)
+    if cap_warning:
+        warnings.append(cap_warning)
+    for raw in within:
+        try:
+            entry = build(raw)
+        except Exception:  # noqa: BLE001 - any failure of one entry is that entry's, never the feed's
+            if not failures:  # one traceback per feed: a bug met by every entry must not flood the log
+                LOGGER.exception("feed %s: an entry could not be read and was dropped", url[:200])
+            failures += 1
+            dropped[DROPPED_UNREADABLE] += 1
             continue
-        without_url += not entry.url
+        if not entry.url:
+            dropped[DROPPED_NO_LINK] += 1
+            continue
         kept.append(entry)
-    if empty:
-        warnings.append(f"{_entries(empty)} without a link, a title or a summary skipped.")
-    if without_url:
-        warnings.append(f"{_entries(without_url)} without an http(s) link.")
-    if total > MAX_ENTRIES:
-        warnings.append(f"The feed has {total} entries; only the first {MAX_ENTRIES} were read.")
-    return tuple(kept)
+    if dropped[DROPPED_NO_LINK]:
+        count = dropped[DROPPED_NO_LINK]
+        warnings.append(f"{_entries(count)} without an http(s) link {_were(count)} skipped.")
+    if dropped[DROPPED_UNREADABLE]:
+        count = dropped[DROPPED_UNREADABLE]
+        warnings.append(f"{_entries(count)} could not be read and {_were(count)} skipped.")
+    if failures > 1:
+        LOGGER.warning("feed %s: %s dropped as unreadable", url[:200], _entries(failures))
+    by_reason = {reason: dropped[reason] for reason in DROPPED_REASONS if dropped[reason]}
+    return tuple(kept), by_reason, cap_warning
 
 
 # --- bozo and errors ------------------------------------------------------------------------------------
@@ -420,14 +536,17 @@ def _parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parsed
     language = normalize_language(_text(feed.get("language"))) or normalize_language(
         header_value(headers, "content-language").split(",")[0]
     )
-    converted = (_feedparser_entry(raw, base, language) for raw in raw_entries)
-    entries = _kept_entries(converted, warnings, total=len(raw_entries))
+    entries, dropped, cap_warning = _kept_entries(
+        raw_entries, lambda raw: _feedparser_entry(raw, base, language), _feedparser_date, warnings, url
+    )
     return ParsedFeed(
         title=html_to_text(_text(feed.get("title")), limit=MAX_TITLE_CHARS),
         site_url=_absolute_http(feed.get("link"), base),
         language=language,
         entries=entries,
         warnings=tuple(warnings),
+        dropped=dropped,
+        cap_warning=cap_warning,
     )
 
 
@@ -436,6 +555,11 @@ def _json_author(item: Mapping[str, Any]) -> str:
     authors = item.get("authors")
     first = authors[0] if isinstance(authors, list) and authors else item.get("author")
     return _text(first.get("name")) if isinstance(first, Mapping) else ""
+
+
+def _json_date(item: Mapping[str, Any]) -> datetime | None:
+    """When a JSON Feed item was published, else last modified, in UTC."""
+    return _iso_date(item.get("date_published")) or _iso_date(item.get("date_modified"))
 
 
 def _json_entry(item: Mapping[str, Any], base: str, feed_language: str | None) -> FeedEntry:
@@ -449,17 +573,23 @@ def _json_entry(item: Mapping[str, Any], base: str, feed_language: str | None) -
         guid=_guid(item.get("id"), url, title, summary),
         title=title,
         summary=summary,
-        published=_iso_date(item.get("date_published")) or _iso_date(item.get("date_modified")),
+        published=_json_date(item),
         author=html_to_text(_json_author(item), limit=MAX_AUTHOR_CHARS),
         language=normalize_language(_text(item.get("language"))) or feed_language,
     )
+
+
+def _json_int(digits: str) -> int | str:
+    """A JSON integer; one too long for int() (over 4,300 digits) stays a string, so that one item's id
+    does not make the whole document unreadable."""
+    return int(digits) if len(digits) <= JSON_INT_DIGITS else digits
 
 
 def _parse_json_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """A JSON Feed (https://jsonfeed.org) document."""
     text, _codec, warnings = decode_document(body, [("The server", content_type(headers)[1])])
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise FeedError(f"Not a feed: JSON syntax error at line {exc.lineno}: {exc.msg}") from exc
     except (ValueError, RecursionError) as exc:
@@ -471,14 +601,19 @@ def _parse_json_feed(body: bytes, headers: Mapping[str, str], url: str) -> Parse
         header_value(headers, "content-language").split(",")[0]
     )
     items: list[Any] = data["items"] if isinstance(data.get("items"), list) else []
-    items = [item for item in items if isinstance(item, Mapping)]
-    entries = (_json_entry(item, base, language) for item in items)
+    objects = [item for item in items if isinstance(item, Mapping)]
+    dropped: Counter[str] = Counter({DROPPED_UNREADABLE: len(items) - len(objects)})
+    entries, dropped_by_reason, cap_warning = _kept_entries(
+        objects, lambda item: _json_entry(item, base, language), _json_date, warnings, url, dropped
+    )
     return ParsedFeed(
         title=html_to_text(_text(data.get("title")), limit=MAX_TITLE_CHARS),
         site_url=_absolute_http(data.get("home_page_url"), base),
         language=language,
-        entries=_kept_entries(entries, warnings, total=len(items)),
+        entries=entries,
         warnings=tuple(warnings),
+        dropped=dropped_by_reason,
+        cap_warning=cap_warning,
     )
 
 

@@ -6,6 +6,11 @@ re-checked hop by hop, servers get one request at a time per host with a pause i
 failures are retried with backoff (honouring Retry-After); `ingest.failures` says why a fetch failed.
 
 Decoding text is not the fetcher's job: it returns bytes and lower-cased headers.
+
+`Fetcher.fetch` raises nothing but `kb.errors.FetchError` (`ingest.failures.FetchFailed` and its kinds),
+whatever string it is given: callers run many fetches in one pass, and one odd URL or one bug met by one
+request must cost that request only. An unexpected exception is logged with its traceback and becomes a
+FetchFailed that says so.
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ from ingest.guard import (
     request_target,
 )
 from ingest.responses import BodyReader, lower_headers
-from ingest.robots import RobotsCache
+from ingest.robots import UNREACHABLE_TTL, RobotsCache, RobotsUnreachable, Verdict
+from kb.errors import FetchError
 from kb.text.urls import is_http_url
 
 LOGGER = logging.getLogger(__name__)
@@ -63,6 +69,8 @@ ACCEPT_ROBOTS = "text/plain, */*;q=0.5"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 CHUNK_SIZE = 64 * 1024
+# RFC 9309 (2.5) asks crawlers to read at least 500 KiB of a robots.txt; a longer one is cut there (at a
+# line end) and read, not refused, so a huge file neither opens nor closes the whole site.
 ROBOTS_MAX_BYTES = 512 * 1024
 MAX_HOSTS = 4096
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
@@ -131,6 +139,7 @@ class FetchResult:
     not_modified: bool = False
     elapsed: float = 0.0  # seconds for the whole call: robots.txt, politeness waits, retries, redirects
     redirects: tuple[str, ...] = ()  # the URLs that answered with a redirect, in order
+    truncated: bool = False  # the body was cut at the cap (only asked for when reading robots.txt)
 
     @property
     def content_type(self) -> str:
@@ -146,6 +155,7 @@ class _Answer:
     reason: str
     headers: dict[str, str]
     body: bytes = b""
+    truncated: bool = False
 
 
 # --- Small helpers ----------------------------------------------------------------------------------
@@ -220,20 +230,36 @@ class Fetcher:
     def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, is_page: bool = False
     ) -> FetchResult:
-        """GET `url` following checked redirects; conditional when `etag`/`last_modified` are given."""
-        headers = {"Accept": ACCEPT_PAGE if is_page else ACCEPT_FEED}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        return self._fetch(
-            url,
-            headers,
-            self.config.max_bytes,
-            check_robots=is_page and self.config.respect_robots,
-            etag=etag,
-            last_modified=last_modified,
-        )
+        """GET `url` following checked redirects; conditional when `etag`/`last_modified` are given.
+
+        Raises only FetchError (FetchFailed and its kinds), for any `url` whatsoever.
+        """
+        try:
+            if not isinstance(url, str):
+                raise BadURL(f"Only http and https addresses can be fetched, not {type(url).__name__}.")
+            headers = {"Accept": ACCEPT_PAGE if is_page else ACCEPT_FEED}
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+            return self._fetch(
+                url,
+                headers,
+                self.config.max_bytes,
+                check_robots=is_page and self.config.respect_robots,
+                etag=etag,
+                last_modified=last_modified,
+            )
+        except FetchError:
+            raise
+        except Exception as exc:  # a bug or a library's surprise: this fetch fails, the caller goes on
+            shown = shown_url(url) if isinstance(url, str) else repr(url)[:200]
+            LOGGER.exception("unexpected error while fetching %s", shown)
+            raise FetchFailed(
+                f"Fetching {shown} failed because of an unexpected error in the fetcher "
+                f"({type(exc).__name__}); the details are in the log.",
+                url=url if isinstance(url, str) else None,
+            ) from exc
 
     def close(self) -> None:
         """Stop: waiting fetches give up and new ones are refused."""
@@ -260,23 +286,33 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         retries: int | None = None,
+        truncate: bool = False,
     ) -> FetchResult:
-        """Follow redirects, each hop checked (scheme, robots, address on connect) and retried on its own."""
+        """Follow redirects, each hop checked (scheme, robots, address on connect) and retried on its own.
+
+        With `truncate`, a body over `max_bytes` is cut there (FetchResult.truncated) instead of refused.
+        """
         started = time.monotonic()
         current = url
         hops: list[str] = []
         while True:
             self._check_open()
             request_target(current)  # BadURL before anything else
-            if check_robots and not self._robots.allowed(current):
-                raise RobotsDisallowed(f"The site's robots.txt does not allow fetching {shown_url(current)}.",
-                                       url=current)
-            answer = self._with_retries(current, headers, max_bytes, retries)
+            if check_robots:
+                verdict = self._robots.check(current)
+                if not verdict.allowed:
+                    raise _robots_refusal(current, verdict)
+            answer = self._with_retries(current, headers, max_bytes, retries, truncate)
             if answer.status in REDIRECT_STATUSES:
                 location = answer.headers.get("location", "").strip()
                 if not location:
                     raise BadResponse(f"{shown_url(current)} redirects without saying where to.", url=current)
-                target = urljoin(current, location).split("#", 1)[0]
+                try:
+                    target = urljoin(current, location).split("#", 1)[0]
+                except ValueError as exc:  # e.g. "http://[::1" : urljoin checks brackets
+                    raise BadResponse(
+                        f"{shown_url(current)} redirects to {shown_url(location)!r}, which is not a valid "
+                        "address.", url=current) from exc
                 if not is_http_url(target):
                     raise BadURL(
                         f"{shown_url(current)} redirects to {shown_url(target)!r}, "
@@ -303,10 +339,11 @@ class Fetcher:
                 not_modified=not_modified,
                 elapsed=time.monotonic() - started,
                 redirects=tuple(hops),
+                truncated=answer.truncated,
             )
 
     def _with_retries(
-        self, url: str, headers: dict[str, str], max_bytes: int, retries: int | None
+        self, url: str, headers: dict[str, str], max_bytes: int, retries: int | None, truncate: bool = False
     ) -> _Answer:
         """One hop: retry timeouts, broken connections, 5xx and 429 with backoff or Retry-After."""
         allowed = self.config.retries if retries is None else retries
@@ -315,7 +352,7 @@ class Fetcher:
             attempt += 1
             last = attempt > allowed
             try:
-                answer = self._request(url, headers, max_bytes)
+                answer = self._request(url, headers, max_bytes, truncate)
             except FetchFailed as exc:
                 retryable = exc.transient and not (isinstance(exc, FetchTimeout) and exc.phase == "total")
                 if last or not retryable:
@@ -375,7 +412,7 @@ class Fetcher:
 
     # One request
 
-    def _request(self, url: str, headers: dict[str, str], max_bytes: int) -> _Answer:
+    def _request(self, url: str, headers: dict[str, str], max_bytes: int, truncate: bool = False) -> _Answer:
         """One GET, in turn for its host and within the global concurrency limit."""
         scheme, host, port, target = request_target(url)
         with self._host_turn(host), self._slots:
@@ -386,13 +423,14 @@ class Fetcher:
                 read_timeout=self.config.read_timeout,
                 deadline=time.monotonic() + self.config.request_deadline,
             )
-            conn: GuardedHTTPConnection
-            if scheme == "https":
-                conn = GuardedHTTPSConnection(host, port, limits, self._ssl_context)
-            else:
-                conn = GuardedHTTPConnection(host, port, limits)
+            conn: GuardedHTTPConnection | None = None
             response: http.client.HTTPResponse | None = None
             try:
+                # Made inside the try: http.client checks the host and port here and raises its own errors.
+                if scheme == "https":
+                    conn = GuardedHTTPSConnection(host, port, limits, self._ssl_context)
+                else:
+                    conn = GuardedHTTPConnection(host, port, limits)
                 request_headers = {
                     "User-Agent": self.config.user_agent,
                     "Accept-Encoding": "gzip, deflate",
@@ -402,7 +440,7 @@ class Fetcher:
                 LOGGER.debug("GET %s", url)
                 conn.request("GET", target, headers=request_headers)
                 response = conn.getresponse()
-                return self._read_answer(response, url, max_bytes)
+                return self._read_answer(response, url, max_bytes, truncate)
             except FetchFailed as exc:
                 exc.url = exc.url or url
                 raise
@@ -411,26 +449,29 @@ class Fetcher:
             finally:
                 if response is not None:
                     response.close()
-                conn.close()
+                if conn is not None:
+                    conn.close()
 
-    def _read_answer(self, response: http.client.HTTPResponse, url: str, max_bytes: int) -> _Answer:
-        """Status and headers, plus the capped body for a 2xx answer."""
+    def _read_answer(
+        self, response: http.client.HTTPResponse, url: str, max_bytes: int, truncate: bool = False
+    ) -> _Answer:
+        """Status and headers, plus the capped (or, with `truncate`, cut) body for a 2xx answer."""
         headers = lower_headers(response.msg)
         answer = _Answer(response.status, _reason(response.status, response.reason), headers)
         if not 200 <= response.status < 300 or response.status in (204, 205):
             return answer
-        if response.length is not None and response.length > max_bytes:
+        if not truncate and response.length is not None and response.length > max_bytes:
             raise TooLarge(
                 f"{shown_url(url)} announces {response.length:,} bytes, "
                 f"more than the limit of {max_bytes:,}.",
                 url=url,
             )
-        reader = BodyReader(headers.get("content-encoding", ""), max_bytes, url)
-        while chunk := response.read(CHUNK_SIZE):
+        reader = BodyReader(headers.get("content-encoding", ""), max_bytes, url, truncate=truncate)
+        while not reader.full and (chunk := response.read(CHUNK_SIZE)):
             reader.feed(chunk)
-        if response.length:  # read(amt) does not complain when the connection closes early
+        if response.length and not reader.full:  # read(amt) does not complain when a connection closes early
             raise http.client.IncompleteRead(b"", response.length)
-        return _Answer(answer.status, answer.reason, headers, reader.finish())
+        return _Answer(answer.status, answer.reason, headers, reader.finish(), truncated=reader.full)
 
     def _translate(self, exc: Exception, url: str, host: str, limits: Limits) -> FetchFailed:
         """Our error for a low-level failure during one request."""
@@ -454,6 +495,8 @@ class Fetcher:
                                     url=url, transient=True)
         if isinstance(exc, ConnectionError):  # reset, aborted, refused, broken pipe, RemoteDisconnected
             return ConnectionFailed(f"The connection to {host} broke ({exc}).", url=url, transient=True)
+        if isinstance(exc, http.client.InvalidURL):  # http.client refusing a host, port or path we built
+            return BadURL(f"The address {shown_url(url)!r} cannot be sent: {exc}.", url=url)
         if isinstance(exc, http.client.HTTPException):
             return BadResponse(
                 f"{host} did not answer with valid HTTP ({type(exc).__name__}: {exc}).", url=url
@@ -461,6 +504,7 @@ class Fetcher:
         if isinstance(exc, OSError):
             return ConnectionFailed(f"The connection to {host} failed ({exc.strerror or exc}).", url=url,
                                     transient=True)
+        LOGGER.error("unexpected error during one request to %s", shown_url(url), exc_info=exc)
         return BadResponse(
             f"Fetching {shown_url(url)} failed unexpectedly ({type(exc).__name__}: {exc}).", url=url
         )
@@ -498,7 +542,13 @@ class Fetcher:
     # robots.txt
 
     def _load_robots(self, location: str) -> str | None:
-        """The text of a robots.txt fetched through the guarded path, or None when everything is allowed."""
+        """The text of a robots.txt fetched through the guarded path; None when the site has none.
+
+        As RFC 9309 (2.3.1) sorts answers: a 4xx, or more redirects than allowed, means there is no
+        robots.txt (None: everything allowed); a 5xx, a 429 or a network failure means it could not be
+        read (RobotsUnreachable: everything refused for a while). A 429 is read as the server asking us to
+        slow down, not as a missing file.
+        """
         try:
             result = self._fetch(
                 location,
@@ -506,16 +556,42 @@ class Fetcher:
                 min(ROBOTS_MAX_BYTES, self.config.max_bytes),
                 check_robots=False,
                 retries=0,
+                truncate=True,
             )
         except HTTPStatusError as exc:
-            if exc.status >= 500:
-                LOGGER.warning("robots.txt at %s answered %s; allowing all paths", location, exc.status)
-            else:
+            if 400 <= exc.status < 500 and exc.status != 429:
                 LOGGER.debug("no robots.txt at %s (%s); allowing all paths", location, exc.status)
+                return None
+            LOGGER.warning("robots.txt at %s answered %s; refusing the site's pages for now", location,
+                           exc.status)
+            raise RobotsUnreachable(str(exc)) from exc
+        except TooManyRedirects:
+            LOGGER.info("robots.txt at %s redirects too often; allowing all paths", location)
             return None
         except FetchFailed as exc:
-            LOGGER.warning("robots.txt at %s unavailable (%s); allowing all paths", location, exc)
-            return None
+            if self._closed.is_set():
+                raise  # closing, not a verdict on the site
+            LOGGER.warning("robots.txt at %s unavailable (%s); refusing the site's pages for now",
+                           location, exc)
+            raise RobotsUnreachable(str(exc)) from exc
         if result.not_modified:
             return None
-        return result.body.decode("utf-8", errors="replace")
+        text = result.body.decode("utf-8-sig", errors="replace")
+        if result.truncated:  # the last line may be cut in the middle of a path: drop it
+            text = text[: text.rfind("\n") + 1]
+            LOGGER.info("robots.txt at %s is longer than %d bytes; read up to there", location,
+                        ROBOTS_MAX_BYTES)
+        return text
+
+
+def _robots_refusal(url: str, verdict: Verdict) -> RobotsDisallowed:
+    """The error for a page robots.txt keeps us from, worded for a coordinator."""
+    if verdict.unreachable is None:
+        return RobotsDisallowed(f"The site's robots.txt does not allow fetching {shown_url(url)}.", url=url)
+    return RobotsDisallowed(
+        f"{shown_url(url)} was not fetched because the site's robots.txt could not be read: "
+        f"{verdict.unreachable.rstrip('.')}. Until it can be read, no page of the site is fetched; it is "
+        f"asked for again after {UNREACHABLE_TTL / 60:g} minutes.",
+        url=url,
+        transient=True,  # the site's trouble may pass: a later try may succeed
+    )

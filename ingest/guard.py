@@ -1,6 +1,7 @@
 """The address guard: which URLs and addresses the fetcher may reach, and connections that reach no other.
 
-A URL must be absolute http(s) with a valid host name. Connections resolve the host themselves, refuse
+A URL must be absolute http(s) with a valid host name or IPv6 literal ("[::1]", with or without a port,
+with or without a zone). Connections resolve the host themselves, refuse
 private and other special-purpose addresses (unless the configuration allows their network) and connect
 to the very address they checked, so DNS rebinding between check and connect is impossible. Their sockets
 wait for data at most the read timeout, and never past the deadline of the whole request.
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from ingest.failures import BadURL, BlockedAddress, ConnectionFailed, FetchTimeout, shown_url
 from kb.text.urls import is_http_url
@@ -29,27 +31,68 @@ SHARED_NAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# What an IDNA-encoded host name (or a dotted IPv4 address) consists of; underscores occur in real names.
+HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
 
 # --- URLs -------------------------------------------------------------------------------------------
 
 
-def request_target(url: str) -> tuple[str, str, int | None, str]:
-    """Scheme, ASCII host, port and request target of an http(s) URL; raises BadURL when it has none."""
+def request_target(url: str) -> tuple[str, str, int, str]:
+    """Scheme, host, port and request target of an http(s) URL; raises BadURL when it has none.
+
+    The host is an ASCII host name or an IP address without brackets (an IPv6 zone as "%zone"); the port
+    is always given, the scheme's default when the URL has none, because http.client reads a host without
+    a port as "host:port" and would take the last group of "::1" for a port.
+    """
     if not is_http_url(url):
         raise BadURL(
             f"Only absolute http and https addresses can be fetched, not {shown_url(url)!r}.", url=url
         )
     parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = _ip_literal(parts.hostname or "", url) if _is_bracketed(parts.netloc) else _host_name(parts, url)
+    port = parts.port
+    if port == 0:
+        raise BadURL(f"The address {shown_url(url)!r} names port 0, which cannot be connected to.", url=url)
+    try:
+        target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+        if parts.query:
+            target += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=~?")
+    except UnicodeError as exc:  # a lone surrogate has no UTF-8 form to percent-encode
+        raise BadURL(f"The path of {shown_url(url)!r} contains characters that cannot be sent.",
+                     url=url) from exc
+    return scheme, host, port or DEFAULT_PORTS[scheme], target
+
+
+def _is_bracketed(netloc: str) -> bool:
+    """True when the host part of a netloc is an IP literal in brackets ("[::1]", "user@[::1]:8080")."""
+    return netloc.rpartition("@")[2].startswith("[")
+
+
+def _ip_literal(hostname: str, url: str) -> str:
+    """The IPv6 address of a bracketed host, its zone percent-decoded ("fe80::1%25eth0" -> "fe80::1%eth0")."""
+    literal = unquote(hostname)
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError as exc:  # IPvFuture ("[v1.x]") and anything else urlsplit let through
+        raise BadURL(f"The address {shown_url(url)!r} has an IP address in brackets that is not a valid "
+                     "IPv6 address.", url=url) from exc
+    return literal
+
+
+def _host_name(parts: SplitResult, url: str) -> str:
+    """The ASCII (IDNA) form of a URL's host name, without a trailing dot; BadURL when it is not one."""
     try:
         host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise BadURL(f"The host name of {shown_url(url)!r} is not valid.", url=url) from exc
     if not host:
         raise BadURL(f"The address {shown_url(url)!r} has no host name.", url=url)
-    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
-    if parts.query:
-        target += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=~?")
-    return parts.scheme.lower(), host, parts.port, target
+    if not HOST_NAME.fullmatch(host):  # ":" from "http://::1/", "%" or "*": no name the resolver should see
+        raise BadURL(f"The host name of {shown_url(url)!r} is not valid.", url=url)
+    return host
 
 
 # --- Address checks ---------------------------------------------------------------------------------
@@ -149,8 +192,24 @@ class Limits:
     deadline: float  # time.monotonic() value
 
 
+def _refuse_blocked_literal(host: str, limits: Limits) -> None:
+    """Refuse an IP-literal host before resolving it: a zone that does not exist must not turn a refusal
+    ("link-local") into a resolver error."""
+    try:
+        literal = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return  # a host name: judged on the addresses it resolves to
+    reason = blocked_reason(literal, limits.allow)
+    if reason:
+        raise BlockedAddress(
+            f"The fetcher may not connect to {host}: {reason}. "
+            "Add its network to fetch_allow_private if this is intended."
+        )
+
+
 def open_socket(host: str, port: int, limits: Limits) -> _DeadlineSocket:
     """Resolve `host`, keep only allowed addresses, and connect to one of those very addresses."""
+    _refuse_blocked_literal(host, limits)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
@@ -201,7 +260,7 @@ def open_socket(host: str, port: int, limits: Limits) -> _DeadlineSocket:
 class GuardedHTTPConnection(http.client.HTTPConnection):
     """An HTTP connection that opens its socket through the address guard."""
 
-    def __init__(self, host: str, port: int | None, limits: Limits) -> None:
+    def __init__(self, host: str, port: int, limits: Limits) -> None:
         super().__init__(host, port, timeout=limits.connect_timeout)
         self._limits = limits
 
@@ -215,7 +274,7 @@ class GuardedHTTPSConnection(GuardedHTTPConnection):
 
     default_port = http.client.HTTPS_PORT
 
-    def __init__(self, host: str, port: int | None, limits: Limits, context: ssl.SSLContext) -> None:
+    def __init__(self, host: str, port: int, limits: Limits, context: ssl.SSLContext) -> None:
         super().__init__(host, port, limits)
         self._context = context
 

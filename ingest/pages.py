@@ -81,7 +81,10 @@ def parse_iso_date(value: object) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed out of range by its zone: no usable date
+        return None
 
 
 def _json_ld_dates(script_text: str) -> list[object]:

@@ -19,6 +19,8 @@ MAX_AUTHOR_CHARS = 300
 MAX_SITE_NAME_CHARS = 300
 # How much markup is read per character kept: a field is cut to limit * RAW_MARKUP_FACTOR before parsing.
 RAW_MARKUP_FACTOR = 20
+# Lone surrogates (a JSON "\ud800" escape) have no UTF-8 form: lxml refuses them and SQLite cannot store them.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
 # Escaped markup ("&lt;b&gt;") is unescaped and stripped again, at most this many times.
 MAX_MARKUP_PASSES = 3
 ELLIPSIS = "…"
@@ -101,7 +103,7 @@ def html_to_text(markup: str | None, *, limit: int, paragraphs: bool = False) ->
     """
     if not markup:
         return ""
-    text = str(markup)[: limit * RAW_MARKUP_FACTOR]
+    text = SURROGATES.sub("", str(markup)[: limit * RAW_MARKUP_FACTOR])
     blocks = [text]
     for _ in range(MAX_MARKUP_PASSES):
         found = [para for block in blocks for para in _markup_to_paragraphs(block)]
@@ -119,7 +121,7 @@ def text_paragraphs(text: str | None, *, limit: int) -> str:
     """Extracted plain text tidied: one paragraph per line, a blank line between, no tag left in it."""
     if not text:
         return ""
-    text = TAG_LIKE.sub(" ", CONTROL_CHARS.sub("", text[: limit * 2]))
+    text = TAG_LIKE.sub(" ", CONTROL_CHARS.sub("", SURROGATES.sub("", text[: limit * 2])))
     blocks: list[str] = []
     for line in (" ".join(raw.split()) for raw in text.splitlines()):
         if not line:

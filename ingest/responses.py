@@ -1,6 +1,8 @@
 """Reading an HTTP response: headers with lower-case names, and a body decompressed and capped as it arrives.
 
 The cap holds before and after decompression, so neither a huge body nor a small gzip bomb is kept whole.
+A reader made with `truncate=True` keeps the first `max_bytes` instead of refusing the rest (robots.txt,
+which RFC 9309 says to read up to a limit), and says so with `full`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ def lower_headers(message: http.client.HTTPMessage) -> dict[str, str]:
 
 
 class BodyReader:
-    """Accumulates a body, decompressing gzip/deflate chunk by chunk, and refuses anything over the cap."""
+    """Accumulates a body, decompressing gzip/deflate chunk by chunk, and refuses anything over the cap.
 
-    def __init__(self, encoding: str, max_bytes: int, url: str) -> None:
+    With `truncate`, it keeps what fits under the cap instead, sets `full` and ignores what comes after.
+    """
+
+    def __init__(self, encoding: str, max_bytes: int, url: str, *, truncate: bool = False) -> None:
         self._max = max_bytes
         self._url = url
+        self._truncate = truncate
+        self.full = False
         self._parts: list[bytes] = []
         self._size = 0
         self._raw_size = 0
@@ -47,9 +54,22 @@ class BodyReader:
 
     def feed(self, data: bytes) -> None:
         """Add one chunk of the body as received."""
+        if self.full:
+            return
+        room = self._max - self._raw_size
+        over = len(data) > room
+        if over:
+            if not self._truncate:
+                raise self._too_large("compressed " if self._decoder else "")
+            # Compressed bytes beyond the cap would decompress to more still: what fits is all we read.
+            data = data[:room]
         self._raw_size += len(data)
-        if self._raw_size > self._max:
-            raise self._too_large("compressed " if self._decoder else "")
+        self._decode(data)
+        if over:
+            self.full = True
+
+    def _decode(self, data: bytes) -> None:
+        """Keep one chunk of the body, decompressed when it is compressed."""
         if self._decoder is None:
             self._add(data)
             return
@@ -65,6 +85,8 @@ class BodyReader:
                 raise BadResponse(f"The compressed body of {shown_url(self._url)} is corrupt ({exc}).",
                                   url=self._url) from exc
             self._add(out)
+            if self.full:
+                return
             pending = self._decoder.unconsumed_tail
             if not pending and self._decoder.eof and self._decoder.unused_data:
                 pending = self._decoder.unused_data  # another gzip member follows
@@ -72,18 +94,22 @@ class BodyReader:
                 self._decoder = zlib.decompressobj(self._wbits)
 
     def finish(self) -> bytes:
-        """The whole decompressed body."""
-        if self._decoder is not None:
+        """The whole decompressed body (with `truncate`, as much of it as fits under the cap)."""
+        if self._decoder is not None and not self.full:
             self._add(self._decoder.flush())
             if not self._decoder.eof:
                 LOGGER.info("compressed body of %s ended early; keeping %d bytes", self._url, self._size)
         return b"".join(self._parts)
 
     def _add(self, data: bytes) -> None:
-        """Keep decompressed data, refusing to grow past the cap."""
+        """Keep decompressed data, refusing (or, with `truncate`, ceasing) to grow past the cap."""
+        if self._size + len(data) > self._max:
+            if not self._truncate:
+                self._size += len(data)
+                raise self._too_large("decompressed " if self._decoder else "")
+            data = data[: self._max - self._size]
+            self.full = True
         self._size += len(data)
-        if self._size > self._max:
-            raise self._too_large("decompressed " if self._decoder else "")
         if data:
             self._parts.append(data)
 

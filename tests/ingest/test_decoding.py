@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ingest.decoding import (
@@ -135,3 +137,82 @@ def test_single_byte_label_on_utf8_content() -> None:
     text, codec, warnings = decode_document("ü".encode(), [("The server", "iso-8859-1")])
     assert (text, codec) == ("ü", "utf-8")
     assert warnings == ["The server declared iso-8859-1, but the content is UTF-8 and was read as such."]
+
+
+# --- undeclared charsets: charset-normalizer before windows-1252 ----------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+ARABIC_WORDS = ["خوارزمية", "وزارة التنمية الاجتماعية", "حقوق الإنسان", "استهلاك الكهرباء"]
+
+
+def test_undeclared_windows_1256_page_is_detected() -> None:
+    """An Arabic page in windows-1256 that declares no charset anywhere reads as Arabic, not mojibake."""
+    body = (FIXTURES / "pages" / "ar_welfare_cp1256.html").read_bytes()
+    assert b"charset=" not in body.lower() and b"<meta charset" not in body.lower()
+    text = decode_html(body, {"Content-Type": "text/html"})
+    for word in ARABIC_WORDS:
+        assert word in text, word
+    _text, codec, warnings = decode_document(body, [("The server", None)])
+    assert codec == "cp1256"
+    assert warnings == ["The content was read as windows-1256, detected from its bytes."]
+
+
+def test_undeclared_windows_1256_feed_is_detected() -> None:
+    """The same for a feed: no XML declaration, no charset header; its first 2 kB are ASCII."""
+    body = (FIXTURES / "feeds" / "ar_cp1256.xml").read_bytes()
+    assert not body.startswith(b"<?xml") and body[:2048].isascii()
+    text, warnings = decode_xml(body, {"Content-Type": "application/rss+xml"})
+    for words in ("رصد الخوارزميات", "خوارزمية تقييم المخاطر", "معايير الخوارزمية", "طريق واضح للاعتراض"):
+        assert words in text, words
+    assert warnings == ["The content was read as windows-1256, detected from its bytes."]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Le ministère note les élèves et l’académie parle de « transparence » : 2 € par dossier.",
+        "El ministerio evalúa las solicitudes de ayuda; los investigadores piden explicación. ¿Por qué?",
+        "O ministério usa um algoritmo para avaliar pedidos de benefícios; exigem transparência.",
+        "Die Behörde prüft Anträge mit Software; die Ärztekammer übernimmt die Prüfung.",
+    ],
+    ids=["fr", "es", "pt", "de"],
+)
+def test_undeclared_western_text_stays_windows_1252(sentence: str) -> None:
+    """charset-normalizer rates windows-1250 as high as windows-1252 for these ("élèves" would become
+    "élčves"); a guess never replaces windows-1252 where windows-1252 reads the bytes cleanly."""
+    body = f"<html><body><p>{sentence}</p></body></html>".encode("cp1252")
+    text, codec, warnings = decode_document(body, [])
+    assert (codec, warnings) == ("cp1252", [])
+    assert sentence in text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "codec"),
+    [
+        ("Министерство труда внедрило алгоритм оценки заявлений на пособие по безработице.", "cp1251"),
+        ("Το υπουργείο χρησιμοποιεί αλγόριθμο για τα επιδόματα και οι ερευνητές ζητούν διαφάνεια.", "cp1253"),
+        ("政府は福祉給付の審査にアルゴリズムを導入した。研究者は透明性を求めている。", "shift_jis"),
+    ],
+    ids=["ru", "el", "ja"],
+)
+def test_other_undeclared_scripts_are_detected(sentence: str, codec: str) -> None:
+    """Other scripts windows-1252 would garble come out right too (the codec name may be a superset)."""
+    body = f"<html><body><p>{sentence}</p></body></html>".encode(codec)
+    text, _codec, warnings = decode_document(body, [])
+    assert sentence in text
+    assert warnings and "detected from its bytes" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0"?><rss>€</rss>'.encode("cp1252"),  # one byte: the detector said EBCDIC
+        "<p>خوارزمية</p>".encode("cp1256"),  # too few bytes to judge
+    ],
+    ids=["lone-euro", "one-word"],
+)
+def test_too_little_to_judge_falls_back(body: bytes) -> None:
+    """A handful of non-ASCII bytes is no basis for a guess: windows-1252 (or UTF-8 with replacements)."""
+    _text, codec, warnings = decode_document(body, [])
+    assert codec in ("cp1252", "utf-8")
+    assert not any("detected" in w for w in warnings)

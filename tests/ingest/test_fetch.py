@@ -30,10 +30,12 @@ from ingest.failures import (
     TooLarge,
     TooManyRedirects,
 )
-from ingest.fetch import FetchConfig, Fetcher, FetchResult, parse_retry_after
-from ingest.guard import address_problem, blocked_reason
+from ingest.fetch import ROBOTS_MAX_BYTES, FetchConfig, Fetcher, FetchResult, parse_retry_after
+from ingest.guard import address_problem, blocked_reason, request_target
+from ingest.robots import ROBOTS_TTL, UNREACHABLE_TTL, RobotsCache, RobotsUnreachable, Verdict
 from kb.errors import FetchError
 from kb.settings import load_settings
+from tests import httpserver
 from tests.httpserver import NO_ANSWER, Drip, LocalHTTPServer, Request
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
@@ -331,6 +333,179 @@ def test_non_http_urls_are_bad(fetch_config: FetchConfig, url: str) -> None:
         fetcher.fetch(url)
 
 
+# --- IPv6 literals and odd URLs -----------------------------------------------------------------------
+
+IPV6_LOOPBACK = (ipaddress.ip_network("::1/128"),)
+
+
+@pytest.fixture
+def ipv6_server(monkeypatch: pytest.MonkeyPatch):
+    """The test HTTP server listening on [::1] (skipped when this machine has no IPv6 loopback)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError as exc:
+        pytest.skip(f"this machine has no IPv6 loopback (::1): {exc}")
+
+    class IPv6Server(httpserver._Server):
+        address_family = socket.AF_INET6
+
+    with monkeypatch.context() as patch:  # tests/httpserver.py binds IPv4 sockets; only the family changes
+        patch.setattr(httpserver, "_Server", IPv6Server)
+        server = LocalHTTPServer("::1").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_ipv6_literal_with_a_port_is_fetched(ipv6_server: LocalHTTPServer, fetch_config: FetchConfig) -> None:
+    ipv6_server.add("/feed.xml", (200, {"Content-Type": "application/rss+xml"}, b"<rss/>"))
+    url = f"http://[::1]:{ipv6_server.port}/feed.xml?x=1"
+    with make_fetcher(fetch_config, allow_private=IPV6_LOOPBACK) as fetcher:
+        result = fetcher.fetch(url)
+    assert (result.status, result.body, result.url) == (200, b"<rss/>", url)
+    (request,) = ipv6_server.requests
+    assert request.headers["host"] == f"[::1]:{ipv6_server.port}"
+    assert (request.path, request.query) == ("/feed.xml", "x=1")
+
+
+def test_ipv6_loopback_refused_without_the_allowance(
+    ipv6_server: LocalHTTPServer, fetch_config: FetchConfig
+) -> None:
+    ipv6_server.add("/", (200, TEXT, b"secret"))
+    for allow in ((), LOOPBACK):  # nothing allowed; IPv4 loopback allowed, which says nothing of ::1
+        with make_fetcher(fetch_config, allow_private=allow) as fetcher:
+            with pytest.raises(BlockedAddress) as caught:
+                fetcher.fetch(f"http://[::1]:{ipv6_server.port}/")
+        assert "::1 is a loopback address" in str(caught.value)
+    assert ipv6_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://[::1]/", ("http", "::1", 80, "/")),
+        ("https://[::1]/a?b=1", ("https", "::1", 443, "/a?b=1")),
+        ("http://[::1]:8080/feed.xml", ("http", "::1", 8080, "/feed.xml")),
+        ("http://[::ffff:a9fe:a9fe]/feed.xml", ("http", "::ffff:a9fe:a9fe", 80, "/feed.xml")),
+        ("http://[fe80::1%25lo]/", ("http", "fe80::1%lo", 80, "/")),
+        ("http://user@[2001:db8::1]:81/", ("http", "2001:db8::1", 81, "/")),
+        ("http://Example.ORG./x", ("http", "example.org", 80, "/x")),
+    ],
+)
+def test_request_target_takes_ipv6_literals_apart(url: str, expected: tuple[str, str, int, str]) -> None:
+    """The host without brackets (zone decoded) and always an explicit port: http.client would read the
+    last group of "::1" as a port."""
+    assert request_target(url) == expected
+
+
+def test_ipv6_literal_without_a_port_uses_port_80(fetch_config: FetchConfig) -> None:
+    """http://[::1]/ goes to [::1] port 80 (nothing listens there in the tests): a connection error, where
+    it used to be host ":" port 1, or http.client.InvalidURL escaping the fetcher."""
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 80))
+        except OSError:
+            pytest.skip("cannot check port 80 on ::1 here (no IPv6, or something listens there)")
+    with make_fetcher(fetch_config, allow_private=IPV6_LOOPBACK, retries=0) as fetcher:
+        with pytest.raises(ConnectionFailed, match="Could not connect to ::1 port 80"):
+            fetcher.fetch("http://[::1]/feed.xml")
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "words"),
+    [
+        ("http://[::ffff:a9fe:a9fe]/feed.xml", BlockedAddress, "169.254.169.254 is a link-local address"),
+        ("http://[fe80::1%25lo]/", BlockedAddress, "fe80::1 is a link-local address"),
+        ("http://[fe80::1%25no-such-interface]/", BlockedAddress, "link-local"),
+        ("http://[::1]/", BlockedAddress, "::1 is a loopback address"),
+        ("http://[::ffff:127.0.0.1]:8080/", BlockedAddress, "127.0.0.1 is a loopback address"),
+        ("http://[v1.fe]/", BadURL, "not a valid IPv6 address"),
+        ("http://::1/", BadURL, "Only absolute http and https addresses"),
+        ("http://[::1]:0/", BadURL, "port 0"),
+    ],
+)
+def test_ipv6_spellings_give_clean_errors(
+    fetch_config: FetchConfig, url: str, error: type[FetchFailed], words: str
+) -> None:
+    with make_fetcher(fetch_config, allow_private=(), retries=0) as fetcher, pytest.raises(error) as caught:
+        fetcher.fetch(url)
+    assert words in str(caught.value)
+
+
+class _TreacherousURL(str):
+    """A str whose lstrip fails, as urlsplit calls it: a URL string no code of ours expects."""
+
+    def lstrip(self, chars: str | None = None) -> str:
+        raise RuntimeError("a bug somewhere below the fetcher")
+
+
+NASTY_URLS = [
+    "", " ", "http://", "http:///", "http://[", "http://[]/", "http://[::1", "http://[::1]]/", "http://]::1[/",
+    "http://[::1]:/", "http://[::1]:99999/", "http://[::1]:-1/", "http://[::1]:port/", "http://[::1]:80:80/",
+    "http://[127.0.0.1]/", "http://[v1.x]/", "http://[fe80::1%25]/", "http://[fe80::1%lo]/", "http://[::1%00]/",
+    "http://[0:0:0:0:0:ffff:7f00:1]/", "http://[::1]@example.invalid/", "http://user:pa:ss@[::1]/",
+    "http://:80/", "http://@/", "http://a..b.invalid/", "http://" + "a" * 64 + ".invalid/",
+    "http://" + "a." * 130 + "invalid/", "http://\u2488.invalid/", "http://exa\u00admple.invalid/",
+    "http://\ud800.invalid/", "http://a.invalid/\ud800", "http://a.invalid/?q=\udcff", "http://a%00b.invalid/",
+    "http://*.invalid/", "http://a,b.invalid/", "http://0x7f.1/", "http://2130706433/", "http://127.1/",
+    "http://localhost./", "HTTP://LOCALHOST:1/", "http://a.invalid:65536/", "http://a.invalid:0/",
+    "http://xn--.invalid/", "http://xn--a.invalid/", "http://a.invalid/" + "x" * 5000,
+    "http://a.invalid/\x00", "http://a.invalid/\r\nHost: evil", "http://\\\\evil.invalid/", "//[::1]/",
+    "http:[::1]/", "ftp://[::1]/", "javascript:alert(1)", "http://[::1]#frag", "http://a.invalid?x=%ff%fe",
+    "https://[::ffff:10.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a9fe:a9fe::1]/",
+    _TreacherousURL("http://example.invalid/"),
+]
+
+
+@pytest.mark.parametrize("url", NASTY_URLS, ids=repr)
+def test_only_fetch_errors_escape(fetch_config: FetchConfig, url: str) -> None:
+    """Whatever the string, fetch raises a FetchError with a message for a person, and nothing else.
+    (Nothing is reachable: private ranges are closed, and names are under .invalid, which never resolves.)"""
+    config = dataclasses.replace(fetch_config, allow_private=(), retries=0, connect_timeout=0.5)
+    with Fetcher(config) as fetcher:
+        try:
+            fetcher.fetch(url, is_page=True)
+        except FetchError as exc:
+            assert str(exc).strip() and len(str(exc)) < 1000
+        else:
+            pytest.fail(f"{url!r} was fetched")
+
+
+def test_an_unexpected_error_becomes_a_logged_fetch_error(
+    http_server: LocalHTTPServer, fetch_config: FetchConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failure nobody foresaw, inside one request (here a TLS library that breaks), fails that fetch
+    with a FetchError that says so, and the traceback goes to the log; the fetcher keeps working."""
+    import ssl
+
+    class BrokenContext(ssl.SSLContext):
+        def wrap_socket(self, *args: object, **kwargs: object) -> ssl.SSLSocket:
+            raise RuntimeError("the TLS library broke")
+
+    context = BrokenContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_default_certs()
+    http_server.add("/", (200, TEXT, b"fine"))
+    with Fetcher(fetch_config, ssl_context=context) as fetcher:
+        with caplog.at_level("ERROR", logger="ingest.fetch"), pytest.raises(FetchFailed) as caught:
+            fetcher.fetch(f"https://127.0.0.1:{http_server.port}/")
+        assert fetcher.fetch(http_server.url("/")).body == b"fine"
+    assert "failed unexpectedly (RuntimeError: the TLS library broke)" in str(caught.value)
+    assert any(r.exc_info and "unexpected" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unexpected_error_outside_a_request_is_contained(
+    fetch_config: FetchConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Fetcher(fetch_config) as fetcher:
+        with caplog.at_level("ERROR", logger="ingest.fetch"), pytest.raises(FetchFailed) as caught:
+            fetcher.fetch(_TreacherousURL("http://example.invalid/"))
+    assert "unexpected error in the fetcher (RuntimeError)" in str(caught.value)
+    (record,) = [r for r in caplog.records if r.exc_info]
+    assert "example.invalid" in record.getMessage()
+
+
 # --- Timeouts and size limits -----------------------------------------------------------------------
 
 
@@ -418,16 +593,126 @@ def test_robots_disallow_pages_but_not_feeds(http_server: LocalHTTPServer, fetch
     assert "/nokb/page" in paths and paths.index("/robots.txt") == 0
 
 
-@pytest.mark.parametrize("answer", [(404, TEXT, b"no"), (500, TEXT, b"down")])
-def test_missing_or_broken_robots_allows(
-    http_server: LocalHTTPServer, fetch_config: FetchConfig, answer: tuple[int, dict[str, str], bytes]
-) -> None:
-    http_server.add("/robots.txt", answer)
+def test_missing_robots_allows(http_server: LocalHTTPServer, fetch_config: FetchConfig) -> None:
+    """A 4xx robots.txt means the site has none (RFC 9309 "unavailable"): every path may be fetched."""
+    http_server.add("/robots.txt", (404, TEXT, b"no"))
     http_server.add("/page", (200, TEXT, b"page"))
     with Fetcher(fetch_config) as fetcher:
         assert fetcher.fetch(http_server.url("/page"), is_page=True).body == b"page"
         assert fetcher.fetch(http_server.url("/page"), is_page=True).body == b"page"
     assert [r.path for r in http_server.requests] == ["/robots.txt", "/page", "/page"]
+
+
+@pytest.mark.parametrize("answer", [(503, TEXT, b"down"), (500, TEXT, b"oops"), (429, TEXT, b"slow down")])
+def test_unreadable_robots_refuses_for_a_while(
+    http_server: LocalHTTPServer, fetch_config: FetchConfig, answer: tuple[int, dict[str, str], bytes]
+) -> None:
+    """A 5xx (or 429) robots.txt is "unreachable": no page is fetched, and robots.txt is not asked for
+    again at once (the next try comes after UNREACHABLE_TTL, see test_unreachable_robots_is_asked_again)."""
+    http_server.add("/robots.txt", answer)
+    http_server.add("/page", (200, TEXT, b"page"))
+    with Fetcher(fetch_config) as fetcher:
+        with pytest.raises(RobotsDisallowed) as caught:
+            fetcher.fetch(http_server.url("/page"), is_page=True)
+        with pytest.raises(RobotsDisallowed):
+            fetcher.fetch(http_server.url("/other"), is_page=True)
+        assert fetcher.fetch(http_server.url("/page")).body == b"page"  # a feed: no robots check
+    message = str(caught.value)
+    assert "robots.txt could not be read" in message and str(answer[0]) in message
+    assert caught.value.transient and caught.value.url == http_server.url("/page")
+    assert [r.path for r in http_server.requests] == ["/robots.txt", "/page"]
+
+
+def test_robots_that_never_answers_refuses(http_server: LocalHTTPServer, fetch_config: FetchConfig) -> None:
+    """A network failure on robots.txt (here a timeout) is "unreachable" too."""
+    http_server.add("/robots.txt", lambda request: NO_ANSWER)
+    http_server.add("/page", (200, TEXT, b"page"))
+    with Fetcher(fetch_config) as fetcher, pytest.raises(RobotsDisallowed) as caught:
+        fetcher.fetch(http_server.url("/page"), is_page=True)
+    assert "robots.txt could not be read" in str(caught.value)
+    assert http_server.requests_for("/page") == []
+
+
+@pytest.mark.parametrize(
+    ("robots", "allowed", "refused"),
+    [
+        (b"User-agent: *\nDisallow: /*.pdf$\n",
+         ["/a.pdf.html", "/a.pdfx", "/pdf/"], ["/a.pdf", "/docs/b.pdf"]),
+        (b"User-agent: *\nDisallow: /private\nAllow: /private/public\n",
+         ["/private/public/x", "/private/public", "/open"], ["/private/x", "/private"]),
+        (b"User-agent: *\nAllow: /private/public\nDisallow: /private\n",  # order does not matter
+         ["/private/public/x"], ["/private/x"]),
+        (b"User-agent: *\nDisallow: /search*q=\n", ["/search", "/searching"], ["/search?q=welfare"]),
+        (b"User-agent: other-bot\nDisallow: /\n\nUser-agent: kb-monitor\nDisallow: /nokb\n",
+         ["/", "/page"], ["/nokb/page"]),
+    ],
+    ids=["dollar-anchor", "longest-match-allow", "allow-first", "star", "own-group"],
+)
+def test_robots_rules_as_rfc_9309_reads_them(
+    http_server: LocalHTTPServer, fetch_config: FetchConfig, robots: bytes, allowed: list[str],
+    refused: list[str],
+) -> None:
+    """"*" and "$" patterns; the longest match wins whatever the order (urllib.robotparser fails these)."""
+    http_server.add("/robots.txt", (200, TEXT, robots))
+    http_server.add("/", prefix=True, handler=lambda request: (200, TEXT, b"page"))
+    with Fetcher(fetch_config) as fetcher:
+        for path in allowed:
+            assert fetcher.fetch(http_server.url(path), is_page=True).body == b"page", path
+        for path in refused:
+            with pytest.raises(RobotsDisallowed, match="does not allow"):
+                fetcher.fetch(http_server.url(path), is_page=True)
+    assert {r.path for r in http_server.requests} == {"/robots.txt", *(p.split("?")[0] for p in allowed)}
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_long_robots_is_read_up_to_the_limit(
+    http_server: LocalHTTPServer, fetch_config: FetchConfig, encoding: str
+) -> None:
+    """A robots.txt past ROBOTS_MAX_BYTES is read up to there (RFC 9309: at least 500 KiB), not refused;
+    the line cut in the middle is dropped: "Disallow: /", cut from "Disallow: /late", must not close the
+    site."""
+    filler = b"# " + b"x" * 97 + b"\n"
+    robots = b"User-agent: *\nDisallow: /early\n" + filler * (ROBOTS_MAX_BYTES // len(filler) - 1)
+    late = b"Disallow: /late\n"
+    padding = ROBOTS_MAX_BYTES - len(robots) - len(b"Disallow: /") - 1  # a comment line up to the cut
+    robots += b"#" * padding + b"\n" + late + filler * 100
+    assert robots[:ROBOTS_MAX_BYTES].endswith(b"\nDisallow: /")  # the cut falls right there
+    headers = dict(TEXT)
+    if encoding == "gzip":
+        robots, headers = gzip.compress(robots), {**TEXT, "Content-Encoding": "gzip"}
+    http_server.add("/robots.txt", (200, headers, robots))
+    http_server.add("/", prefix=True, handler=lambda request: (200, TEXT, b"page"))
+    with Fetcher(fetch_config) as fetcher:
+        with pytest.raises(RobotsDisallowed):
+            fetcher.fetch(http_server.url("/early"), is_page=True)
+        assert fetcher.fetch(http_server.url("/page"), is_page=True).body == b"page"
+
+
+def test_unreachable_robots_is_asked_again() -> None:
+    """RobotsCache on its own: "unreachable" lasts UNREACHABLE_TTL, then the loader is asked again;
+    rules last ROBOTS_TTL. The loader is a plain function, the interface the fetcher fills in."""
+    now = [1000.0]
+    answers: list[str | None | Exception] = [RobotsUnreachable("The server answered 503."), "User-agent: *\n"
+                                             "Disallow: /x\n", None]
+    asked: list[str] = []
+
+    def loader(location: str) -> str | None:
+        asked.append(location)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    cache = RobotsCache(loader, "kb-monitor/0.1", clock=lambda: now[0])
+    verdict = cache.check("https://a.example/page")
+    assert verdict == Verdict(False, "The server answered 503.")
+    now[0] += UNREACHABLE_TTL - 1
+    assert not cache.allowed("https://a.example/other") and len(asked) == 1
+    now[0] += 2
+    assert cache.allowed("https://a.example/page") and not cache.allowed("https://a.example/x/1")
+    assert asked == ["https://a.example/robots.txt"] * 2
+    now[0] += ROBOTS_TTL + 1
+    assert cache.allowed("https://a.example/x/1") and len(asked) == 3
 
 
 def test_robots_can_be_ignored_by_config(http_server: LocalHTTPServer, fetch_config: FetchConfig) -> None:

@@ -189,3 +189,15 @@ def test_declared_language(head: str, headers: dict[str, str], expected: str | N
     article = extract_article(body, headers, "https://a.example/")
     assert article is not None
     assert article.language == expected
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+def test_a_date_out_of_range_in_utc_is_no_date(value: str) -> None:
+    """A declared date that its zone moves past year 1 or 9999 gives None, not an OverflowError that
+    would lose the whole page."""
+    assert pages.parse_iso_date(value) is None
+    body = (f'<html><head><meta property="article:published_time" content="{value}"></head><body><article>'
+            + "<p>The ministry scores every claimant with an algorithm nobody may inspect.</p>" * 20
+            + "</article></body></html>").encode()
+    article = extract_article(body, {}, "https://news.example.org/a")
+    assert article is not None and article.published is None

@@ -41,3 +41,12 @@ def test_text_paragraphs_keep_table_rows_together() -> None:
     """Extracted text: one paragraph per line with a blank line between, table rows kept together."""
     text = "First  paragraph\n\n| a | b |\n| c | d |\n<b>Last</b>"
     assert text_paragraphs(text, limit=1000) == "First paragraph\n\n| a | b |\n| c | d |\n\nLast"
+
+
+@pytest.mark.parametrize("markup", ["Half \ud800a character", "<p>Half \udfffa character</p>"])
+def test_lone_surrogates_are_dropped(markup: str) -> None:
+    """A lone surrogate (a JSON "\\ud800" escape) has no UTF-8 form: dropped, the rest of the text kept."""
+    text = html_to_text(markup, limit=100)
+    assert text == "Half a character"
+    text.encode("utf-8")  # storable
+    assert text_paragraphs("Half \ud800a character", limit=100) == "Half a character"
