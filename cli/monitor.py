@@ -9,8 +9,9 @@ import threading
 import click
 
 from cli.state import CliState, pass_state, reports_errors
-from ingest.queue import TaskQueue, run_once
+from ingest.queue import QUEUE_FILE, TaskQueue, run_once
 from kb import sources as sources_store
+from kb.settings import redacted_url
 
 
 @click.command()
@@ -67,7 +68,7 @@ def worker(state: CliState, threads: int | None, store: bool) -> None:
         queue.start_storing(kb)
         stop_sync, stop_merging = kb.start_index_sync(), kb.start_index_merging()
     queue.start_fetching(threads)
-    where = settings.queue_url or str(settings.data_dir / "queue.sqlite3")
+    where = redacted_url(settings.queue_url) if settings.queue_url else str(settings.data_dir / QUEUE_FILE)
     click.echo(f"Worker started on {where}{' (and writing)' if store else ''}.", err=True)
     try:
         wait_for_signal()

@@ -46,7 +46,7 @@ def sources_add(state: CliState, url: str, kind: str, name: str, interval: int |
 @pass_state
 @reports_errors
 def sources_list(state: CliState, as_json: bool) -> None:
-    """Every source with its health."""
+    """Every source with its health, its warning and what its last fetch did with the entries."""
     found = sources_store.list_sources(state.kb().db)
     if as_json:
         click.echo(json.dumps([s.as_json() for s in found], indent=2))
@@ -54,6 +54,11 @@ def sources_list(state: CliState, as_json: bool) -> None:
     for s in found:
         health = "paused" if s.paused else (f"FAILING x{s.failures}: {s.last_error}" if s.failures else "ok")
         click.echo(f"{s.id:>4}  {s.kind:<4}  {s.items:>5} items  {health:<30}  {s.name or s.url}")
+        if s.warning:
+            click.echo(f"{'':>6}warning: {s.warning}")
+        if s.last_success:
+            click.echo(f"{'':>6}last fetch: {s.entries_summary() or 'nothing new'}"
+                       + (" (the last that worked)" if s.failures else ""))
 
 
 @sources.command("remove")

@@ -99,16 +99,14 @@ def read_source(fetcher: Fetcher, job: FetchJob, prepare: Callable[[list[RawEntr
         except FeedError as exc:
             raise FetchError(f"the address does not give a feed: {exc}") from exc
         seconds["parse"] += time.perf_counter() - parsing
+        # The parser keeps only entries with an http(s) link and counts the others in `dropped`.
         entries = tuple(
             RawEntry(url=e.url, title=e.title, summary=e.summary, guid=e.guid, published=e.published,
                      author=e.author, site_name=job.name or feed.title,
                      declared_language=e.language or feed.language)
-            for e in feed.entries if is_http_url(e.url))
-        dropped = Counter(getattr(feed, "dropped", {}))  # TEMP until feeds report drops
-        if len(entries) < len(feed.entries):
-            dropped["no usable link"] += len(feed.entries) - len(entries)
+            for e in feed.entries)
         return SourceRead(job, result.etag, result.last_modified, entries=entries, feed_url=feed_url,
-                          dropped=dict(dropped), warning=getattr(feed, "cap_warning", None), seconds=seconds)
+                          dropped=dict(feed.dropped), warning=feed.cap_warning, seconds=seconds)
     except FetchError as exc:
         return SourceRead(job, error=str(exc), retry_after=getattr(exc, "retry_after", None), seconds=seconds)
     except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the monitor

@@ -28,6 +28,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import redis
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
@@ -60,7 +61,9 @@ def _huey(name: str, settings: Settings, in_memory: bool) -> Huey:
     if in_memory:
         return MemoryHuey(name, results=False)
     if settings.queue_url:
-        return RedisHuey(name, url=settings.queue_url, results=False)
+        # Bounded waits: a Redis host that drops packets must not hang the web pages that ask the queue.
+        pool = redis.ConnectionPool.from_url(settings.queue_url, socket_connect_timeout=3, socket_timeout=10)
+        return RedisHuey(name, connection_pool=pool, results=False)
     return SqliteHuey(name, filename=str(settings.data_dir / QUEUE_FILE), results=False)
 
 
@@ -201,7 +204,7 @@ class TaskQueue:
         fetching, storing = self.fetching, self.storing
         # A task that cannot hand its result on (the queue is unreachable) is retried by huey; anything
         # else it meets is reported to the writer, never raised.
-        retry = {"retries": 5, "retry_delay": 15}
+        retry = {"retries": 5, "retry_delay": 5, "retry_backoff": 2}  # 5, 10, 20, 40, 80 s
 
         @fetching.task(name="fetch_source", **retry)
         def fetch_source(job: FetchJob) -> None:
@@ -349,7 +352,8 @@ class TaskQueue:
     def start_fetching(self, workers: int | None = None) -> None:
         """Consume the fetching queue in this process: `workers` threads (default KB_FETCH_CONCURRENCY)
         sharing one polite fetcher, with extraction on a pool of processes."""
-        self._worker = _WorkerSide(Fetcher(FetchConfig.from_settings(self.settings)), _cpu_pool(self.settings))
+        fetcher = Fetcher(FetchConfig.from_settings(self.settings))
+        self._worker = _WorkerSide(fetcher, _cpu_pool(self.settings))
         consumer = _EmbeddedConsumer(self.fetching, workers=workers or self.settings.fetch_concurrency,
                                      worker_type="thread", periodic=False, max_delay=self._poll)
         consumer.start()
@@ -376,7 +380,8 @@ class TaskQueue:
         consumer.start()
         self._consumers.append(consumer)
         if schedule:
-            threading.Thread(target=self._keep_ticking, args=(kb,), name="scheduler-watch", daemon=True).start()
+            threading.Thread(target=self._keep_ticking, args=(kb,), name="scheduler-watch",
+                             daemon=True).start()
 
     def _keep_ticking(self, kb: KnowledgeBase) -> None:
         """Start the chain of ticks, and start it again when it broke (the queue was unreachable when a
@@ -384,7 +389,8 @@ class TaskQueue:
         interval = self.settings.schedule_seconds
         while True:
             last = kb.get_meta(TICK_KEY)
-            stale = last is None or (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds() > 3 * interval
+            age = (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds() if last else None
+            stale = age is None or age > 3 * interval
             if stale:
                 try:
                     self.tick()

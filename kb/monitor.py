@@ -132,7 +132,8 @@ def lease_due(db: Database, lease: timedelta, *, now: datetime | None = None,
     with transaction(db):
         if source_ids is None:
             rows = list(db.query(
-                "SELECT s.*, r.leased_until, r.owner FROM sources s LEFT JOIN fetch_runs r ON r.source_id = s.id "
+                "SELECT s.*, r.leased_until, r.owner FROM sources s "
+                "LEFT JOIN fetch_runs r ON r.source_id = s.id "
                 "WHERE s.paused = 0 AND (s.next_due IS NULL OR s.next_due <= ?) ORDER BY s.next_due",
                 [_iso(moment)]))
         else:
@@ -145,7 +146,8 @@ def lease_due(db: Database, lease: timedelta, *, now: datetime | None = None,
             if row["leased_until"] and row["leased_until"] > _iso(moment) and not _owner_gone(row["owner"]):
                 continue  # in flight
             run_id = uuid.uuid4().hex
-            db.execute("INSERT OR REPLACE INTO fetch_runs (source_id, run_id, state, started_at, leased_until, "
+            db.execute("INSERT OR REPLACE INTO fetch_runs "
+                       "(source_id, run_id, state, started_at, leased_until, "
                        "owner) VALUES (?, ?, 'queued', ?, ?, ?)",
                        [row["id"], run_id, _iso(moment), _iso(moment + lease), owner])
             jobs.append(_job(row, run_id))
@@ -177,7 +179,8 @@ def fetch_read(db: Database, source_id: int, run_id: str, *, chunks: int, etag: 
     with transaction(db):
         if _current(db, source_id, run_id) is None:
             return False
-        db.execute("UPDATE fetch_runs SET state = 'preparing', chunks_waiting = ?, etag = ?, last_modified = ?, "
+        db.execute("UPDATE fetch_runs SET state = 'preparing', chunks_waiting = ?, etag = ?, "
+                   "last_modified = ?, "
                    "counts = ?, leased_until = ? WHERE source_id = ?",
                    [chunks, etag, last_modified, json.dumps({**counts, "warning": warning or ""}),
                     _iso(moment + lease), source_id])
@@ -197,7 +200,8 @@ def chunk_stored(db: Database, source_id: int, run_id: str, counts: Mapping[str,
         total = json.loads(run["counts"])
         for reason, count in counts.items():
             total[reason] = total.get(reason, 0) + count
-        db.execute("UPDATE fetch_runs SET chunks_waiting = chunks_waiting - 1, counts = ? WHERE source_id = ?",
+        db.execute("UPDATE fetch_runs SET chunks_waiting = chunks_waiting - 1, counts = ? "
+                   "WHERE source_id = ?",
                    [json.dumps(total), source_id])
         if run["chunks_waiting"] <= 1:
             _finish(db, source_id, _now(now))

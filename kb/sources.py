@@ -17,6 +17,13 @@ from kb.text.urls import is_http_url
 KINDS = ("feed", "page")
 MAX_BACKOFF = timedelta(hours=24)
 MAX_ERROR_CHARS = 1_000
+# What became of a feed's entries, as a person says it ("3 without a usable link"); others as recorded.
+ENTRY_WORDS = {
+    "no http(s) link": "without a usable link",
+    "over the entry cap": "over the cap",
+    "unreadable entry": "unreadable",
+}
+FIRST_OUTCOMES = ("new", "updated", "duplicate")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,13 @@ class Source:
     # What the last fetch did with the feed's entries, by reason ("new", "duplicate", "over the cap", ...).
     last_counts: Mapping[str, int] = field(default_factory=dict)
     warning: str | None = None  # a cap that bit on the last fetch, in words
+
+    def entries_summary(self) -> str:
+        """What the last fetch did with the entries: "12 new, 30 duplicate, 3 without a usable link"."""
+        counts = self.last_counts
+        ordered = [*FIRST_OUTCOMES, *sorted(set(counts) - set(FIRST_OUTCOMES))]
+        return ", ".join(f"{counts[reason]:,} {ENTRY_WORDS.get(reason, reason)}"
+                         for reason in ordered if counts.get(reason))
 
     def as_json(self) -> dict[str, object]:
         """The record `kb sources list --json` prints."""

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kb import items as items_store
+from kb import sources as sources_store
 from tests.factories import make_draft, make_kb
 
 KB = str(Path(sys.executable).with_name("kb"))
@@ -96,6 +97,26 @@ def test_items_export_jsonl_and_csv(data_dir: Path, tmp_path: Path):
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [row["title"] for row in rows][0] == "Première histoire, avec virgule"
     assert required <= rows[0].keys()
+
+
+def test_sources_list_prints_the_warning_and_what_the_last_fetch_did(data_dir: Path):
+    base = make_kb(data_dir)
+    fetched = sources_store.add_source(base.db, "https://news.example.org/feed.xml", name="Example News")
+    sources_store.record_success(base.db, fetched.id, etag=None, last_modified=None,
+                                 counts={"new": 12, "duplicate": 30, "no http(s) link": 3},
+                                 warning="The feed lists 1,500 entries; only the newest 1,000 were read.")
+    sources_store.add_source(base.db, "https://quiet.example.org/rss", name="Not fetched yet")
+    base.close()
+    listed = run_kb(data_dir, "sources", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "Example News" in lines[0] and "ok" in lines[0]
+    assert lines[1].strip() == "warning: The feed lists 1,500 entries; only the newest 1,000 were read."
+    assert lines[2].strip() == "last fetch: 12 new, 30 duplicate, 3 without a usable link"
+    assert "Not fetched yet" in lines[3] and len(lines) == 4  # nothing fetched, nothing more to say
+    [first, _] = json.loads(run_kb(data_dir, "sources", "list", "--json").stdout)
+    assert first["last_counts"] == {"new": 12, "duplicate": 30, "no http(s) link": 3}
+    assert first["warning"].startswith("The feed lists 1,500 entries")
 
 
 def test_reindex_rebuilds_from_the_database(data_dir: Path):

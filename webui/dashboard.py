@@ -1,5 +1,6 @@
-"""The dashboard: items per week by sector and by language (server-drawn SVG), failing sources, the queue,
-and the deadlines of open case files due within two weeks (or overdue)."""
+"""The dashboard: items per week by sector and by language (server-drawn SVG), failing sources, the curation
+queue, whether the monitor is alive (its workers and the task queue, as on the sources page), and the
+deadlines of open case files due within two weeks (or overdue)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kb import cases as cases_store
 from kb import curation
 from kb.curation import Series
 from webui.access import current_kb, role_required, signed_in_user
+from webui.sources import monitor_status
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("dashboard", __name__)
@@ -96,4 +98,4 @@ def index() -> ResponseReturnValue:
     today = datetime.now(kb.settings.tz).date()  # the lab's day
     deadlines = cases_store.upcoming_deadlines(kb.db, signed_in_user(), days=DEADLINE_DAYS, today=today)
     return render_template("dashboard/index.html", board=board, charts=charts, deadlines=deadlines,
-                           deadline_days=DEADLINE_DAYS, today=today.isoformat())
+                           deadline_days=DEADLINE_DAYS, today=today.isoformat(), monitor=monitor_status(kb))

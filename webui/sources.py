@@ -1,66 +1,297 @@
-"""The sources page: every feed and watched page with its health; add, pause, resume, fetch now, OPML."""
+"""The sources page: every feed and watched page with its health, or its fetch while one is in flight; add
+(mistakes shown on the form itself), pause, resume, fetch now, OPML.
+
+It also says whether the monitor is alive, from the database (the workers' heartbeats, `kb.monitor`) and
+from the queue (the tasks waiting): `monitor_status` for this page and the dashboard, and the banner every
+page shows coordinators and admins when no worker fetches or no writer runs (`page_banner`, handed to the
+templates by a context processor registered on this blueprint).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
+from kb import monitor
 from kb import sources as sources_store
-from kb.errors import InvalidInput, KbError
+from kb.errors import Conflict, InvalidInput, KbError
 from kb.knowledge import KnowledgeBase
+from kb.monitor import Run, Worker
 from kb.sources import KINDS, Source
-from webui.access import current_kb, role_required
+from kb.text.urls import is_http_url
+from webui.access import current_kb, current_user, role_required
+from webui.templating import ago
+
+LOGGER = logging.getLogger(__name__)
 
 bp = Blueprint("sources", __name__)
 NAV = (("Sources", "sources.index", "coordinator"),)
 
+MAX_INTERVAL_MINUTES = 30 * 24 * 60  # a month
+NOT_CONFIGURED = ("This web server was started without fetching: it lists the sources but cannot add or "
+                  "fetch any. Start the web UI with `kb serve`.")
+QUEUE_UNREACHABLE = "The task queue is unreachable"
+
 
 class SourceIntake(Protocol):
     """What this page needs from the fetching side. The `kb` command hands in ingest's implementation
-    (`create_app(..., intake=...)`), so the web UI never imports `ingest` itself."""
+    (`create_app(..., intake=...)`), so the web UI never imports `ingest` itself.
+
+    `fetch_now` and `waiting` raise when the task queue cannot be reached (any error but a KbError, such
+    as a refused connection to Redis); the pages then say so."""
 
     def subscribe(self, kb: KnowledgeBase, url: str, *, kind: str, name: str, interval_minutes: int | None,
-                  full_text: bool) -> Source: ...
+                  full_text: bool) -> Source:
+        """Add the source and queue its first fetch, which checks it (the source stays added, and due, when
+        the queue cannot take that fetch)."""
+        ...
+
+    def fetch_now(self, kb: KnowledgeBase, source_id: int) -> bool:
+        """Queue a fetch of the source at once; False when one is in flight already."""
+        ...
+
+    def waiting(self) -> int:
+        """Tasks waiting in the queue (fetching and storing)."""
+        ...
 
     def import_opml(self, kb: KnowledgeBase, data: bytes) -> tuple[list[Source], list[str]]: ...
 
     def export_opml(self, sources: list[Source]) -> bytes: ...
 
 
-def _intake() -> SourceIntake:
+def _configured_intake() -> SourceIntake | None:
     intake: SourceIntake | None = current_app.extensions.get("kb_intake")
-    if intake is None:
-        raise KbError("this web server was started without fetching; start it with `kb serve` to add sources")
     return intake
+
+
+def _intake() -> SourceIntake:
+    intake = _configured_intake()
+    if intake is None:
+        raise KbError(NOT_CONFIGURED)
+    return intake
+
+
+# --- the monitor's state ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """What the sources page and the dashboard say about the monitor."""
+
+    configured: bool  # this web app has an intake (fetching is wired in)
+    waiting: int | None  # tasks waiting in the queue; None when not known
+    unreachable: bool  # the queue did not answer
+    writers: tuple[Worker, ...]  # the live writers, else the one seen last
+    fetchers: tuple[Worker, ...]  # the live fetching workers, else the one seen last
+    earlier: tuple[Worker, ...]  # other workers, silent (earlier runs), kept for a week
+    banner: tuple[str, ...]  # what the banner says (nothing when the monitor is alive)
+    now: datetime
+
+
+def _period(since: str, now: datetime) -> str:
+    minutes = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} hours"
+    return f"{minutes // (24 * 60)} days"
+
+
+def banner_lines(workers: Sequence[Worker], now: datetime) -> tuple[str, ...]:
+    """What to tell coordinators when the monitor is not running: no fetching worker or no writer has been
+    seen for two minutes (kb.monitor.WORKER_SILENT_AFTER). `workers` come most recently seen first."""
+    lines = []
+    fetchers = [w for w in workers if w.role == "fetch"]
+    if not any(w.alive(now) for w in fetchers):
+        since = f"for {_period(fetchers[0].last_seen, now)}" if fetchers else "yet"
+        lines.append(f"No worker has fetched {since}: sources are not being monitored. "
+                     "Start `kb serve` or `kb worker`.")
+    writers = [w for w in workers if w.role == "writer"]
+    if not any(w.alive(now) for w in writers):
+        since = f"for {_period(writers[0].last_seen, now)}" if writers else "yet"
+        lines.append(f"No writer has run {since}: what workers fetch is not stored and no source is "
+                     "scheduled. Start `kb serve`.")
+    return tuple(lines)
+
+
+def monitor_status(kb: KnowledgeBase, now: datetime | None = None) -> MonitorStatus:
+    moment = now or datetime.now(UTC)
+    intake = _configured_intake()
+    waiting, unreachable = None, False
+    if intake is not None:
+        try:
+            waiting = intake.waiting()
+        except Exception as exc:  # noqa: BLE001 - an unreachable queue is shown on the page, never a 500
+            LOGGER.warning("the task queue is unreachable: %s", exc)
+            unreachable = True
+    everyone = monitor.workers(kb.db)
+
+    def shown(role: str) -> tuple[Worker, ...]:
+        ours = [w for w in everyone if w.role == role]
+        return tuple([w for w in ours if w.alive(moment)] or ours[:1])
+
+    writers, fetchers = shown("writer"), shown("fetch")
+    earlier = tuple(w for w in everyone if w not in writers and w not in fetchers)
+    return MonitorStatus(intake is not None, waiting, unreachable, writers, fetchers, earlier,
+                         banner_lines(everyone, moment), moment)
+
+
+def page_banner() -> tuple[str, ...]:
+    """The banner of the page being rendered: for coordinators and admins, when the monitor is down."""
+    user = current_user()
+    if user is None or not user.can("coordinator"):
+        return ()
+    try:
+        return banner_lines(monitor.workers(current_kb().db), datetime.now(UTC))
+    except Exception:  # noqa: BLE001 - the banner shows on error pages too: it must never fail one
+        LOGGER.exception("the monitor's state could not be read for the banner")
+        return ()
+
+
+@bp.app_context_processor
+def _banner_context() -> dict[str, Any]:
+    return {"monitor_banner": page_banner}
+
+
+# --- a source's row ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: Source
+    health: str  # "Paused", "Failing", "Healthy", "Not fetched yet"
+    progress: str  # the fetch in flight, in words ("" when none)
+    entries: str  # what the last fetch did with the entries
+
+
+def _progress(run: Run | None, now: datetime) -> str:
+    if run is None:
+        return ""
+    if run.expired(now):
+        return f"A fetch started {ago(run.started_at, now)} did not finish in time; it will be fetched again."
+    if run.state == "queued":
+        return f"Fetch queued {ago(run.started_at, now)}, waiting for a worker."
+    if run.chunks_waiting > 0:
+        return (f"Reading entries: {run.chunks_waiting} chunk{'' if run.chunks_waiting == 1 else 's'} "
+                "to store.")
+    return "Storing entries."
+
+
+def source_row(source: Source, run: Run | None, now: datetime) -> SourceRow:
+    if source.paused:
+        health = "Paused"
+    elif source.failures:
+        health = "Failing"
+    elif source.last_success:
+        health = "Healthy"
+    else:
+        health = "Not fetched yet"
+    return SourceRow(source, health, _progress(run, now), source.entries_summary())
+
+
+# --- the form that adds a source --------------------------------------------------------------------------
+
+
+@dataclass
+class AddForm:
+    """What the person typed into "Follow a feed or watch a page", and what is wrong with it by field
+    ("url", "kind", "interval"; "form" for the whole)."""
+
+    url: str = ""
+    kind: str = "feed"
+    name: str = ""
+    interval: str = ""
+    full_text: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+    conflict: bool = False
+
+    @classmethod
+    def read(cls, form: MultiDict[str, str]) -> AddForm:
+        return cls(url=form.get("url", "").strip(), kind=form.get("kind", "feed"), name=form.get("name", ""),
+                   interval=form.get("interval", "").strip(), full_text=form.get("full_text") == "1")
+
+    def minutes(self) -> int | None:
+        return int(self.interval) if self.interval else None
+
+    def check(self, kb: KnowledgeBase) -> bool:
+        """Find every mistake, in words for the person who typed it; True when there is none."""
+        if not self.url:
+            self.errors["url"] = "Enter the address of a feed, or of a web page to watch."
+        elif not is_http_url(self.url):
+            self.errors["url"] = "This is not a web address: enter one that starts with http:// or https://."
+        else:
+            known = sources_store.find_source_by_url(kb.db, self.url)
+            if known is not None:
+                self.already_followed(known)
+        if self.kind not in KINDS:
+            self.errors["kind"] = "Choose a feed, or a page to watch for changes."
+        if self.interval and not (self.interval.isascii() and self.interval.isdigit()
+                                  and 1 <= int(self.interval) <= MAX_INTERVAL_MINUTES):
+            self.errors["interval"] = (f"Enter a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES:,} "
+                                       "(a month), or leave it empty for the default.")
+        return not self.errors
+
+    def already_followed(self, known: Source | None) -> None:
+        name = f", as “{known.name}”" if known is not None and known.name else ""
+        self.errors["url"] = f"You already follow this address{name}."
+        self.conflict = True
+
+    @property
+    def status(self) -> int:
+        return 409 if self.conflict and len(self.errors) == 1 else 400
+
+
+# --- the pages -----------------------------------------------------------------------------------------
+
+
+def _page(form: AddForm | None = None) -> ResponseReturnValue:
+    kb = current_kb()
+    now = datetime.now(UTC)
+    sources = sources_store.list_sources(kb.db)
+    running = monitor.runs(kb.db)
+    rows = [source_row(source, running.get(source.id), now) for source in sources]
+    failing = sum(1 for s in sources if s.failures and not s.paused)
+    form = form or AddForm()
+    return render_template("sources/index.html", rows=rows, failing=failing, kinds=KINDS, form=form,
+                           monitor=monitor_status(kb, now)), (form.status if form.errors else 200)
 
 
 @bp.route("/sources")
 @role_required("coordinator")
 def index() -> ResponseReturnValue:
-    sources = sources_store.list_sources(current_kb().db)
-    failing = sum(1 for s in sources if s.failures and not s.paused)
-    return render_template("sources/index.html", sources=sources, failing=failing, kinds=KINDS)
+    return _page()
 
 
 @bp.route("/sources", methods=["POST"])
 @role_required("coordinator")
 def add() -> ResponseReturnValue:
-    """Add a feed (checked, and found through a web page's feed links) or a page to watch."""
+    """Add a feed (or a web page whose feed its first fetch finds) or a page to watch; the first fetch,
+    queued at once, checks it and its row shows how that went. Mistakes come back on the form."""
     kb = current_kb()
-    kind = request.form.get("kind", "feed")
-    if kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
-    interval = request.form.get("interval", "").strip()
+    form = AddForm.read(request.form)
+    intake = _configured_intake()
+    if not form.check(kb):
+        return _page(form)
+    if intake is None:
+        form.errors["form"] = NOT_CONFIGURED
+        return _page(form)
     try:
-        minutes = int(interval) if interval else None
-    except ValueError as exc:
-        raise InvalidInput("the interval is a whole number of minutes") from exc
-    source = _intake().subscribe(kb, request.form.get("url", ""), kind=kind,
-                                 name=request.form.get("name", ""), interval_minutes=minutes,
-                                 full_text=request.form.get("full_text") == "1")
-    flash(f"Now following {source.name or source.url}.", "info")
+        source = intake.subscribe(kb, form.url, kind=form.kind, name=form.name,
+                                  interval_minutes=form.minutes(), full_text=form.full_text)
+    except Conflict:  # added meanwhile by someone else
+        form.already_followed(sources_store.find_source_by_url(kb.db, form.url))
+        return _page(form)
+    except InvalidInput as exc:
+        form.errors["form"] = f"This source cannot be added: {exc}"
+        return _page(form)
+    flash(f"Now following {source.name or source.url}: its first fetch checks the address, and its row "
+          "shows how that went.", "info")
     return redirect(url_for("sources.index") + f"#source-{source.id}")
 
 
@@ -83,8 +314,28 @@ def resume(source_id: int) -> ResponseReturnValue:
 @bp.route("/sources/<int:source_id>/fetch", methods=["POST"])
 @role_required("coordinator")
 def fetch_now(source_id: int) -> ResponseReturnValue:
-    sources_store.make_due(current_kb().db, source_id)
-    flash("The source will be fetched on the worker's next pass.", "info")
+    """Queue a fetch at once. The source is also made due, so that the scheduler fetches it should the
+    queue be unreachable now, or the task be lost."""
+    kb = current_kb()
+    source = sources_store.get_source(kb.db, source_id)
+    name = source.name or source.url
+    sources_store.make_due(kb.db, source_id)
+    intake = _configured_intake()
+    if intake is None:
+        flash(f"{name} is due now, but this web server was started without fetching: it is fetched once "
+              "the monitor runs (`kb serve`).", "error")
+    else:
+        try:
+            queued = intake.fetch_now(kb, source_id)
+        except KbError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the queue is unreachable: say so, never a 500
+            LOGGER.warning("fetch of source %s not queued: %s", source_id, exc)
+            flash(f"{QUEUE_UNREACHABLE}, so no fetch of {name} was queued. It is due now: the monitor "
+                  "fetches it once the queue answers again.", "error")
+        else:
+            flash(f"Queued a fetch of {name}." if queued else f"A fetch of {name} is already under way.",
+                  "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
 

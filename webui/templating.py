@@ -1,9 +1,10 @@
-"""Jinja filters and globals: safe links, topic labels, dates, paragraphs, pagination and the menu."""
+"""Jinja filters and globals: safe links, topic labels, dates (and how long ago), paragraphs, pagination
+and the menu."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, request, url_for
@@ -44,6 +45,23 @@ def when(value: str | datetime | None, with_time: bool = True) -> str:
         return ""
     local = moment.astimezone(current_app.extensions["kb"].settings.tz)
     return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def ago(value: str | datetime | None, now: datetime | None = None) -> str:
+    """How long ago a stored UTC timestamp was, for a glance: "12 s ago", "5 min ago", "3 h ago"."""
+    moment = value if isinstance(value, datetime) else parse_published(value)
+    if moment is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
+    if seconds < 1:  # also a clock a little ahead on another machine
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
 
 
 def paragraphs(text: str | None) -> list[str]:
@@ -91,6 +109,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(topic_label)
     app.add_template_filter(language_name)
     app.add_template_filter(when)
+    app.add_template_filter(ago)
     app.add_template_filter(paragraphs)
     app.add_template_global(url_with)
     app.add_template_global(link_to)

@@ -402,10 +402,10 @@ def _task_queue(db: Database) -> None:
     # Fetching runs as tasks on a queue (huey), possibly on other machines, while the database stays the
     # truth of what is due. A fetch in flight is a row of fetch_runs holding a lease: if its worker dies,
     # the lease runs out and the source is fetched again (a one-off `kb ingest` names itself as the owner,
-    # so that a killed one's runs are taken over at once on the same machine). The feed's new ETag is kept on the run and
-    # reaches the source only once every chunk of entries is stored, so a lost chunk is fetched again
-    # rather than hidden behind a 304. Workers report heartbeats, shown in the web UI. Each source keeps
-    # what its last fetch did not store, by reason, and a warning when a cap bit.
+    # so that a killed one's runs are taken over at once on the same machine). The feed's new ETag is kept
+    # on the run and reaches the source only once every chunk of entries is stored, so a lost chunk is
+    # fetched again rather than hidden behind a 304. Workers report heartbeats, shown in the web UI. Each
+    # source keeps what its last fetch did not store, by reason, and a warning when a cap bit.
     _run_script(db,
         """
         CREATE TABLE fetch_runs (

@@ -113,7 +113,8 @@ def test_two_workers_on_redis_store_every_item_once_though_one_is_killed(tmp_pat
         wait_for(lambda: not monitor.runs(kb.db), 60, "every fetch run to finish")
         time.sleep(1)  # nothing arrives late as a second copy
         assert item_count(data_dir) == FEEDS * ENTRIES
-        assert kb.db.execute("SELECT count(DISTINCT canonical_url) FROM items").fetchone()[0] == FEEDS * ENTRIES
+        distinct = kb.db.execute("SELECT count(DISTINCT canonical_url) FROM items").fetchone()[0]
+        assert distinct == FEEDS * ENTRIES
         assert kb.db.execute("SELECT count(*) FROM item_sources").fetchone()[0] == FEEDS * ENTRIES
         every = sources_store.list_sources(kb.db)
         assert all(s.failures == 0 and s.last_success and s.items == ENTRIES for s in every)
