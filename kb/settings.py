@@ -298,10 +298,10 @@ class Settings:
     smtp_sender: str = _setting("", _text, "From address of the digest.")
     digest_weekday: str = _setting(
         "", _choice("", "mon", "tue", "wed", "thu", "fri", "sat", "sun"),
-        "Day on which kb worker sends the digest (empty: never).",
+        "Day on which the monitor (kb serve) sends the digest (empty: never).",
     )
     digest_hour: int = _setting(
-        9, _count(0, 23), "Hour (0-23, lab time zone) at which kb worker sends the digest."
+        9, _count(0, 23), "Hour (0-23, lab time zone) at which the monitor (kb serve) sends the digest."
     )
 
     @property
