@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,8 +34,8 @@ from kb.text.urls import canonical_url, is_http_url
 LOGGER = logging.getLogger(__name__)
 
 CHUNK = 25  # entries per prepare task: fewer, larger messages on the queue
-# The outcomes of storing an item (kb.items.store_item) and what else can become of an entry.
-NEW, UPDATED, DUPLICATE, REFUSED = "new", "updated", "duplicate", "refused by a rule"
+# What can become of an entry besides kb.items.store_item's outcomes ("new", "updated", "duplicate").
+DUPLICATE, REFUSED = "duplicate", "refused by a rule"
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,9 @@ def _feed_response(fetcher: Fetcher, job: FetchJob, seconds: StageSeconds) -> tu
     return result, feed_url
 
 
-def read_source(fetcher: Fetcher, job: FetchJob, prepare: Callable[[list[RawEntry]], Sequence]) -> SourceRead:
-    """Fetch and read one source. Never raises: any failure comes back as the read's `error`."""
+def read_source(fetcher: Fetcher, cpu: Executor, job: FetchJob) -> SourceRead:
+    """Fetch and read one source (a watched page is prepared on `cpu`). Never raises: any failure comes
+    back as the read's `error`."""
     seconds = stage_seconds()
     try:
         if job.kind == "page":
@@ -85,7 +86,7 @@ def read_source(fetcher: Fetcher, job: FetchJob, prepare: Callable[[list[RawEntr
             if not result.not_modified:
                 raw = RawEntry(url=job.url, title="", page_body=result.body, page_headers=result.headers,
                                site_name=job.name)
-                prepared, timings = prepare([raw])
+                prepared, timings = cpu.submit(prepare_many, [raw]).result()
                 add_seconds(seconds, timings)
                 drafts = tuple(prepared)
             return SourceRead(job, result.etag, result.last_modified, result.not_modified, page=drafts,

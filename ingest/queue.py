@@ -40,7 +40,7 @@ from ingest.pipeline import (
     receive_read,
     store_chunk,
 )
-from ingest.prepare import RawEntry, StageSeconds, add_seconds, prepare_many, stage_seconds, warm_up
+from ingest.prepare import RawEntry, StageSeconds, add_seconds, stage_seconds, warm_up
 from kb import monitor
 from kb.digest.deliveries import due_for_sending, send_digest
 from kb.errors import KbError
@@ -48,6 +48,7 @@ from kb.items import ItemDraft
 from kb.knowledge import KnowledgeBase
 from kb.monitor import FetchJob, Heartbeat
 from kb.settings import Settings
+from kb.sources import FIRST_OUTCOMES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class IngestSummary:
     def skipped(self) -> dict[str, int]:
         """Entries not stored, by reason (duplicates aside)."""
         return {reason: count for reason, count in sorted(self.entries.items())
-                if reason not in ("new", "updated", "duplicate") and count}
+                if reason not in FIRST_OUTCOMES and count}
 
     def line(self) -> str:
         skipped = "; ".join(f"{count} {reason}" for reason, count in self.skipped().items())
@@ -152,10 +153,6 @@ class _WorkerSide:
     failed: int = 0
     last_failure: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def prepare(self, raws: list[RawEntry]) -> tuple[list[ItemDraft], StageSeconds]:
-        drafts, seconds = self.cpu.submit(prepare_many, raws).result()
-        return drafts, seconds
 
     def count(self, failure: str | None = None) -> None:
         with self.lock:
@@ -209,7 +206,7 @@ class TaskQueue:
         @fetching.task(name="fetch_source", **retry)
         def fetch_source(job: FetchJob) -> None:
             worker = self._worker_side()
-            read = read_source(worker.fetcher, job, worker.prepare)
+            read = read_source(worker.fetcher, worker.cpu, job)
             worker.count(read.error)
             self.receive(read)
 
