@@ -215,6 +215,23 @@ def test_demo_builds_from_the_sample_corpus_and_serves(data_dir: Path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/login", process, timeout=180) == 200
+        # The monitor works while the demo runs: the sample sites still answer (an item's original link),
+        # and a source added meanwhile (here by another process) is fetched by the demo's scheduler.
+        with sqlite3.connect(data_dir / "kb.sqlite3") as probe:
+            original = probe.execute("SELECT url FROM items ORDER BY id LIMIT 1").fetchone()[0]
+            feed = probe.execute("SELECT url FROM sources WHERE kind = 'feed' ORDER BY id").fetchone()[0]
+        with urllib.request.urlopen(original, timeout=10) as answer:  # noqa: S310 - the demo's loopback site
+            assert answer.status == 200
+        added = run_kb(data_dir, "sources", "add", "--no-check", feed + "?again=1")
+        assert added.returncode == 0, added.stderr
+        deadline = time.monotonic() + 30
+        fetched = None
+        while time.monotonic() < deadline and not fetched:
+            time.sleep(0.5)
+            with sqlite3.connect(data_dir / "kb.sqlite3") as probe:
+                fetched = probe.execute("SELECT last_success FROM sources WHERE url = ?",
+                                        [feed + "?again=1"]).fetchone()[0]
+        assert fetched, "a source added to the running demo should be fetched within seconds"
     finally:
         output = _stop(process)
     assert f"http://127.0.0.1:{port}/" in output
