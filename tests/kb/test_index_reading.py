@@ -152,8 +152,9 @@ def test_a_searcher_reads_views_of_one_map_per_segment_file(kb: KnowledgeBase):
 
 
 def test_the_postings_of_deleted_documents_are_read_for_rare_terms_too(kb: KnowledgeBase):
-    """BM25's document frequency counts deleted documents, as Whoosh's doc_frequency does, whether a term
-    is stored in blocks or inline (a term of one document): otherwise a score would change with the cache."""
+    """The postings of deleted documents are read whether a term is stored in blocks or inline (a term of
+    one document), as Whoosh's doc_frequency counts them: the searches mask them with the live bitmap
+    (BM25 counts live documents only), the same way for both."""
     rare = items_store.store_item(kb.db, make_draft(text="A yakword in one story only."))
     items_store.store_item(kb.db, make_draft(text="Another story."))
     kb.sync_index()

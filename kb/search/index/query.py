@@ -10,15 +10,20 @@ How a search runs (see kb.search.service for the Whoosh-free front):
    (kb.search.index.codec) and cached per segment (kb.search.index.segments): the facet values, the
    dates, and the query terms. Counting a facet value over the whole result set is then one `&` and one
    `bit_count()`.
-4. Ranking is BM25 (the title's postings carry its boost): each term's postings are read once per
-   segment with their BM25 parts and kept ordered; the best matching documents of each term form a pool
-   that is scored exactly over every term of the query. Whoosh's own collectors score every match in
-   Python, which took 150-500 ms per query at 100,000 items; this takes a few.
+4. Ranking is BM25 with index-wide statistics over the live documents (the formula is in
+   kb.search.index.segments.Bm25): each positive word of the query stands for its stems in every language
+   of the index, in the title and the text (a prefix for its most frequent expansions), and a document's
+   score adds up the BM25 part of every such (field, stem) pair its postings hold, the title's weighted by
+   its index-time boost. Every matching document is scored, with numpy over the postings read for
+   matching, and the page is then taken exactly: highest score first, equal scores in the order of the
+   documents' keys, so every page is the same however the index is segmented or merged, and paging shows
+   each hit once. Matches that no scored word reaches (a query of metadata values) follow, newest first.
+   Whoosh's own collectors score every match in Python, which took 150-500 ms per query at 100,000
+   items; this takes a few.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 from collections.abc import Iterable
@@ -35,9 +40,10 @@ from kb.search.documents import CASE, CONTACT, ITEM, date_number
 from kb.search.index.parser import Leaf, Node, query_words
 from kb.search.index.segments import (
     SCORED_FIELDS,
+    Bm25,
     SegmentLeaf,
+    bm25,
     decode_term,
-    ids_of,
     mask_of,
     segment_leaves,
 )
@@ -55,8 +61,6 @@ FACETS = ("language", "sector", "topic", "country", "source", "status", "case", 
 FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case")
 QUERY, PHRASE = "<query>", "<phrase>"  # kinds of leaf alternatives besides (field, term)
 MAX_SCORED_PREFIX_TERMS = 20  # a prefix's most frequent expansions take part in the score
-RANK_POOL = 50  # best documents taken from each term's list, at least, before exact scoring
-NEWEST_BY_SORTING = 5_000  # fewer matches than this in a segment are sorted by date, not looked up
 
 # --- what a search asks and gets -----------------------------------------------------------------
 
@@ -172,27 +176,32 @@ class _Compiler:
                     found.update(self.stems(word))
         return frozenset(found)
 
-    def scoring(self, tree: Leaf | Node | None, leaves: list[SegmentLeaf]) -> list[tuple[str, str, float]]:
-        """(field, term, idf) of the positive words of the query: what a document's score sums."""
-        reader = self.searcher.reader()
-        total = max(reader.doc_count_all(), 1)
+    def scoring(self, tree: Leaf | Node | None, stats: Bm25) -> list[tuple[str, str, float]]:
+        """(field, term, idf) of the positive words of the query: the pairs a document's score adds up.
+
+        Each pair counts once, in a fixed order (however often the query repeats a word); the pairs of a
+        prefix are its MAX_SCORED_PREFIX_TERMS expansions held by the most live documents.
+        """
         pairs: dict[tuple[str, str], None] = {}
         for leaf in query_words(tree):
             item_fields, private_fields = self.fields_for(leaf)
             if leaf.kind == "prefix":
-                terms = [t for name, t in self.alternatives(leaf) if name == item_fields[-1]]
-                terms.sort(key=lambda t: -reader.doc_frequency(item_fields[-1], t))
-                best = terms[:MAX_SCORED_PREFIX_TERMS]
-                pairs.update(((name, t), None) for t in best for name in item_fields)
+                for fields in (item_fields, private_fields):
+                    if not fields:
+                        continue
+                    held = {t: stats.frequency(fields[-1], t)
+                            for name, t in self.alternatives(leaf) if name == fields[-1]}
+                    terms = sorted(held, key=lambda t: (-held[t], t))[:MAX_SCORED_PREFIX_TERMS]
+                    pairs.update(((name, t), None) for t in terms for name in fields)
                 continue
             for word in leaf.words:
                 pairs.update(((name, s), None) for s in self.stems(word) for name in item_fields)
                 pairs.update(((name, word), None) for name in private_fields)
         scored = []
         for name, term in pairs:
-            df = sum(leaf.frequency(name, term) for leaf in leaves)  # mostly from the postings just read
-            if df:
-                scored.append((name, term, math.log(1 + (total - df + 0.5) / (df + 0.5))))
+            idf = stats.idf(name, term)
+            if idf:
+                scored.append((name, term, idf))
         return scored
 
     def value_terms(self, leaf: Leaf) -> list[tuple[str, Any]]:
@@ -356,12 +365,12 @@ def run(searcher: Searcher, request: Request, notes: list[str] | None = None) ->
     facets = _count_facets(leaves, matched)
     window = min(request.offset + request.limit, MAX_WINDOW)
     if total == 0 or request.offset >= window:
-        ranked: list[tuple[int, float]] = []
+        page: list[tuple[int, float]] = []
     elif request.sort == "newest" or request.tree is None or _only_negative(request.tree):
-        ranked = _newest(leaves, matched, window)
+        page = _newest(leaves, matched, request.offset, window)
     else:
-        ranked = _rank(leaves, matched, compiler.scoring(request.tree, leaves), window)
-    page = ranked[request.offset : window]
+        stats = bm25(searcher)
+        page = _rank(leaves, matched, compiler.scoring(request.tree, stats), stats, request.offset, window)
     return Answer(
         total=total, matches=[_match(searcher, docnum, score) for docnum, score in page], facets=facets,
         marks=compiler.marks(request.tree), notes=notes,
@@ -402,66 +411,99 @@ def _count_facets(leaves: list[SegmentLeaf], matched: list[int]) -> dict[str, di
     return facets
 
 
-def _newest(leaves: list[SegmentLeaf], matched: list[int], window: int) -> list[tuple[int, float]]:
-    """The first `window` matches, newest first (documents without a date last)."""
-    found: list[tuple[int, int]] = []
-    for leaf, bits in zip(leaves, matched, strict=True):
-        if not bits:
-            continue
-        if bits.bit_count() <= NEWEST_BY_SORTING:
-            published = leaf.published()
-            found += [(published[d], leaf.offset + d) for d in ids_of(bits)]
-            continue
-        in_result = mask_of(bits, leaf.size).tolist()
-        taken = 0
-        for date, docnum in reversed(leaf.dates()):
-            if in_result[docnum]:
-                found.append((date, leaf.offset + docnum))
-                taken += 1
-                if taken >= window:
-                    break
-    found.sort(key=lambda pair: (-pair[0], pair[1]))
-    return [(docnum, 0.0) for _, docnum in found[:window]]
+# A ranking's candidates: per segment, its documents (ascending numbers) and the value they are ordered by.
+_Candidates = list[tuple[SegmentLeaf, np.ndarray, np.ndarray]]
 
 
-def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, str, float]],
-          window: int) -> list[tuple[int, float]]:
-    """The best `window` matches by BM25 (title boosted by its index-time weights), best first.
+def _page(candidates: _Candidates, start: int, stop: int) -> list[tuple[int, float]]:
+    """Places start..stop-1 (from 0) of the candidates ordered by value, highest first, and equal values
+    by the documents' keys: (index-wide document number, value) for each.
 
-    Each term's documents are kept ordered by their BM25 part; the best matching ones of every term make a
-    pool, and the pool is scored exactly over all the terms. Matches with no scored word (a query of
-    metadata values) follow, newest first.
+    Exact, and the same however the documents are spread over segments: the values at or above the
+    stop-th highest are sorted, and the keys of the documents sharing a value are read only where such a
+    run of equal values reaches into the page.
     """
-    pool_size = max(RANK_POOL, window)
-    scored: list[tuple[float, int]] = []
-    unscored = 0
+    candidates = [group for group in candidates if len(group[1])]
+    if stop <= start or not candidates:
+        return []
+    values = np.concatenate([found for _, _, found in candidates])
+    owners = np.concatenate([np.full(len(docs), n) for n, (_, docs, _) in enumerate(candidates)])
+    docnums = np.concatenate([docs for _, docs, _ in candidates])
+    if len(values) > stop:
+        cut = np.partition(values, len(values) - stop)[len(values) - stop]  # the stop-th highest value
+        keep = np.flatnonzero(values >= cut)  # all of the run of equal values at the cut
+        values, owners, docnums = values[keep], owners[keep], docnums[keep]
+    order = np.argsort(-values, kind="stable")
+    ordered = values[order]
+    bounds = np.concatenate(([0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1, [len(ordered)]))
+    run = int(np.searchsorted(bounds, start, side="right")) - 1
+    while run < len(bounds) - 1 and bounds[run] < stop:
+        low, high = int(bounds[run]), int(bounds[run + 1])
+        if high - low > 1:
+            members = order[low:high]
+            pairs = zip(owners[members].tolist(), docnums[members].tolist(), strict=True)
+            keys = [candidates[owner][0].sort_keys((docnum,))[0] for owner, docnum in pairs]
+            order[low:high] = members[sorted(range(high - low), key=keys.__getitem__)]
+        run += 1
+    return [(candidates[owner][0].offset + docnum, value) for owner, docnum, value in zip(
+        owners[order[start:stop]].tolist(), docnums[order[start:stop]].tolist(),
+        values[order[start:stop]].tolist(), strict=True)]
+
+
+def _newest(leaves: list[SegmentLeaf], matched: list[int], start: int, stop: int) -> list[tuple[int, float]]:
+    """Places start..stop-1 of the matches, newest first (those without a date last), equal dates by key."""
+    candidates = []
+    for leaf, bits in zip(leaves, matched, strict=True):
+        if bits:
+            docs = np.flatnonzero(mask_of(bits, leaf.size))
+            candidates.append((leaf, docs, leaf.published()[docs]))
+    return [(docnum, 0.0) for docnum, _ in _page(candidates, start, stop)]
+
+
+def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, str, float]], stats: Bm25,
+          start: int, stop: int) -> list[tuple[int, float]]:
+    """Places start..stop-1 of the matches by BM25 (see Bm25), best first, equal scores by key.
+
+    Every match is scored: for each (field, term, idf) in turn, over the postings of the term in each
+    segment (or, when the matches are fewer than the postings, the matches looked up in them), so a
+    document's score adds the same numbers in the same order in any segment. Matches with no scored word
+    (a query of metadata values) follow, newest first, with a score of 0.
+    """
+    scored: _Candidates = []
+    unscored: _Candidates = []
     for leaf, bits in zip(leaves, matched, strict=True):
         if not bits:
             continue
         in_result = mask_of(bits, leaf.size)
-        chosen = []
-        postings = []
+        docs = np.flatnonzero(in_result).astype(np.uint32)  # as the postings' ids: no conversions below
+        scores = np.zeros(len(docs))
         for name, term, idf in terms:
-            found = leaf.postings(name, term)
-            held = in_result[found.ids]  # which of the term's documents match
-            if not held.any():
+            postings = leaf.postings(name, term)
+            ids, weights = postings.ids, postings.weights
+            if not len(ids) or weights is None:
                 continue
-            postings.append((found, idf))
-            order = found.order()
-            chosen.append(found.ids[order[held[order]][:pool_size]])
-        pool = np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.uint32)
-        scores = np.zeros(len(pool))
-        for found, idf in postings:  # in the order of the terms, as a sum in Python would add them
-            scores += found.parts_of(pool) * idf
-        scored += zip(scores.tolist(), (pool.astype(np.int64) + leaf.offset).tolist(), strict=True)
-        unscored += bits.bit_count() - len(pool)
-    best = heapq.nlargest(window, scored)
-    ranked = [(docnum, score) for score, docnum in best]
-    if len(ranked) < window and unscored:
-        seen = {docnum for docnum, _ in ranked}
-        newest = _newest(leaves, matched, window)
-        ranked += [pair for pair in newest if pair[0] not in seen][: window - len(ranked)]
-    return ranked
+            if len(ids) <= len(docs):  # the term's documents, those among the matches
+                held = in_result[ids]
+                holding = ids[held]
+                at = np.searchsorted(docs, holding)
+                weights = weights[held]
+            else:  # the matches, those among the term's documents
+                where = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+                hit = ids[where] == docs
+                at = np.flatnonzero(hit)
+                holding = docs[hit]
+                weights = weights[where[hit]]
+            if len(at):
+                scores[at] += stats.parts(leaf, name, weights, holding, idf)
+        positive = scores > 0
+        scored.append((leaf, docs[positive], scores[positive]))
+        rest = docs[~positive]
+        unscored.append((leaf, rest, leaf.published()[rest]))
+    count = sum(len(docs) for _, docs, _ in scored)
+    page = _page(scored, start, min(stop, count))
+    if stop > count:
+        page += [(docnum, 0.0) for docnum, _ in _page(unscored, max(start - count, 0), stop - count)]
+    return page
 
 
 def _match(searcher: Searcher, docnum: int, score: float) -> Match:
@@ -522,7 +564,8 @@ def similar(searcher: Searcher, key: str, title: str, text: str, limit: int = 5,
             bits |= leaf.term(name, word)
         kinds = dict(leaf.facet("kind"))
         matched.append(bits & leaf.live() & kinds.get(ITEM, 0) & ~leaf.term("id", key))
-    return [_match(searcher, docnum, score) for docnum, score in _rank(leaves, matched, terms, limit)]
+    page = _rank(leaves, matched, terms, bm25(searcher), 0, limit)
+    return [_match(searcher, docnum, score) for docnum, score in page]
 
 
 __all__ = ["Access", "Answer", "FACETS", "FILTER_FIELDS", "ITEM", "Match", "Request", "corrections", "count",
