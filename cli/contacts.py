@@ -14,7 +14,7 @@ from kb import contacts as contacts_store
 
 @click.group()
 def contacts() -> None:
-    """Contacts (coordinators and admins; restricted ones only for their case team and admins)."""
+    """Contacts: all export those they may see (researchers: not restricted); coordinators import."""
 
 
 @contacts.command("import")

@@ -1,9 +1,11 @@
 """Case files: one investigation of a system, with its team, sources, contacts, timeline and deadlines.
 
 Reading: every signed-in (active) user may read every case file, with its items, notes and deadlines; its
-contacts are filtered by the rules of kb.contacts (researchers see none). Changing: coordinators, admins
-and the case lead may change a case file; its members may add notes and link or unlink items. Only
-coordinators and admins create case files or change a team, since membership opens restricted contacts.
+contacts are filtered by the rules of kb.contacts (researchers see those that are not restricted).
+Changing: coordinators, admins and the case lead may change a case file; its members may add notes and
+link or unlink items. Only coordinators and admins create case files or change a team, since membership
+opens restricted contacts (to coordinators), and only they link contacts to a case file or unlink them
+(kb.contacts.can_change_contacts).
 """
 
 from __future__ import annotations
@@ -212,7 +214,7 @@ def case_items(db: Database, user: User, case_id: int) -> list[Item]:
 
 
 def case_contacts(db: Database, user: User, case_id: int) -> list[CaseContact]:
-    """The contacts of the case file this user may see, with their role in it (none for researchers)."""
+    """The contacts of the case file this user may see (kb.contacts decides), with their role in it."""
     get_case(db, user, case_id)
     if not contacts.can_see_contacts(user):
         return []
@@ -449,6 +451,7 @@ def link_contact(db: Database, user: User, case_id: int, contact_id: int, role: 
     role = _clean_text(role, multiline=False)
     if len(role) > MAX_ROLE:
         raise InvalidInput(f"the role is longer than {MAX_ROLE} characters")
+    _require(contacts.can_change_contacts(user), "link contacts to case files")
     with transaction(db):
         _managed(db, user, case_id)
         contacts.get_contact(db, user, contact_id)
@@ -461,6 +464,7 @@ def link_contact(db: Database, user: User, case_id: int, contact_id: int, role: 
 
 def unlink_contact(db: Database, user: User, case_id: int, contact_id: int) -> bool:
     """Unlink a contact this user may see from the case file; False if it was not linked."""
+    _require(contacts.can_change_contacts(user), "unlink contacts from case files")
     with transaction(db):
         _managed(db, user, case_id)
         contacts.get_contact(db, user, contact_id)

@@ -1,10 +1,15 @@
 """Contacts: the people the lab works with, some of them at risk. Who may see which is decided here.
 
-Access, applied in SQL by every read function, which all take the acting user:
-- only coordinators and admins see contacts at all (`can_see_contacts`); researchers get PermissionDenied;
-- a contact marked restricted is visible only to admins and to the lead and members of a case file it is
-  linked to; for anyone else it does not exist (NotFound, absent from lists, facets, exports and matching).
-`visible_contact_ids` gives the same rule to other modules (search) as a set of ids, or None for "all".
+The rule, in one place (`contact_scope`), applied in SQL by every read function, which all take the acting
+user, and handed to search (kb.search) and case files (kb.cases):
+- researchers see the contacts that are not restricted (sensitivity "normal");
+- coordinators see those too, and the restricted contacts linked to a case file they lead or are a member of;
+- admins see every contact; inactive users see none;
+- a contact a user may not see does not exist for them (NotFound, absent from lists, facets, exports,
+  search and matching).
+Only coordinators and admins change contacts (`can_change_contacts`: create, edit, delete, import, link to
+case files); researchers get PermissionDenied. `visible_contact_ids` gives the rule to other modules as a set
+of ids, or None for "all".
 """
 
 from __future__ import annotations
@@ -130,22 +135,58 @@ class ImportReport:
 # Access
 
 
+@dataclass(frozen=True)
+class ContactScope:
+    """Which contacts a user may see: the rule used by the pages, search, the API and the exports."""
+
+    contacts: str  # "none", "normal" (not restricted) or "all"
+    through_cases: bool = False  # also the restricted contacts linked to a case file they lead or are on
+
+    @property
+    def any(self) -> bool:
+        return self.contacts != "none"
+
+
+def contact_scope(user: User) -> ContactScope:
+    """What this user may see of contacts: the one place saying which role sees which contact."""
+    if user.can("admin"):
+        return ContactScope("all")
+    if user.can("coordinator"):
+        return ContactScope("normal", through_cases=True)
+    if user.can("researcher"):
+        return ContactScope("normal")
+    return ContactScope("none")
+
+
 def can_see_contacts(user: User) -> bool:
-    """Coordinators and admins see contacts; researchers do not."""
+    """Every active user sees contacts: researchers and coordinators the normal ones, admins all of them."""
+    return contact_scope(user).any
+
+
+def can_change_contacts(user: User) -> bool:
+    """Coordinators and admins create, edit, delete, import and link contacts; researchers do not."""
     return user.can("coordinator")
 
 
-def _require_contacts_role(user: User) -> None:
+def _require_reader(user: User) -> None:
     if not can_see_contacts(user):
-        raise PermissionDenied("only coordinators and admins may see or change contacts")
+        raise PermissionDenied("you may not see contacts")
+
+
+def _require_editor(user: User) -> None:
+    if not can_change_contacts(user):
+        raise PermissionDenied("only coordinators and admins may change contacts")
 
 
 def _visibility(user: User) -> tuple[str, list[object]]:
     """A WHERE condition on contacts aliased `c` that keeps only the contacts this user may see."""
-    if not can_see_contacts(user):
-        return "0", []
-    if user.can("admin"):
+    scope = contact_scope(user)
+    if scope.contacts == "all":
         return "1", []
+    if scope.contacts == "none":
+        return "0", []
+    if not scope.through_cases:
+        return "c.sensitivity = 'normal'", []
     return (
         "(c.sensitivity = 'normal' OR c.id IN (SELECT cc.contact_id FROM case_contacts cc "
         "JOIN cases k ON k.id = cc.case_id WHERE k.lead_id = ? OR EXISTS "
@@ -156,7 +197,7 @@ def _visibility(user: User) -> tuple[str, list[object]]:
 
 def visible_contact_ids(db: Database, user: User) -> set[int] | None:
     """Ids of the contacts this user may see, or None when they may see all of them (admins)."""
-    if user.can("admin"):
+    if contact_scope(user).contacts == "all":
         return None
     condition, params = _visibility(user)
     return {row[0] for row in db.execute(f"SELECT c.id FROM contacts c WHERE {condition}", params)}  # noqa: S608
@@ -348,8 +389,8 @@ def _select(db: Database, user: User, where: list[str], params: list[object]) ->
 
 
 def list_contacts(db: Database, user: User, filters: ContactFilter | None = None) -> list[Contact]:
-    """The contacts this user may see that match the filters, by name; PermissionDenied for researchers."""
-    _require_contacts_role(user)
+    """The contacts this user may see that match the filters, by name."""
+    _require_reader(user)
     filters = filters or ContactFilter()
     where, params = _filter_sql(filters)
     found = _select(db, user, where, params)
@@ -371,8 +412,8 @@ def contact_facets(db: Database, user: User,
 
 
 def find_contact(db: Database, user: User, contact_id: int) -> Contact | None:
-    """The contact if it exists and this user may see it, else None; PermissionDenied for researchers."""
-    _require_contacts_role(user)
+    """The contact if it exists and this user may see it, else None."""
+    _require_reader(user)
     found = _select(db, user, ["c.id = ?"], [contact_id])
     return found[0] if found else None
 
@@ -439,7 +480,7 @@ def _insert(db: Database, cleaned: Mapping[str, object], by: int | None) -> int:
 def create_contact(db: Database, user: User, fields: Mapping[str, object], *, case_id: int | None = None,
                    case_role: str = "") -> Contact:
     """Create a contact, optionally linked to a case file at once (needed to create a restricted one)."""
-    _require_contacts_role(user)
+    _require_editor(user)
     cleaned = clean_fields(fields)
     with transaction(db):
         contact_id = _insert(db, cleaned, user.id)
@@ -456,7 +497,7 @@ def _changes(before: Contact, cleaned: Mapping[str, object]) -> dict[str, tuple[
 
 def update_contact(db: Database, user: User, contact_id: int, changes: Mapping[str, object]) -> Contact:
     """Change some fields of a contact this user may see; the log keeps each field's before and after."""
-    _require_contacts_role(user)
+    _require_editor(user)
     cleaned = clean_fields(changes, partial=True)
     with transaction(db):
         before = get_contact(db, user, contact_id)
@@ -480,7 +521,7 @@ def update_contact(db: Database, user: User, contact_id: int, changes: Mapping[s
 
 def delete_contact(db: Database, user: User, contact_id: int) -> None:
     """Delete a contact this user may see, with its case links."""
-    _require_contacts_role(user)
+    _require_editor(user)
     with transaction(db):
         before = get_contact(db, user, contact_id)
         db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
@@ -640,7 +681,7 @@ def import_contacts(db: Database, user: User, data: bytes, *, dry_run: bool = Fa
     cell leaves the stored value alone. A refused row writes nothing and does not stop the others. The dry
     run performs the same import inside a transaction that is rolled back, so its report is exact.
     """
-    _require_contacts_role(user)
+    _require_editor(user)
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     header: list[str] | None = None
     report = ImportReport(dry_run=dry_run)

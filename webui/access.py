@@ -28,6 +28,10 @@ SESSION_VERSION = "sv"
 SESSION_STARTED = "started"
 API_PREFIX = "/api/"
 CSRF_FIELD = "csrf_token"  # where Flask-WTF keeps the session's CSRF secret
+# Who a page needing a role is for, and how to name a user's role, in the 403 page's sentence.
+ROLE_AUDIENCE = {"researcher": "everyone signed in", "coordinator": "coordinators and admins",
+                 "admin": "admins"}
+ROLE_NAMES = {"researcher": "a researcher", "coordinator": "a coordinator", "admin": "an admin"}
 
 
 def current_kb() -> KnowledgeBase:
@@ -121,6 +125,17 @@ def _refuse_anonymous() -> ResponseReturnValue:
     return redirect(url_for("auth.sign_in", next=target))
 
 
+def role_name(user: User) -> str:
+    """The user's role as words: "a researcher", "an admin"."""
+    return ROLE_NAMES.get(user.role, f"a {user.role}")
+
+
+def role_refusal(role: str, user: User) -> str:
+    """The 403 sentence: which role a page needs and the user's own."""
+    needed = ROLE_AUDIENCE.get(role, f"the {role} role")
+    return f"This page is for {needed}; you are signed in as {role_name(user)}."
+
+
 def role_required(role: str) -> Callable[[F], F]:
     """Allow the view to users whose role includes `role`; others get 403, no session a sign-in (API: 401)."""
 
@@ -131,7 +146,7 @@ def role_required(role: str) -> Callable[[F], F]:
             if user is None:
                 return _refuse_anonymous()
             if not user.can(role):
-                abort(403)
+                abort(403, role_refusal(role, user))
             return view(*args, **kwargs)
 
         wrapper.required_role = role  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ class Permissions:
     contribute: bool  # notes, items
     team: bool  # change the team
     see_contacts: bool
+    link_contacts: bool  # link and unlink contacts, create one for the case file
     history: bool
 
     @classmethod
@@ -55,6 +56,8 @@ class Permissions:
                    contribute=cases_store.can_contribute(user, case),
                    team=cases_store.can_create_cases(user),
                    see_contacts=contacts_store.can_see_contacts(user),
+                   link_contacts=cases_store.can_manage_case(user, case)
+                   and contacts_store.can_change_contacts(user),
                    history=user.can("admin"))
 
 
@@ -190,7 +193,7 @@ def show(case_id: int) -> ResponseReturnValue:
     allowed = Permissions.of(user, case)
     linked_contacts = cases_store.case_contacts(db, user, case_id)
     pickable = []
-    if allowed.manage and allowed.see_contacts:
+    if allowed.link_contacts:
         linked_ids = {cc.contact.id for cc in linked_contacts}
         pickable = [c for c in contacts_store.list_contacts(db, user) if c.id not in linked_ids]
     people = _people()

@@ -1,5 +1,6 @@
-"""Contacts on the web (coordinators and admins): list with search and facets, detail, create, edit, delete,
-CSV export and a two-step CSV import (dry run, then the real import).
+"""Contacts on the web: list with search and facets, detail and CSV export for every signed-in user (each
+sees the contacts `kb.contacts.contact_scope` allows: researchers the ones that are not restricted); create,
+edit, delete and a two-step CSV import (dry run, then the real import) for coordinators and admins.
 
 Every rule about who sees which contact lives in `kb.contacts`: a restricted contact the user may not see
 does not exist for them (404, absent from lists, facets and exports). This module only turns forms into
@@ -34,12 +35,12 @@ from kb.storage.db import parse_row_id, transaction
 from kb.text.taxonomy import FACETS as TOPIC_FACETS
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
-from webui.access import current_kb, role_required, signed_in_user
+from webui.access import current_kb, login_required, role_required, signed_in_user
 from webui.search import Facet, FacetValue
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
-NAV = (("Contacts", "contacts.index", "coordinator"),)
+NAV = (("Contacts", "contacts.index", "researcher"),)
 
 PAGE_SIZE = 50
 MAX_QUERY = 200
@@ -162,7 +163,7 @@ def build_facets(counts: dict[str, list[tuple[str, int]]], filters: ContactFilte
 
 
 @bp.route("")
-@role_required("coordinator")
+@login_required
 def index() -> ResponseReturnValue:
     user = signed_in_user()
     db = current_kb().db
@@ -172,7 +173,8 @@ def index() -> ResponseReturnValue:
     page = min(_page(request.args), pages)
     facets = build_facets(contacts_store.contact_facets(db, user, filters), filters)
     return render_template(
-        "contacts/index.html", contacts=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], total=len(found),
+        "contacts/index.html", may_change=contacts_store.can_change_contacts(user),
+        contacts=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], total=len(found),
         page=page, pages=pages, filters=filters, facets=facets, arguments=filter_arguments(filters),
     )
 
@@ -223,7 +225,7 @@ def create() -> ResponseReturnValue:
 
 
 @bp.route("/<int:contact_id>")
-@role_required("coordinator")
+@login_required
 def show(contact_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     db = current_kb().db
@@ -237,7 +239,8 @@ def show(contact_id: int) -> ResponseReturnValue:
                      if cc.contact.id == contact_id), "")
         linked.append((case, role))
     history = contacts_store.contact_history(db, user, contact_id) if user.can("admin") else []
-    return render_template("contacts/show.html", contact=contact, linked=linked, history=history)
+    return render_template("contacts/show.html", contact=contact, linked=linked, history=history,
+                           may_change=contacts_store.can_change_contacts(user))
 
 
 @bp.route("/<int:contact_id>/edit")
@@ -293,7 +296,7 @@ def delete(contact_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/export.csv", methods=["POST"])
-@role_required("coordinator")
+@login_required
 def export() -> ResponseReturnValue:
     """The visible contacts matching the list's filters as CSV.
 

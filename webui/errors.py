@@ -1,15 +1,21 @@
-"""The one place where errors become responses: an HTML page, or JSON under /api/."""
+"""The one place where errors become responses: an HTML page, or JSON under /api/.
+
+The page is in the product's layout and says what happened (the message), what to do about it (ADVICE) and
+gives a link back: to the page the user came from when that is a page of this site, else to the search. A
+403 names the user's role. A 404 reads the same whether a thing does not exist or is hidden from the user.
+"""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kb.errors import Conflict, FetchError, InvalidInput, KbError, NotFound, PermissionDenied
-from webui.access import is_api_request
+from webui.access import current_user, is_api_request, role_name, safe_next
 
 LOGGER = logging.getLogger(__name__)
 
@@ -24,6 +30,17 @@ STATUS_OF: tuple[tuple[type[KbError], int], ...] = (
 TITLES = {400: "Bad request", 401: "Sign-in required", 403: "Not allowed", 404: "Not found",
           405: "Not allowed", 409: "Conflict", 413: "Too large", 429: "Too many attempts",
           500: "Something went wrong", 502: "Could not fetch"}
+ADVICE = {
+    400: "Check what you entered or the address, and try again.",
+    403: "If you need this, ask an admin to change your role.",
+    404: "Check the address, or find what you are looking for with the search.",
+    405: "Use the page's own buttons and links rather than typing the address.",
+    409: "Reload the page to see the latest state, then try again.",
+    413: "Send something smaller, or split it.",
+    429: "Wait a little, then try again.",
+    500: "Try again in a moment; if it keeps happening, tell an admin.",
+    502: "The other site did not answer as expected; try again later.",
+}
 
 
 def status_of(error: KbError) -> int:
@@ -42,7 +59,26 @@ def error_response(status: int, message: str) -> ResponseReturnValue:
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="kb"'
         return response
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    user = current_user()
+    if status == 403 and user is not None and "signed in as" not in message:
+        message = f"{message.rstrip('.')}. You are signed in as {role_name(user)}." if message else \
+            f"You are signed in as {role_name(user)}."
+    back_url, back_label = _way_back()
+    return render_template("errors/error.html", status=status, title=title, message=message,
+                           advice=ADVICE.get(status, ""), back_url=back_url, back_label=back_label), status
+
+
+def _way_back() -> tuple[str, str]:
+    """The page the user came from, when it is a page of this site (and not this one), else the search."""
+    home = url_for("search.index")
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if parts.netloc == request.host and parts.scheme in ("http", "https"):
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        target = safe_next(target, home)
+        if target not in (request.full_path.rstrip("?"), request.path, home):
+            return target, "Back to the previous page"
+    return home, "Back to the search"
 
 
 def register_error_handlers(app: Flask) -> None:

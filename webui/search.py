@@ -15,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
-from kb import contacts as contacts_store
 from kb import items as items_store
 from kb import sources as sources_store
 from kb.errors import InvalidInput
@@ -110,11 +109,9 @@ def parse_request(args: MultiDict[str, str], *, default_page_size: int = PAGE_SI
 
 
 def run_search(parsed: SearchRequest, user: User) -> SearchResults:
-    """The search with the user's access: restricted contacts only through the user's case files."""
-    kb = current_kb()
-    allowed = contacts_store.visible_contact_ids(kb.db, user) or ()
-    return search(kb, parsed.query, parsed.filters, user=user, sort=parsed.sort, page=parsed.page,
-                  page_size=parsed.page_size, allowed_contacts=allowed)
+    """The search with the user's access (kb.search applies the contact rule of kb.contacts)."""
+    return search(current_kb(), parsed.query, parsed.filters, user=user, sort=parsed.sort, page=parsed.page,
+                  page_size=parsed.page_size)
 
 
 def facet_labeller(user: User) -> dict[str, Any]:
@@ -177,6 +174,9 @@ def index() -> ResponseReturnValue:
     parsed = parse_request(request.args)
     results = run_search(parsed, user)
     pages = max(1, math.ceil(results.total / results.page_size)) if results.page_size else 1
+    # A page beyond the results (an old link, a hand-made address) says so, with the way to the last one.
+    past_last = min(pages, results.pages) if results.total and not results.hits and results.page > 1 else None
+    asked_page = _int(request.args, "page", 1, 1, 10**9)  # as asked for (parse_request bounds it to MAX_PAGE)
     db = current_kb().db
     saved = saved_searches.list_saved_searches(db, user.id)
     # Sources and status are shown from the stored items (one query for the page's hits).
@@ -185,7 +185,8 @@ def index() -> ResponseReturnValue:
     arguments: dict[str, Any] = {k: request.args.getlist(k) for k in request.args if k != "page"}
     return render_template(
         "search/index.html", parsed=parsed, results=results, facets=build_facets(results, parsed, user),
-        pages=pages, page_numbers=_pages(results.page, pages), hit_link=hit_link, saved=saved,
+        pages=pages, past_last=past_last, asked_page=asked_page,
+        page_numbers=_pages(results.page, pages), hit_link=hit_link, saved=saved,
         items_by_id=items_by_id,
         selected={name: getattr(parsed.filters, name) for name in FACET_NAMES}, arguments=arguments,
         csv_url=url_for("search.export", fmt="csv", **arguments),

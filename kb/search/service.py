@@ -4,9 +4,10 @@
 rules of the user, and returns one page of hits with their highlighted snippets, facet counts over the
 whole result set, notes on what was ignored or bounded, and a "did you mean" when little was found.
 
-Access, the rules of kb.contacts and kb.cases: items are visible to everyone signed in. Contacts are
-visible to coordinators and admins; restricted contacts only to admins and to the lead and members of a
-case file linking them (kb.contacts.visible_contact_ids, unless the caller passes `allowed_contacts`).
+Access, the rules of kb.contacts and kb.cases: items are visible to everyone signed in. Which contacts a
+user finds is kb.contacts.contact_scope: researchers and coordinators the ones that are not restricted,
+admins all; coordinators also the restricted ones linked to a case file they lead or are a member of
+(kb.contacts.visible_contact_ids, unless the caller passes `allowed_contacts`; ignored for anyone else).
 Case files are visible to every active user. Without a user, only items are searched. What a user may
 not see never reaches a hit, a total, a facet count or a suggestion.
 """
@@ -145,15 +146,13 @@ class SearchResults:
 
 
 def access_for(user: User | None, allowed_contacts: Collection[int] = ()) -> engine.Access:
-    """What beside items a user may find; `allowed_contacts`: restricted contacts a coordinator may see."""
+    """What beside items a user may find, by kb.contacts.contact_scope; `allowed_contacts`: restricted
+    contacts a coordinator may see through their case files (ignored for users the rule gives none)."""
     if user is None or not user.active:
         return engine.Access()
-    if user.can("admin"):
-        return engine.Access(contacts="all", cases=True)
-    if user.can("coordinator"):
-        return engine.Access(contacts="normal", allowed_contacts=frozenset(int(i) for i in allowed_contacts),
-                             cases=True)
-    return engine.Access(cases=True)
+    scope = contacts_store.contact_scope(user)
+    allowed = frozenset(int(i) for i in allowed_contacts) if scope.through_cases else frozenset()
+    return engine.Access(contacts=scope.contacts, allowed_contacts=allowed, cases=True)
 
 
 def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, *, user: User | None = None,
@@ -192,8 +191,8 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
 
 
 def _visible_contacts(kb: KnowledgeBase, user: User | None) -> Collection[int]:
-    """The contacts a coordinator may see through case files (admins see all, researchers none)."""
-    if user is None or not user.active or user.can("admin") or not user.can("coordinator"):
+    """The restricted contacts a user may see through case files (only those the rule lets in that way)."""
+    if user is None or not contacts_store.contact_scope(user).through_cases:
         return ()
     return contacts_store.visible_contact_ids(kb.db, user) or ()
 

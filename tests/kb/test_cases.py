@@ -209,10 +209,12 @@ def test_link_contacts_with_roles(db: Database, people: People, case: cases.Case
         cases.link_contact(db, people.coordinator, case.id, restricted.id, "x")
     with pytest.raises(NotFound):
         cases.unlink_contact(db, people.coordinator, case.id, restricted.id)
-    # Researchers, even the lead, see none.
-    assert cases.case_contacts(db, people.lead, case.id) == []
+    # Researchers, even the lead, see only the normal one (issue 16), and link or unlink none.
+    assert [c.contact.name for c in cases.case_contacts(db, people.lead, case.id)] == ["Jan"]
     with pytest.raises(PermissionDenied):
         cases.link_contact(db, people.lead, case.id, normal.id, "x")
+    with pytest.raises(PermissionDenied):
+        cases.unlink_contact(db, people.lead, case.id, normal.id)
     assert cases.unlink_contact(db, people.coordinator, case.id, normal.id) is True
     assert cases.unlink_contact(db, people.coordinator, case.id, normal.id) is False
     assert [c.contact.name for c in cases.case_contacts(db, people.admin, case.id)] == ["Claimant"]

@@ -175,15 +175,32 @@ def test_researchers_may_not_change_contacts(db: Database, people: People, world
 
 
 def test_can_see_contacts_by_role(people: People) -> None:
-    assert not contacts.can_see_contacts(people.researcher)
-    assert not contacts.can_see_contacts(people.researcher_member)
+    # Issue 16: researchers now see contacts (the ones that are not restricted); they still change none.
+    assert contacts.can_see_contacts(people.researcher)
+    assert contacts.can_see_contacts(people.researcher_member)
     assert contacts.can_see_contacts(people.coordinator)
     assert contacts.can_see_contacts(people.admin)
+    assert not contacts.can_change_contacts(people.researcher)
+    assert not contacts.can_change_contacts(people.researcher_member)
+    assert contacts.can_change_contacts(people.coordinator)
+    assert contacts.can_change_contacts(people.admin)
 
 
-# Who sees which contact: researchers none (even on the case), a coordinator off the case only the normal one,
-# the case's coordinator member and lead also its restricted contact, admins every contact.
+def test_contact_scope_is_the_one_rule(people: People) -> None:
+    from dataclasses import replace
+
+    assert contacts.contact_scope(people.researcher) == contacts.ContactScope("normal")
+    assert contacts.contact_scope(people.researcher_member) == contacts.ContactScope("normal")
+    assert contacts.contact_scope(people.coordinator) == contacts.ContactScope("normal", through_cases=True)
+    assert contacts.contact_scope(people.admin) == contacts.ContactScope("all")
+    assert contacts.contact_scope(replace(people.researcher, active=False)) == contacts.ContactScope("none")
+
+
+# Who sees which contact: researchers only the normal one (even on the case), a coordinator off the case only
+# the normal one, the case's coordinator member and lead also its restricted contact, admins every contact.
 VISIBLE = {
+    "researcher": {"normal"},
+    "researcher_member": {"normal"},
     "coordinator": {"normal"},
     "member": {"normal", "restricted"},
     "lead": {"normal", "restricted"},
@@ -244,16 +261,26 @@ def test_visible_contact_ids_follow_the_rule(db: Database, people: People, world
 
 
 @pytest.mark.parametrize("role", ["researcher", "researcher_member"])
-def test_researchers_see_no_contacts_even_on_the_case(db: Database, people: People, world: World,
-                                                      role: str) -> None:
+def test_researchers_see_normal_contacts_never_restricted_ones_even_on_the_case(
+        db: Database, people: People, world: World, role: str) -> None:
+    """Issue 16: researchers see the contacts that are not restricted, and no restricted one, even one linked
+    to a case file they are a member of (that opens restricted contacts to coordinators only)."""
     user = getattr(people, role)
-    assert contacts.visible_contact_ids(db, user) == set()
-    for call in (lambda: contacts.list_contacts(db, user), lambda: contacts.contact_facets(db, user),
-                 lambda: contacts.get_contact(db, user, world.normal.id),
-                 lambda: contacts.export_contacts(db, user, io.StringIO())):
-        with pytest.raises(PermissionDenied):
-            call()
-    assert cases.case_contacts(db, user, world.case_id) == []
+    assert contacts.visible_contact_ids(db, user) == {world.normal.id}
+    assert [c.id for c in contacts.list_contacts(db, user)] == [world.normal.id]
+    assert contacts.get_contact(db, user, world.normal.id).name == "Jan de Vries"
+    for hidden in (world.restricted.id, world.unlinked_restricted.id):
+        assert not contacts.can_see_contact(db, user, hidden)
+        with pytest.raises(NotFound, match=f"contact {hidden} does not exist"):
+            contacts.get_contact(db, user, hidden)
+    facets = contacts.contact_facets(db, user)
+    assert dict(facets["country"]) == {"Netherlands": 1}
+    assert "Claimants group" not in dict(facets["networks"])
+    out = io.StringIO()
+    assert contacts.export_contacts(db, user, out) == 1
+    assert "Claimant A" not in out.getvalue() and "Whistleblower" not in out.getvalue()
+    cases.link_contact(db, people.admin, world.case_id, world.normal.id, "journalist")
+    assert [cc.contact.id for cc in cases.case_contacts(db, user, world.case_id)] == [world.normal.id]
 
 
 def test_leaving_the_team_hides_the_restricted_contact(db: Database, people: People, world: World) -> None:
@@ -502,9 +529,14 @@ def test_cli_import_dry_run_then_real_then_export(runner_env: Path, tmp_path: Pa
 
 def test_cli_applies_the_access_rules(runner_env: Path) -> None:
     base = ["--data-dir", str(runner_env), "contacts", "export", "--as"]
+    # Issue 16: a researcher exports the contacts they may see (none here); importing stays refused.
     result = CliRunner().invoke(kb_group, [*base, "res@lab.example"])
-    assert result.exit_code == 1
-    assert "only coordinators and admins" in result.output
+    assert result.exit_code == 0, result.output
+    assert result.output.lstrip("\ufeff").splitlines()[0] == ",".join(contacts.FIELDS)
+    refused = CliRunner().invoke(kb_group, ["--data-dir", str(runner_env), "contacts", "import",
+                                            str(FIXTURES / "good.csv"), "--as", "res@lab.example"])
+    assert refused.exit_code == 1
+    assert "only coordinators and admins" in refused.output
     unknown = CliRunner().invoke(kb_group, [*base, "x@lab.example"])
     assert unknown.exit_code == 1
     assert "no active user" in unknown.output

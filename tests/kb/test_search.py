@@ -495,14 +495,22 @@ def test_without_a_user_only_items_are_searched(private: KnowledgeBase) -> None:
     assert results.total == 1
 
 
-def test_researchers_never_see_contacts(private: KnowledgeBase) -> None:
+def test_researchers_never_see_restricted_contacts(private: KnowledgeBase) -> None:
+    """Issue 16: researchers find the contacts that are not restricted, never a restricted one, whatever
+    `allowed_contacts` says (being let in through a case file is for coordinators)."""
     researcher = _user("researcher")
-    for query in ("welfare", "amina", "haddad", "lawyer", "", "NOT nothing", "digital*", '"amina haddad"'):
+    for query in ("welfare", "amina", "haddad", "lawyer", "", "NOT nothing", "digital*", '"amina haddad"',
+                  "youssef", "secret"):
         results = search(private, query, user=researcher, allowed_contacts=[1, 2])
-        assert all(kind != "contact" for kind, _ in _kinds(results)), query
+        assert ("contact", 2) not in _kinds(results), query
+        assert "youssef" not in str(results.as_json()).lower(), query
         assert results.total == len(results.hits), query
+    assert _kinds(search(private, "amina", user=researcher)) == [("contact", 1)]
+    assert _kinds(search(private, "youssef", user=researcher, allowed_contacts=[2])) == []
+    everything = search(private, "", SearchFilters(kind=("contact",)), user=researcher, allowed_contacts=[2])
+    assert _kinds(everything) == [("contact", 1)] and everything.total == 1
     results = search(private, "welfare", user=researcher)
-    assert _kinds(results) == [("case", 4), ("item", 1)]
+    assert _kinds(results) == [("case", 4), ("contact", 1), ("item", 1)]  # issue 16: the normal contact too
     assert sum(results.facets["language"].values()) == 1
 
 
@@ -541,7 +549,9 @@ def test_access_for_roles(kb: KnowledgeBase) -> None:
     admin = users_store.add_user(kb.db, "admin@example.org", "a long password", "admin")
     assert access_for(admin).contacts == "all"
     assert access_for(_user("coordinator"), [3]).allowed_contacts == frozenset({3})
-    assert access_for(_user("researcher"), [3]).contacts == "none"
+    # Issue 16: researchers find the contacts that are not restricted, and no restricted one even if allowed.
+    assert access_for(_user("researcher"), [3]).contacts == "normal"
+    assert access_for(_user("researcher"), [3]).allowed_contacts == frozenset()
 
 
 def test_team_members_find_the_restricted_contacts_of_their_case(kb: KnowledgeBase) -> None:

@@ -164,15 +164,21 @@ def test_pages_offer_only_what_the_user_may_do(app, case_world):
     path = f"/cases/{case_world.case_id}"
     researcher = text(client_for(app, case_world, "researcher").get(path))
     assert "Fraud scoring in Rotterdam" in researcher
-    for absent in ("/edit", "/close", 'name="body"', "/deadlines", 'id="link-item"', 'id="contacts"',
-                   "/team"):
+    unlink = f"/contacts/{case_world.normal_id}/unlink"
+    for absent in ("/edit", "/close", 'name="body"', "/deadlines", 'id="link-item"', 'id="link-contact"',
+                   unlink, "/contacts/new", "/team"):
         assert absent not in researcher, absent
+    # Issue 16: researchers see the case file's contacts that are not restricted, and change none of them.
+    assert 'id="contacts"' in researcher
     member = text(client_for(app, case_world, "member").get(path))
     assert 'name="body"' in member and 'id="link-item"' in member  # notes and items
-    assert "/edit" not in member and "/close" not in member and 'id="contacts"' not in member
+    assert "/edit" not in member and "/close" not in member and 'id="contacts"' in member
+    assert unlink not in member and "/contacts/new" not in member
     lead = text(client_for(app, case_world, "lead").get(path))
     assert "/edit" in lead and "/close" in lead and 'name="due"' in lead
-    assert 'id="contacts"' not in lead and "/team" not in lead  # a researcher lead sees no contacts
+    assert 'id="contacts"' in lead and "/team" not in lead  # a researcher lead sees the normal contacts
+    assert f"/contacts/{case_world.normal_id}" in lead and f"/contacts/{case_world.restricted_id}" not in lead
+    assert unlink not in lead and 'id="link-contact"' not in lead and "/contacts/new" not in lead
     coordinator = text(client_for(app, case_world, "coordinator").get(path))
     assert f"{path}/team" in coordinator and 'id="link-contact"' not in coordinator  # all linked already
     assert "Audit history" not in coordinator

@@ -46,6 +46,7 @@ PAYLOADS = (SCRIPT, IMG, JS_URL)
 # Who asks: no session, the three roles, and the team of the conftest world's case file.
 CLIENTS = ("anonymous", "researcher", "member", "lead", "coordinator", "teamcoord", "admin")
 COORDINATORS = frozenset({"coordinator", "teamcoord", "admin"})
+SIGNED_IN = frozenset(CLIENTS) - {"anonymous"}  # researchers too see the contacts that are not restricted
 SEES_RESTRICTED = frozenset({"teamcoord", "admin"})
 
 NORMAL = {"name": "Amina Haddad", "organisation": "Digital Rights Lab", "role": "lawyer", "kind": "lawyer",
@@ -186,13 +187,16 @@ class Route:
 
 
 R = SEES_RESTRICTED
+# Issue 16: reading (list, a contact's page, the CSV export) is open to every signed-in user, researchers
+# included, under the restricted-contact rule; changing stays with COORDINATORS.
 ROUTES = [
-    Route("GET", "/contacts", "/contacts"),
-    Route("GET", "/contacts", "/contacts?q=amina&country=Morocco&kind=lawyer"),
+    Route("GET", "/contacts", "/contacts", allowed=SIGNED_IN),
+    Route("GET", "/contacts", "/contacts?q=amina&country=Morocco&kind=lawyer", allowed=SIGNED_IN),
     Route("GET", "/contacts/new", "/contacts/new"),
     Route("POST", "/contacts/new", "/contacts/new", data={"name": "Someone New", "emails": "new@x.example"}),
-    Route("GET", "/contacts/<int:contact_id>", "/contacts/{normal}"),
-    Route("GET", "/contacts/<int:contact_id>", "/contacts/{restricted}", hidden=COORDINATORS - R),
+    Route("GET", "/contacts/<int:contact_id>", "/contacts/{normal}", allowed=SIGNED_IN),
+    Route("GET", "/contacts/<int:contact_id>", "/contacts/{restricted}", allowed=SIGNED_IN,
+          hidden=SIGNED_IN - R),
     Route("GET", "/contacts/<int:contact_id>/edit", "/contacts/{normal}/edit"),
     Route("GET", "/contacts/<int:contact_id>/edit", "/contacts/{restricted}/edit", hidden=COORDINATORS - R),
     Route("POST", "/contacts/<int:contact_id>/edit", "/contacts/{normal}/edit", data={"role": "judge"}),
@@ -204,7 +208,7 @@ ROUTES = [
     Route("POST", "/contacts/<int:contact_id>/delete", "/contacts/{normal}/delete"),
     Route("POST", "/contacts/<int:contact_id>/delete", "/contacts/{restricted}/delete",
           hidden=COORDINATORS - R),
-    Route("POST", "/contacts/export.csv", "/contacts/export.csv"),
+    Route("POST", "/contacts/export.csv", "/contacts/export.csv", allowed=SIGNED_IN),
     Route("GET", "/contacts/import", "/contacts/import"),
     Route("POST", "/contacts/import", "/contacts/import", data={"file": "good.csv"}),
     Route("POST", "/contacts/import/confirm", "/contacts/import/confirm",
@@ -266,8 +270,9 @@ def test_unknown_and_impossible_contact_ids_are_404(app, team):
     assert response.status_code == 400 and "choose a case file from the list" in text(response)
 
 
-def test_contacts_menu_entry_only_for_coordinators(app, team):
-    assert 'href="/contacts"' not in text(client_for(app, team, "researcher").get("/"))
+def test_contacts_menu_entry_for_every_role(app, team):
+    # Issue 16: researchers now have the Contacts menu entry too.
+    assert 'href="/contacts"' in text(client_for(app, team, "researcher").get("/"))
     assert 'href="/contacts"' in text(client_for(app, team, "coordinator").get("/"))
 
 
@@ -336,7 +341,8 @@ def test_restricted_contact_in_search_page_and_json_api(app, indexed, who):
         assert "Hiddenorg" not in json.dumps(api.json)
     kinds = client.get("/api/v1/search?kind=contact")
     visible = sorted(hit["id"] for hit in kinds.json["results"])
-    expected = {"researcher": [], "member": [], "coordinator": [team.normal_id]}.get(
+    normal_only = [team.normal_id]
+    expected = {"researcher": normal_only, "member": normal_only, "coordinator": normal_only}.get(
         who, sorted([team.normal_id, team.restricted_id]))
     assert visible == expected
     page = text(client.get("/?q=Hiddenorg"))
@@ -357,7 +363,7 @@ def test_normal_contact_hit_links_to_its_page(app, indexed):
 def test_restricted_contact_on_the_case_page(app, team, who):
     page = text(client_for(app, team, who).get(f"/cases/{team.case_id}"))
     assert ("Yara Hiddenperson" in page) is (who in SEES_RESTRICTED)
-    assert ("Amina Haddad" in page) is (who in COORDINATORS)  # researchers see no contacts at all
+    assert "Amina Haddad" in page  # issue 16: researchers see the contacts that are not restricted
     other = text(client_for(app, team, who).get(f"/cases/{team.other_case_id}"))
     # The picker of the other case file lists only contacts this user may see.
     if who not in SEES_RESTRICTED:
@@ -699,3 +705,92 @@ def test_dates_in_the_future_and_kinds_are_checked(app, team):
     assert response.status_code == 400 and "in the future" in text(response)
     response = post(client, "/contacts/new", _form(kind="spy"))
     assert response.status_code == 400 and "kind must be one of" in text(response)
+
+
+# --- issue 16: researchers see and search the contacts that are not restricted ---------------------------
+
+
+@pytest.mark.parametrize("who", ["researcher", "member", "lead"])
+def test_researcher_sees_normal_contacts_and_never_restricted_ones(app, indexed, who):
+    """Researchers, on the case team or not, everywhere a contact shows: list, page, search, case, export."""
+    team = indexed
+    client = client_for(app, team, who)
+    hidden_words = ("Yara Hiddenperson", "Shelter Hiddenorg", "Survivors Hiddennetwork",
+                    "yara@shelter.example")
+    listing = text(client.get("/contacts"))
+    assert f'href="/contacts/{team.normal_id}"' in listing and "Amina Haddad" in listing
+    assert f"/contacts/{team.restricted_id}" not in listing
+    assert not any(word in listing for word in hidden_words)
+    assert "/contacts/new" not in listing and "/contacts/import" not in listing  # no changes offered
+    for query in ("?q=Hiddenperson", "?organisation=Shelter+Hiddenorg", "?country=Netherlands"):
+        filtered = text(client.get("/contacts" + query))  # (a chosen filter value is shown, to clear it)
+        assert not any(word in filtered for word in hidden_words if word != "Shelter Hiddenorg"), query
+        assert f"/contacts/{team.restricted_id}" not in filtered, query
+    filtered = text(client.get("/contacts?country=Morocco"))
+    assert "Amina Haddad" in filtered
+    page = client.get(f"/contacts/{team.normal_id}")
+    assert page.status_code == 200
+    body = text(page)
+    assert "Amina Haddad" in body and "amina@drl.example" in body
+    assert f"/contacts/{team.normal_id}/edit" not in body and f"/contacts/{team.normal_id}/delete" not in body
+    # By URL, the restricted contact reads exactly like one that does not exist.
+    hidden = client.get(f"/contacts/{team.restricted_id}")
+    missing = client.get("/contacts/999999")
+    assert hidden.status_code == missing.status_code == 404
+    def main(response) -> str:
+        return re.search(r"<main>.*</main>", text(response), re.S).group(0)
+
+    assert main(hidden).replace(str(team.restricted_id), "N") == main(missing).replace("999999", "N")
+    assert not any(word in text(hidden) for word in hidden_words)
+    # Search page and JSON API.
+    found = text(client.get("/?q=Amina"))
+    assert f'<a href="/contacts/{team.normal_id}">Amina Haddad</a>' in found
+    for query in ("Hiddenperson", "Hiddenorg", "Hiddennetwork", "claimant"):
+        results = text(client.get(f"/?q={query}"))
+        assert not any(word in results for word in hidden_words), query
+        assert f"/contacts/{team.restricted_id}" not in results, query
+        api = client.get(f"/api/v1/search?q={query}")
+        assert api.status_code == 200 and ("contact", team.restricted_id) not in \
+            [(hit["kind"], hit["id"]) for hit in api.json["results"]]
+    api = client.get("/api/v1/search?q=Amina")
+    assert ("contact", team.normal_id) in [(hit["kind"], hit["id"]) for hit in api.json["results"]]
+    # The case file linking both shows the normal contact only.
+    case_page = text(client.get(f"/cases/{team.case_id}"))
+    assert f'href="/contacts/{team.normal_id}"' in case_page
+    assert f"/contacts/{team.restricted_id}" not in case_page
+    assert not any(word in case_page for word in hidden_words)
+    # The CSV export: the normal contact only, and the export is logged.
+    exported = post(client, "/contacts/export.csv")
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(text(exported).lstrip("\ufeff"))))
+    assert [row["name"] for row in rows] == ["Amina Haddad"]
+    assert not any(word in text(exported) for word in hidden_words)
+    entry = audit.entries(team.world.kb.db, entity="contact")[0]
+    assert entry.action == "export" and entry.user_id == team.users[who].id
+
+
+def test_researcher_cannot_create_edit_delete_or_import_contacts(app, team):
+    client = client_for(app, team, "researcher")
+    db = team.world.kb.db
+    before = db.execute("SELECT count(*), max(updated_at) FROM contacts").fetchone()
+    attempts = [
+        client.get("/contacts/new"),
+        post(client, "/contacts/new", {"name": "Someone New"}),
+        client.get(f"/contacts/{team.normal_id}/edit"),
+        post(client, f"/contacts/{team.normal_id}/edit", {"role": "judge"}),
+        client.get(f"/contacts/{team.normal_id}/delete"),
+        post(client, f"/contacts/{team.normal_id}/delete"),
+        client.get("/contacts/import"),
+        post(client, "/contacts/import", {"file": (io.BytesIO(b"name\nX\n"), "c.csv")},
+             content_type="multipart/form-data"),
+        post(client, f"/cases/{team.other_case_id}/contacts", {"contact_id": team.normal_id}),
+        post(client, f"/cases/{team.case_id}/contacts/{team.normal_id}/unlink"),
+    ]
+    for response in attempts:
+        assert response.status_code == 403
+        page = text(response)
+        assert "This page is for coordinators and admins; you are signed in as a researcher." in page
+        assert '<nav aria-label="Main">' in page  # in the product's layout
+    assert db.execute("SELECT count(*), max(updated_at) FROM contacts").fetchone() == before
+    assert [c.contact.id for c in cases_store.case_contacts(db, team.users["admin"], team.case_id)] == \
+        sorted([team.normal_id, team.restricted_id])
