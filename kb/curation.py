@@ -20,7 +20,7 @@ from kb import cases as cases_store
 from kb import tags as tags_store
 from kb import users as users_store
 from kb.errors import InvalidInput, NotFound, PermissionDenied
-from kb.items import STATUSES, Item, load_items
+from kb.items import NEEDS_READER, STATUSES, Item, load_items
 from kb.sources import Source, list_sources
 from kb.storage import audit, outbox
 from kb.storage.db import parse_published, transaction, utcnow
@@ -115,6 +115,7 @@ class QueueFilters:
     topic: str = ""
     source: int | None = None
     relevant_only: bool = False
+    needs_reader_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,8 @@ def history(db: Database, item_id: int, limit: int = 100) -> list[audit.AuditEnt
 
 def queue(db: Database, filters: QueueFilters | None = None, page: int = 1,
           page_size: int = QUEUE_PAGE_SIZE) -> QueuePage:
-    """Items waiting for a decision: relevant ones first, then the newest first."""
+    """Items waiting for a decision: relevant ones first, then those the tagger left to a reader, then
+    the rest; newest first within each."""
     filters = filters or QueueFilters()
     if filters.status and filters.status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
@@ -335,6 +337,9 @@ def queue(db: Database, filters: QueueFilters | None = None, page: int = 1,
         params.append(filters.language)
     if filters.relevant_only:
         where.append("i.relevant = 1")
+    if filters.needs_reader_only:
+        where.append("i.relevance_verdict = ?")
+        params.append(NEEDS_READER)
     if filters.topic:
         where.append("EXISTS (SELECT 1 FROM tags t WHERE t.item_id = i.id AND t.topic = ? "
                      "AND t.state = 'active')")
@@ -346,8 +351,9 @@ def queue(db: Database, filters: QueueFilters | None = None, page: int = 1,
     total = int(db.execute(f"SELECT count(*) FROM items i {clause}", params).fetchone()[0])  # noqa: S608
     ids = [r[0] for r in db.execute(
         f"SELECT i.id FROM items i {clause} "  # noqa: S608
-        "ORDER BY i.relevant DESC, COALESCE(i.published, i.created_at) DESC, i.id DESC LIMIT ? OFFSET ?",
-        [*params, page_size, (page - 1) * page_size])]
+        "ORDER BY i.relevant DESC, i.relevance_verdict = ? DESC, COALESCE(i.published, i.created_at) DESC, "
+        "i.id DESC LIMIT ? OFFSET ?",
+        [*params, NEEDS_READER, page_size, (page - 1) * page_size])]
     return QueuePage(load_items(db, ids), total, page, page_size)
 
 

@@ -26,6 +26,7 @@ MAX_TITLE = 1_000
 MAX_SUMMARY = 10_000
 MAX_TEXT = 300_000
 MAX_SHORT = 300
+NEEDS_READER = "needs a reader"  # the tagger could not judge: a person reads it (kb.text.tagging)
 
 @dataclass(frozen=True)
 class ItemDraft:
@@ -43,6 +44,8 @@ class ItemDraft:
     topics: Sequence[TopicEvidence] = ()
     relevant: bool = False
     relevance_score: float = 0.0
+    relevance_verdict: str = ""  # "relevant", "not relevant" or "needs a reader" (kb.text.tagging)
+    relevance_reason: str = ""  # why, in words ("no terms for Tamil", "3 welfare terms, 1 system term")
     guid: str = ""
 
 
@@ -78,6 +81,12 @@ class Item:
     tags: tuple[tags.Tag, ...] = ()
     sources: tuple[ItemSource, ...] = ()
     case_ids: tuple[int, ...] = field(default=())
+    relevance_verdict: str = ""
+    relevance_reason: str = ""
+
+    @property
+    def needs_reader(self) -> bool:
+        return self.relevance_verdict == NEEDS_READER
 
     @property
     def topics(self) -> list[str]:
@@ -115,6 +124,8 @@ def _content_columns(draft: ItemDraft, fingerprint: str, now: str) -> dict[str, 
         "language_prob": float(draft.language_prob),
         "relevant": int(bool(draft.relevant)),
         "relevance_score": float(draft.relevance_score),
+        "relevance_verdict": draft.relevance_verdict or ("relevant" if draft.relevant else "not relevant"),
+        "relevance_reason": _clip(draft.relevance_reason, MAX_SHORT),
         "fingerprint": fingerprint,
         "updated_at": now,
     }
@@ -239,6 +250,7 @@ def _item_from_row(row: dict, item_tags: Iterable[tags.Tag] = (), sources: Itera
         published=row["published"], relevant=bool(row["relevant"]), relevance_score=row["relevance_score"],
         status=row["status"], in_digest=bool(row["in_digest"]), created_at=row["created_at"],
         updated_at=row["updated_at"], tags=tuple(item_tags), sources=tuple(sources), case_ids=tuple(case_ids),
+        relevance_verdict=row.get("relevance_verdict", ""), relevance_reason=row.get("relevance_reason", ""),
     )
 
 

@@ -160,6 +160,7 @@ def _queue_filters(args: MultiDict[str, str]) -> QueueFilters:
         topic=args.get("topic", "").strip(),
         source=source_id,
         relevant_only=args.get("relevant") == "1",
+        needs_reader_only=args.get("reader") == "1",
     )
 
 

@@ -436,3 +436,16 @@ def _task_queue(db: Database) -> None:
         ALTER TABLE sources ADD COLUMN last_counts TEXT NOT NULL DEFAULT '{}';
         ALTER TABLE sources ADD COLUMN warning TEXT;
         """)
+
+
+@MIGRATIONS(name="0006_relevance_verdict")
+def _relevance_verdict(db: Database) -> None:
+    # Nothing is silently irrelevant: the tagger's verdict is "relevant", "not relevant" or "needs a
+    # reader" (a language the taxonomy has no terms for, or too little evidence), with its reason in words,
+    # shown in the curation queue. Items stored before keep their yes/no as the verdict, with no reason.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN relevance_verdict TEXT NOT NULL DEFAULT '';
+        ALTER TABLE items ADD COLUMN relevance_reason TEXT NOT NULL DEFAULT '';
+        UPDATE items SET relevance_verdict = CASE WHEN relevant = 1 THEN 'relevant' ELSE 'not relevant' END;
+        """)

@@ -254,3 +254,21 @@ def test_audit_entries_are_written_in_the_same_transaction(kb, coordinator):
         curation.apply(kb.db, [item_id], Change(status="accepted", case_id=777), coordinator.id)
     assert len(audit.entries(kb.db)) == before
     assert items_store.get_item(kb.db, item_id).status == "new"
+
+
+def test_items_left_to_a_reader_come_after_relevant_ones_with_their_reason(kb):
+    db = kb.db
+    off = items_store.store_item(db, make_draft(title="Cup final", relevant=False,
+                                                relevance_verdict="not relevant",
+                                                relevance_reason="no terms")).item_id
+    unsure = items_store.store_item(db, make_draft(title="Habari za mfumo", language="sw", relevant=False,
+                                             relevance_verdict="needs a reader",
+                                             relevance_reason="no terms for Swahili")).item_id
+    sure = items_store.store_item(db, make_draft(title="Fraud score", relevant=True)).item_id
+    order = [item.id for item in curation.queue(db).items]
+    assert order.index(sure) < order.index(unsure) < order.index(off)
+    only = curation.queue(db, QueueFilters(needs_reader_only=True)).items
+    assert [item.id for item in only] == [unsure]
+    assert only[0].needs_reader and only[0].relevance_reason == "no terms for Swahili"
+    # Without a verdict given, the yes/no stands as the verdict.
+    assert items_store.get_item(db, sure).relevance_verdict == "relevant"

@@ -490,3 +490,15 @@ def test_a_web_app_without_fetching_says_so_when_a_source_is_added(tmp_path: Pat
         assert sources_store.list_sources(kb.db) == []
     finally:
         kb.close()
+
+
+def test_the_queue_shows_items_left_to_a_reader_with_the_reason(signed_in, world):
+    items_store.store_item(world.kb.db, make_draft(
+        title="Habari <b>mpya</b>", language="sw", relevant=False, relevance_verdict="needs a reader",
+        relevance_reason="no terms for <Swahili>"))
+    client = signed_in("coordinator")
+    page = _text(client.get("/curation?reader=1"))
+    assert "Needs a reader" in page
+    assert "The tagger could not judge it: no terms for &lt;Swahili&gt;." in page
+    assert "Habari &lt;b&gt;mpya&lt;/b&gt;" in page and "<b>mpya</b>" not in page
+    assert "Council pauses" not in page  # the filter keeps only those left to a reader
