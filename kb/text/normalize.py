@@ -201,3 +201,83 @@ def stem_all(tokens: Iterable[str], language: str | None) -> list[str]:
 def stem(token: str, language: str | None) -> str:
     """Stem of one folded token in `language` (ISO-639-1, region ignored); the token itself if unsupported."""
     return stem_all((token,), language)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matching forms for the tagger. `stem`, `stem_all`, `fold` and `tokenize` above feed the search index and
+# must keep returning what they return; the functions below add, for the tagger only, a lemmatizer for
+# languages Snowball lacks and a way to match scripts written without spaces.
+# ---------------------------------------------------------------------------------------------------------
+
+# Languages with no Snowball stemmer of their own whose words a related Snowball stemmer serves well
+# (Croatian and Bosnian are read by the Serbian stemmer, which handles Latin and Cyrillic spelling).
+_STEM_ALIASES = {"hr": "sr", "bs": "sr", "me": "sr"}
+# Languages without a Snowball stemmer that simplemma lemmatizes (ISO-639-1 -> simplemma's code).
+_LEMMA_CODES = {
+    "sk": "sk", "bg": "bg", "sl": "sl", "uk": "uk", "sw": "sw", "mk": "mk", "he": "he", "lv": "lv",
+    "sq": "sq", "is": "is", "ms": "ms", "tl": "tl", "cy": "cy", "ka": "ka", "ml": "ml", "gl": "gl",
+    "la": "la", "lb": "lb", "gd": "gd",
+}
+# Scripts written without spaces between words (or with particles glued to nouns, Korean): terms are found
+# as substrings of the folded text.
+SUBSTRING_LANGUAGES = frozenset({"ja", "zh", "ko", "th", "lo", "km", "my"})
+# Languages whose words take suffixes that no stemmer here removes: a term matches a word that starts with
+# it (Bengali "হাসপাতাল" finds "হাসপাতালে", in the hospital).
+PREFIX_LANGUAGES = frozenset({"bn"})
+_lemma_caches: dict[str, dict[str, str]] = {}
+
+
+def match_method(language: str | None) -> str:
+    """How the tagger matches terms of `language`: "stemmer", "lemmatizer", "substring", "prefix", "word"."""
+    code = normalize_language(language)
+    if code is None:
+        return "word"
+    if code in STEM_LANGUAGES or code in _STEM_ALIASES:
+        return "stemmer"
+    if code in _LEMMA_CODES:
+        return "lemmatizer"
+    if code in SUBSTRING_LANGUAGES:
+        return "substring"
+    if code in PREFIX_LANGUAGES:
+        return "prefix"
+    return "word"
+
+
+def _lemmatize(word: str, code: str) -> str:
+    """simplemma's lemma of one lower-cased, unfolded word (cached per language)."""
+    cache = _lemma_caches.setdefault(code, {})
+    lemma = cache.get(word)
+    if lemma is None:
+        import simplemma  # imported on first use: the search index never needs it
+
+        try:
+            lemma = simplemma.lemmatize(word, lang=code)
+        except ValueError:  # pragma: no cover - a code simplemma does not know
+            lemma = word
+        if len(cache) >= STEM_CACHE_SIZE:
+            cache.clear()
+        cache[word] = lemma
+    return lemma
+
+
+def match_tokens(text: str, language: str | None) -> tuple[list[str], list[str]]:
+    """(folded tokens, matching forms) of `text` for the tagger: Snowball stems, simplemma lemmas or tokens.
+
+    For a language with a Snowball stemmer (or an alias of one) the forms are `stem_all` of `tokenize`;
+    for a language simplemma knows they are the folded lemmas of the words as written (lemmatized before
+    folding, since the lemmatizer needs accents); otherwise they are the tokens themselves.
+    """
+    code = normalize_language(language)
+    if code in _STEM_ALIASES:
+        code = _STEM_ALIASES[code]
+    lemma_code = _LEMMA_CODES.get(code or "")
+    if lemma_code is None:
+        tokens = tokenize(text)
+        return tokens, stem_all(tokens, code)
+    tokens, forms = [], []
+    for word in WORD_RE.findall(text):
+        token = fold(word)
+        if len(token) > 1 or token.isdigit():
+            tokens.append(token)
+            forms.append(fold(_lemmatize(word.lower(), lemma_code)))
+    return tokens, forms

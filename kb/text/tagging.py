@@ -10,9 +10,22 @@ How terms match:
 - Short abbreviations (see `kb.text.taxonomy.is_abbreviation`: "AI", "KI", "UWV", "U.S.") match only as
   written, as a whole word, with an optional plural "s".
 
+- How a language's words are brought to a common form (`kb.text.normalize.match_method`): its Snowball
+  stemmer; else simplemma's lemmatizer (Slovak, Bulgarian, Slovene, Ukrainian, Swahili, ...); else, for
+  scripts without spaces (Japanese, Chinese, Thai) and for Korean, whose particles stick to the noun, a term
+  is found as a substring of the folded text; for Bengali, whose case endings stick to the word, as the start
+  of a word; otherwise as a whole word.
+
 Relevance: an article is relevant when it has a system signal (a system/* topic or a relevance system term)
 AND a public-service signal (a sector/* topic or a relevance public term). Title matches weigh
 `TITLE_WEIGHT` times a match in the text. Relevant articles score in [0.25, 1], the others below 0.2.
+An article in a covered language that is not relevant in its own language's terms is tried against the
+terms of every language (its language may be misdetected); a relevant result there is kept.
+
+Verdict: besides `relevant`, every result says how relevance was judged, in words (`verdict`, `reason`).
+Nothing is silently irrelevant: an article whose language has no terms in the taxonomy (or is unknown), or
+whose evidence is too thin (at most `THIN_EVIDENCE` term, or fewer than `MIN_WORDS` words), "needs a
+reader" rather than being "not relevant".
 """
 
 from __future__ import annotations
@@ -21,10 +34,10 @@ import math
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kb.text.language import normalize_language
-from kb.text.normalize import stem_all, tokenize
+from kb.text.normalize import PREFIX_LANGUAGES, SUBSTRING_LANGUAGES, fold, match_tokens
 from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
 
 MAX_EVIDENCE = 10
@@ -44,6 +57,33 @@ RIGHTS_SHARE = 0.15
 MIN_LENGTH_RATIO = 0.7
 _LENGTH_EXEMPT = frozenset({"ar"})
 _UNKNOWN = "und"
+RELEVANT = "relevant"
+NOT_RELEVANT = "not relevant"
+NEEDS_READER = "needs a reader"
+VERDICTS = (RELEVANT, NOT_RELEVANT, NEEDS_READER)
+# A not-relevant article with at most this many distinct system or public-service terms is too thin to judge.
+THIN_EVIDENCE = 1
+# A not-relevant article with fewer words than this (title and text) is too short to judge.
+MIN_WORDS = 8
+# English names of languages, for reasons ("no terms for Tamil"); other codes are named by their code.
+LANGUAGE_NAMES = {
+    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian",
+    "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech", "cy": "Welsh",
+    "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
+    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician",
+    "gu": "Gujarati", "ha": "Hausa", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian",
+    "hy": "Armenian", "id": "Indonesian", "ig": "Igbo", "is": "Icelandic", "it": "Italian", "ja": "Japanese",
+    "ka": "Georgian", "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean", "ku": "Kurdish",
+    "ky": "Kyrgyz", "lo": "Lao", "lt": "Lithuanian", "lv": "Latvian", "mg": "Malagasy", "mk": "Macedonian",
+    "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi", "ms": "Malay", "mt": "Maltese", "my": "Burmese",
+    "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "nb": "Norwegian Bokmål", "nn": "Norwegian Nynorsk",
+    "om": "Oromo", "pa": "Punjabi", "pl": "Polish", "ps": "Pashto", "pt": "Portuguese", "ro": "Romanian",
+    "ru": "Russian", "rw": "Kinyarwanda", "si": "Sinhala", "sk": "Slovak", "sl": "Slovene", "so": "Somali",
+    "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil", "te": "Telugu",
+    "tg": "Tajik", "th": "Thai", "ti": "Tigrinya", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian",
+    "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "wo": "Wolof", "xh": "Xhosa", "yo": "Yoruba",
+    "zh": "Chinese", "zu": "Zulu",
+}
 _FACET_RANK = {facet: rank for rank, facet in enumerate(FACETS)}
 # Which side of the relevance judgement each key feeds (topics feed the side of their facet).
 _SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector"}
@@ -59,12 +99,20 @@ class TopicEvidence:
 
 @dataclass(frozen=True)
 class TagResult:
-    """Topics of an article and whether it is relevant to the lab (about algorithms in public services)."""
+    """Topics of an article and whether it is relevant to the lab (about algorithms in public services).
+
+    `verdict` is one of `VERDICTS`: "relevant" (then `relevant` is True), "not relevant", or "needs a reader"
+    when the tagger cannot judge (language without terms, unknown language, too little evidence or text);
+    `reason` says why in words ("3 welfare terms, 1 system term", "no terms for Tamil"). Equality compares
+    the topics and the relevance judgement, as before these two fields existed.
+    """
 
     topics: tuple[TopicEvidence, ...]
     relevant: bool
     relevance_score: float
     relevance_evidence: tuple[str, ...]
+    verdict: str = field(default=NOT_RELEVANT, compare=False)
+    reason: str = field(default="", compare=False)
 
     @property
     def topic_ids(self) -> tuple[str, ...]:
@@ -86,6 +134,9 @@ class _Matcher:
     by_first: dict[str, tuple[_Term, ...]]
     abbreviations: re.Pattern[str] | None
     abbreviation_terms: dict[str, tuple[tuple[str, str], ...]]
+    # Terms of languages matched as substrings (or word starts) of the folded text, by folded form.
+    pieces: re.Pattern[str] | None = None
+    piece_terms: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def _saturation(signal: float) -> float:
@@ -104,8 +155,7 @@ class Tagger:
         self._relevance_lists = ((SYSTEM_KEY, taxonomy.system_terms), (PUBLIC_KEY, taxonomy.public_terms))
         self._matchers: dict[str, _Matcher] = {}
         self._lock = threading.Lock()
-        for language in sorted(self._languages):
-            self._matcher(language)
+        # Matchers are compiled on first use of a language (simplemma loads a language's dictionary then).
         self._matcher(_UNKNOWN)
 
     def _entries(self, language: str) -> Iterable[tuple[str, str, str]]:
@@ -126,12 +176,21 @@ class Tagger:
         stem_code = None if language == _UNKNOWN else language
         grouped: dict[str, dict[tuple[str, ...], _Term]] = {}
         abbreviations: dict[str, dict[tuple[str, str], None]] = {}
-        for key, _term_language, term in self._entries(language):
+        pieces: dict[str, dict[tuple[str, str], None]] = {}
+        prefixes: set[str] = set()
+        for key, term_language, term in self._entries(language):
             if is_abbreviation(term):
                 abbreviations.setdefault(term, {})[(key, term)] = None
                 continue
-            tokens = tokenize(term)
-            stems = tuple(stem_all(tokens, stem_code))
+            if term_language in SUBSTRING_LANGUAGES or term_language in PREFIX_LANGUAGES:
+                piece = " ".join(fold(term).split())
+                if piece:
+                    pieces.setdefault(piece, {})[(key, term)] = None
+                    if term_language in PREFIX_LANGUAGES:
+                        prefixes.add(piece)
+                continue
+            tokens, forms = match_tokens(term, stem_code)
+            stems = tuple(forms)
             if not stems:
                 continue
             exempt = len(tokens) > 1 or language in _LENGTH_EXEMPT
@@ -149,7 +208,22 @@ class Tagger:
             # No look-behind: a pattern starting with the literals lets `re` skip ahead quickly; the character
             # before a match is checked in `_scan`.
             pattern = re.compile(rf"(?:{alternatives})(?:s\b)?(?![^\W_])")
-        return _Matcher(by_first, pattern, {term: tuple(keys) for term, keys in abbreviations.items()})
+        piece_pattern = None
+        if pieces:
+            # Word starts need no letter before them; substrings (Japanese, Korean, ...) may sit anywhere.
+            piece_pattern = re.compile(
+                "|".join(
+                    (r"(?<![^\W_])" if piece in prefixes else "") + re.escape(piece).replace(r"\ ", r"\s+")
+                    for piece in sorted(pieces, key=len, reverse=True)
+                )
+            )
+        return _Matcher(
+            by_first,
+            pattern,
+            {term: tuple(keys) for term, keys in abbreviations.items()},
+            piece_pattern,
+            {piece: tuple(keys) for piece, keys in pieces.items()},
+        )
 
     def _matcher(self, language: str) -> _Matcher:
         """The compiled matcher for a text language, built on first use."""
@@ -162,10 +236,9 @@ class Tagger:
         return matcher
 
     @staticmethod
-    def _scan(field: str, language: str | None, matcher: _Matcher, weight: float, hits: _Hits) -> None:
-        """Add the matches of one field (title or text) to `hits`."""
-        tokens = tokenize(field)
-        stems = stem_all(tokens, language)
+    def _scan(field: str, language: str | None, matcher: _Matcher, weight: float, hits: _Hits) -> int:
+        """Add the matches of one field (title or text) to `hits`; returns the number of its words."""
+        tokens, stems = match_tokens(field, language)
         lookup = matcher.by_first.get
         for index, first in enumerate(stems):
             candidates = lookup(first)
@@ -194,21 +267,91 @@ class Tagger:
                     entry = hits.setdefault(key, [0.0, {}])
                     entry[0] += weight
                     entry[1][text] = None
+        if matcher.pieces is not None:
+            folded = fold(field)
+            for found in matcher.pieces.finditer(folded):
+                for key, text in matcher.piece_terms.get(" ".join(found.group().split()), ()):
+                    entry = hits.setdefault(key, [0.0, {}])
+                    entry[0] += weight
+                    entry[1][text] = None
+        if language in SUBSTRING_LANGUAGES:
+            # Unspaced scripts: a run of letters counts as one word per two characters (as in language.py).
+            return sum(max(1, len(token) // 2) for token in tokens)
+        return len(tokens)
 
-    def tag(self, title: str, text: str, language: str) -> TagResult:
-        """Topics, relevance and evidence of an article in `language` (ISO-639-1; unknown: all languages)."""
-        code = normalize_language(language) or _UNKNOWN
+    def covers(self, language: str | None) -> bool:
+        """True when the taxonomy has terms of `language` (an ISO-639-1 tag; region ignored)."""
+        return normalize_language(language) in self._languages
+
+    def _hits(self, title: str, text: str, code: str) -> tuple[_Hits, int]:
+        """Weighted hits of an article with the matcher of `code`, and its number of words."""
         matcher = self._matcher(code)
         stem_code = None if code == _UNKNOWN else code
         hits: _Hits = {}
+        words = 0
         if title:
-            self._scan(title, stem_code, matcher, TITLE_WEIGHT, hits)
+            words += self._scan(title, stem_code, matcher, TITLE_WEIGHT, hits)
         if text:
-            self._scan(text[:MAX_TEXT_CHARS], stem_code, matcher, 1.0, hits)
-        return self._result(hits)
+            words += self._scan(text[:MAX_TEXT_CHARS], stem_code, matcher, 1.0, hits)
+        return hits, words
 
-    def _result(self, hits: _Hits) -> TagResult:
-        """Build the TagResult from the weighted hits."""
+    def tag(self, title: str, text: str, language: str) -> TagResult:
+        """Topics, relevance, evidence and verdict of an article in `language` (ISO-639-1; unknown: all)."""
+        code = normalize_language(language) or _UNKNOWN
+        hits, words = self._hits(title, text, code)
+        result, sides = self._result(hits)
+        fallback = False
+        if not result.relevant and code in self._languages and words:
+            # The language may be misdetected (a French text labelled Swedish): try every language's terms.
+            other_hits, _ = self._hits(title, text, _UNKNOWN)
+            other, other_sides = self._result(other_hits)
+            if other.relevant:
+                result, sides, fallback = other, other_sides, True
+        verdict, reason = self._verdict(result, sides, code, words, fallback)
+        return TagResult(
+            topics=result.topics,
+            relevant=result.relevant,
+            relevance_score=result.relevance_score,
+            relevance_evidence=result.relevance_evidence,
+            verdict=verdict,
+            reason=reason,
+        )
+
+    def _verdict(
+        self, result: TagResult, sides: dict[str, dict[str, int]], code: str, words: int, fallback: bool
+    ) -> tuple[str, str]:
+        """The verdict and its reason in words (see the module docstring)."""
+        counts = _describe(sides)
+        found = len(result.relevance_evidence)  # distinct system and public-service terms (at most 10)
+        name = LANGUAGE_NAMES.get(code, code)
+        if result.relevant:
+            reason = counts
+            if fallback:
+                reason += f" (found with the terms of other languages, not {name}: is the language right?)"
+            elif code == _UNKNOWN:
+                reason += " (language unknown: matched with the terms of every language)"
+            elif code not in self._languages:
+                reason += f" (no terms for {name}: matched with the terms of every language)"
+            return RELEVANT, reason
+        evidence = f"; found {counts}" if found else ""
+        if words == 0:
+            return NEEDS_READER, "no title or text to judge"
+        if code == _UNKNOWN:
+            return NEEDS_READER, f"language unknown{evidence}"
+        if code not in self._languages:
+            return NEEDS_READER, f"no terms for {name}{evidence}"
+        if found and found <= THIN_EVIDENCE:
+            return NEEDS_READER, f"too little evidence: {counts}"
+        if words < MIN_WORDS:
+            plural = "s" if words != 1 else ""
+            return NEEDS_READER, f"too little text to judge: {words} word{plural}{evidence}"
+        if not found:
+            return NOT_RELEVANT, f"no system or public-service terms in {name}"
+        missing = "no public-service term" if sides["system"] else "no system term"
+        return NOT_RELEVANT, f"{counts}, {missing}"
+
+    def _result(self, hits: _Hits) -> tuple[TagResult, dict[str, dict[str, int]]]:
+        """Build the TagResult from the weighted hits, with the distinct terms of each side by kind."""
         topic_ids = sorted(
             (key for key in hits if key in self._facet),
             key=lambda key: (_FACET_RANK[self._facet[key]], -hits[key][0], self._order[key]),
@@ -216,12 +359,16 @@ class Tagger:
         topics = tuple(TopicEvidence(key, tuple(hits[key][1])[:MAX_EVIDENCE]) for key in topic_ids)
         signal = {"system": 0.0, "sector": 0.0, "right": 0.0}
         evidence: dict[str, dict[str, None]] = {"system": {}, "sector": {}}
+        # side -> kind ("welfare", "public-service", "system") -> distinct terms, for the reason in words.
+        kinds: dict[str, dict[str, dict[str, None]]] = {"system": {}, "sector": {}}
         for key, (count, terms) in hits.items():
             side = _SIDES.get(key) or self._facet.get(key)
             if side in signal:
                 signal[side] += count
             if side in evidence:
                 evidence[side].update(terms)
+                kind = "system" if side == "system" else key.partition("/")[2] or "public-service"
+                kinds[side].setdefault(kind, {}).update(terms)
         relevant = signal["system"] > 0 and signal["sector"] > 0
         system, public = _saturation(signal["system"]), _saturation(signal["sector"])
         if relevant:
@@ -230,12 +377,23 @@ class Tagger:
             score = RELEVANT_FLOOR + (1 - RELEVANT_FLOOR) * min(1.0, strength)
         else:
             score = IRRELEVANT_CEILING * max(system, public)
-        return TagResult(
+        result = TagResult(
             topics=topics,
             relevant=relevant,
             relevance_score=round(score, 4),
             relevance_evidence=_balanced(list(evidence["system"]), list(evidence["sector"])),
         )
+        sides = {side: {kind: len(terms) for kind, terms in found.items()} for side, found in kinds.items()}
+        return result, sides
+
+
+def _describe(sides: dict[str, dict[str, int]]) -> str:
+    """Distinct terms found by kind, in words: "3 welfare terms, 1 public-service term, 2 system terms"."""
+    parts = []
+    for side in ("sector", "system"):
+        for kind, count in sorted(sides[side].items(), key=lambda pair: (-pair[1], pair[0])):
+            parts.append(f"{count} {kind} term{'s' if count != 1 else ''}")
+    return ", ".join(parts) or "no terms"
 
 
 def _balanced(system: list[str], public: list[str]) -> tuple[str, ...]:
