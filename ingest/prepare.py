@@ -95,7 +95,8 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
     return ItemDraft(
         url=raw.url, title=title, text=text, summary=summary, author=author, site_name=site_name,
         published=published, language=language, language_prob=probability, topics=tags.topics,
-        relevant=tags.relevant, relevance_score=tags.relevance_score, guid=raw.guid,
+        relevant=tags.relevant, relevance_score=tags.relevance_score, relevance_verdict=tags.verdict,
+        relevance_reason=tags.reason, guid=raw.guid,
     )
 
 

@@ -220,3 +220,16 @@ def test_kill_9_during_a_run_loses_nothing_committed_and_duplicates_nothing(tmp_
         assert base.status().index_in_sync
     finally:
         base.close()
+
+
+def test_a_story_in_a_language_without_terms_is_left_to_a_reader(kb, http_server):
+    amharic = ("መንግስት አዲስ የዲጂታል ስርዓት በመጠቀም የማህበራዊ ድጋፍ ተጠቃሚዎችን እየመረጠ ነው። ብዙ ቤተሰቦች ከዝርዝሩ "
+               "ተወግደዋል። ተቃዋሚዎች ስርዓቱ ግልጽ አይደለም ይላሉ።")
+    feed = rss([("የማህበራዊ ድጋፍ ስርዓት", "/am/1", amharic)]).replace(b"<language>en</language>",
+                                                                   b"<language>am</language>")
+    http_server.add("/am.xml", (200, {"Content-Type": "application/rss+xml"}, feed))
+    source = sources_store.add_source(kb.db, http_server.url("/am.xml"))
+    assert ingest(kb, [source]).new == 1
+    [item] = list(items_store.iter_items(kb.db))
+    assert not item.relevant and item.needs_reader, item.relevance_reason
+    assert "Amharic" in item.relevance_reason
