@@ -26,6 +26,8 @@ from kb.text.fingerprints import content_fingerprint
 LOGGER = logging.getLogger(__name__)
 # How often the background merger looks for index segments to merge.
 MERGE_CHECK_SECONDS = 10.0
+# Outbox batches the background sync applies before it lets go of the index writer for a moment.
+SYNC_BATCHES_PER_ROUND = 5
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ class KnowledgeBase:
         def loop() -> None:
             while not stop.wait(interval):
                 try:
-                    self.index.sync(self.db, wait=0)
+                    # A bounded drain lets go of the index writer between rounds, so the background merger
+                    # gets it even while a backlog is being indexed (unbounded, it starved: segments grew).
+                    self.index.sync(self.db, wait=0, max_batches=SYNC_BATCHES_PER_ROUND)
                 except Exception:  # noqa: BLE001 - keep draining; the rows stay in the outbox meanwhile
                     LOGGER.exception("index sync failed; will retry")
 

@@ -473,6 +473,7 @@ class SearchIndex:
     def _merge_segments(self, lane: str) -> int:
         with self.writer_lock() as locked:
             if not locked:
+                LOGGER.warning("merging index segments (%s) put off: the index writer stayed busy", lane)
                 return 0
             ix = self._open()
             folder = self._ix_dir
@@ -486,7 +487,11 @@ class SearchIndex:
         try:
             merged, renumbered = _write_merged(ix, scratch, chosen)
             with self.writer_lock() as locked:
-                if not locked or self._current_name() != folder.name:
+                if not locked:
+                    LOGGER.warning("merged index segments (%s) not swapped in: the index writer stayed busy",
+                                   lane)
+                    return 0
+                if self._current_name() != folder.name:
                     return 0  # a rebuild swapped the generation meanwhile: this merge is moot
                 writer = self._open().writer()
                 swapped = False
