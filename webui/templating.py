@@ -11,15 +11,12 @@ from flask import Flask, current_app, request, url_for
 from werkzeug.routing import BuildError
 
 from kb.storage.db import parse_published
+from kb.text.language import language_name as english_language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from webui.access import current_user
 
-LANGUAGE_NAMES = {
-    "en": "English", "fr": "French", "es": "Spanish", "de": "German", "nl": "Dutch", "pt": "Portuguese",
-    "ar": "Arabic", "it": "Italian", "da": "Danish", "sv": "Swedish", "pl": "Polish", "sr": "Serbian",
-    "und": "Unknown", "other": "Other",
-}
+_NOT_LANGUAGES = {"und": "Unknown", "other": "Other"}  # facet values that name no language
 STATUS_NAMES = {"new": "New", "accepted": "Accepted", "rejected": "Rejected"}
 _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*|\s*\n\s*")
 
@@ -35,7 +32,8 @@ def topic_label(topic_id: str, language: str = "en") -> str:
 
 
 def language_name(code: str | None) -> str:
-    return LANGUAGE_NAMES.get(code or "und", code or "Unknown")
+    code = code or "und"
+    return _NOT_LANGUAGES.get(code) or english_language_name(code)
 
 
 def when(value: str | datetime | None, with_time: bool = True) -> str:

@@ -33,6 +33,7 @@ from kb.settings import Settings
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 from kb.storage.meta import get_meta
+from kb.text.language import language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 
@@ -50,16 +51,6 @@ SEND_LOCK = timedelta(minutes=30)
 SEND_STATE_KEY = "digest_send:{}"  # the `meta` row of a week's last send run
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-LANGUAGE_NAMES = {
-    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
-    "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian",
-    "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician", "he": "Hebrew", "hi": "Hindi",
-    "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
-    "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian", "nl": "Dutch", "no": "Norwegian", "pl": "Polish",
-    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sr": "Serbian",
-    "sv": "Swedish", "sw": "Swahili", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu",
-    "vi": "Vietnamese", "zh": "Chinese",
-}
 # Words before a full stop that do not end a sentence (lower case, without the final dot).
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st no nr vs etc e.g i.e art arts fig ca cf approx dept gov jan feb mar apr jun jul "
@@ -279,7 +270,7 @@ def language_label(code: str) -> str:
     code = (code or "und").strip().lower()
     if code in ("", "und"):
         return "Language unknown"
-    return LANGUAGE_NAMES.get(code.split("-", 1)[0], code)
+    return language_name(code)
 
 
 @lru_cache(maxsize=256)

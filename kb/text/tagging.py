@@ -36,7 +36,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kb.text.language import normalize_language
+from kb.text.language import language_name, normalize_language
 from kb.text.normalize import PREFIX_LANGUAGES, SUBSTRING_LANGUAGES, fold, match_tokens
 from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
 
@@ -65,25 +65,6 @@ VERDICTS = (RELEVANT, NOT_RELEVANT, NEEDS_READER)
 THIN_EVIDENCE = 1
 # A not-relevant article with fewer words than this (title and text) is too short to judge.
 MIN_WORDS = 8
-# English names of languages, for reasons ("no terms for Tamil"); other codes are named by their code.
-LANGUAGE_NAMES = {
-    "af": "Afrikaans", "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "be": "Belarusian",
-    "bg": "Bulgarian", "bn": "Bengali", "bs": "Bosnian", "ca": "Catalan", "cs": "Czech", "cy": "Welsh",
-    "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
-    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "ga": "Irish", "gl": "Galician",
-    "gu": "Gujarati", "ha": "Hausa", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian",
-    "hy": "Armenian", "id": "Indonesian", "ig": "Igbo", "is": "Icelandic", "it": "Italian", "ja": "Japanese",
-    "ka": "Georgian", "kk": "Kazakh", "km": "Khmer", "kn": "Kannada", "ko": "Korean", "ku": "Kurdish",
-    "ky": "Kyrgyz", "lo": "Lao", "lt": "Lithuanian", "lv": "Latvian", "mg": "Malagasy", "mk": "Macedonian",
-    "ml": "Malayalam", "mn": "Mongolian", "mr": "Marathi", "ms": "Malay", "mt": "Maltese", "my": "Burmese",
-    "ne": "Nepali", "nl": "Dutch", "no": "Norwegian", "nb": "Norwegian Bokmål", "nn": "Norwegian Nynorsk",
-    "om": "Oromo", "pa": "Punjabi", "pl": "Polish", "ps": "Pashto", "pt": "Portuguese", "ro": "Romanian",
-    "ru": "Russian", "rw": "Kinyarwanda", "si": "Sinhala", "sk": "Slovak", "sl": "Slovene", "so": "Somali",
-    "sq": "Albanian", "sr": "Serbian", "sv": "Swedish", "sw": "Swahili", "ta": "Tamil", "te": "Telugu",
-    "tg": "Tajik", "th": "Thai", "ti": "Tigrinya", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian",
-    "ur": "Urdu", "uz": "Uzbek", "vi": "Vietnamese", "wo": "Wolof", "xh": "Xhosa", "yo": "Yoruba",
-    "zh": "Chinese", "zu": "Zulu",
-}
 _FACET_RANK = {facet: rank for rank, facet in enumerate(FACETS)}
 # Which side of the relevance judgement each key feeds (topics feed the side of their facet).
 _SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector"}
@@ -323,7 +304,7 @@ class Tagger:
         """The verdict and its reason in words (see the module docstring)."""
         counts = _describe(sides)
         found = len(result.relevance_evidence)  # distinct system and public-service terms (at most 10)
-        name = LANGUAGE_NAMES.get(code, code)
+        name = language_name(code)
         if result.relevant:
             reason = counts
             if fallback:
