@@ -58,6 +58,7 @@ from xml.sax.saxutils import escape as xml_escape
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import Article, NewsCorpus, rss_feed_full  # noqa: E402
+from tests.redisserver import LocalRedis, free_port  # noqa: E402 - the tests' Redis, reused
 
 TARGET_RATE = 100.0  # summary-mode items per second with the base in the database
 TARGET_SEARCHABLE = 10.0  # seconds from a feed's fetch until its last item is found
@@ -69,7 +70,6 @@ LIVE_WINDOW = 200  # entries listed by a live feed (the newest)
 SEGMENT_EVERY = 10.0
 MANIFEST = "queue-bench.json"
 KB = str(Path(sys.executable).parent / "kb")
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -337,43 +337,6 @@ def log_problems(process: subprocess.Popen[bytes]) -> dict[str, Any]:
     lines = text.splitlines()
     errors = [line for line in lines if " ERROR " in line or line.startswith("ERROR") or "Traceback" in line]
     return {"tracebacks": text.count("Traceback"), "error_lines": len(errors), "first": errors[:3]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Redis:
-    """Debian's redis-server on a free loopback port, no persistence (as tests/redisserver.py starts it)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
 
 
 # --- watching: CPU per process, items, segments -----------------------------------------------------------
@@ -804,7 +767,7 @@ def measure_queue(runner: Runner, folder: Path, server: FeedServer, opml: Path, 
                   base_items: int, workers: int, spy: PySpy, after: float) -> dict[str, Any]:
     """(b)/(c): `kb serve --no-worker` + `workers` x `kb worker` on one Redis; import the new feeds while
     they run."""
-    redis = Redis(folder.parent / f"redis-{folder.name}")
+    redis = LocalRedis(folder.parent / f"redis-{folder.name}").start()
     env = kb_env(redis.url)
     db = folder / "kb.sqlite3"
     port = free_port()
@@ -818,6 +781,7 @@ def measure_queue(runner: Runner, folder: Path, server: FeedServer, opml: Path, 
         for fetcher in fetchers:
             wait_for_log(fetcher, "Worker started")
         result["settle_s"] = round(settle(db), 1)
+        assert redis.process is not None  # started above
         roots = {"kb serve --no-worker (writer)": serve.pid, "redis-server": redis.process.pid,
                  "feed server": server.process.pid or 0, "bench (this script)": os.getpid()}
         for n, fetcher in enumerate(fetchers):
