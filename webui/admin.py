@@ -221,8 +221,8 @@ def _csv_rows(entries: Sequence[audit.ReadableEntry]) -> Iterator[list[str]]:
         e = r.entry
         cells = [str(e.id), e.at, "" if e.user_id is None else str(e.user_id), e.user_email or "", e.action,
                  e.entity, "" if e.entity_id is None else str(e.entity_id),
-                 audit.details_json(e.details), when(e.at), r.who, f"{r.action} {r.kind.lower()}".strip(),
-                 r.record, r.details_text()]
+                 audit.details_json(e.details), when(e.at), r.who, r.action,
+                 f"{r.kind} {r.record}".strip(), r.details_text()]
         yield [spreadsheet_safe(cell) for cell in cells]
 
 

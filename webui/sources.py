@@ -407,7 +407,8 @@ def remove(source_id: int) -> ResponseReturnValue:
         return render_template("sources/remove.html", source=source,
                                error="Tick the box to confirm, then press Remove."), 400
     sources_store.delete_source(db, source_id, by=signed_in_user().id)
-    kept = f"; its {source.items:,} item{'' if source.items == 1 else 's'} stay" if source.items else ""
+    kept = (f"; its {source.items:,} item{' stays' if source.items == 1 else 's stay'} in the knowledge base"
+            if source.items else "")
     flash(f"Removed {_called(source)}: it is no longer fetched{kept}.", "info")
     return redirect(url_for("sources.index"))
 
