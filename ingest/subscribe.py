@@ -12,7 +12,7 @@ from ingest.decoding import decode_html
 from ingest.feeds import FeedError, find_feed_links, looks_like_html, parse_feed
 from ingest.fetch import Fetcher
 from ingest.opml import OpmlOutline, build_opml, parse_opml
-from ingest.plaintext import html_to_text
+from ingest.plaintext import HTML_PARSER, clip
 from kb import sources as sources_store
 from kb.errors import Conflict, InvalidInput
 from kb.knowledge import KnowledgeBase
@@ -44,12 +44,12 @@ def page_title(body: bytes, headers: Mapping[str, str]) -> str:
     if not body.strip():
         return ""
     try:
-        tree = lxml.html.document_fromstring(decode_html(body, headers))
+        tree = lxml.html.document_fromstring(decode_html(body, headers), parser=HTML_PARSER)
     except (etree.ParserError, ValueError):
         return ""
     for path in ("//title", "//h1"):
         for element in tree.xpath(path)[:1]:
-            title = html_to_text(lxml.html.tostring(element, encoding="unicode"), limit=MAX_NAME)
+            title = clip(" ".join(element.text_content().split()), MAX_NAME)
             if title:
                 return title
     return ""

@@ -213,7 +213,8 @@ def test_an_unnamed_source_takes_its_title_once(db):
     assert sources_store.name_if_unnamed(db, source.id, "  Register of\nalgorithms ")
     assert not sources_store.name_if_unnamed(db, source.id, "Another title")
     assert sources_store.get_source(db, source.id).name == "Register of algorithms"
-    assert as_text(latest(db)) == "system: Changed source “Register of algorithms” [Name: — → Register of algorithms]"
+    assert as_text(latest(db)) == ("system: Changed source “Register of algorithms” "
+                                   "[Name: — → Register of algorithms]")
 
 
 # --- records of other areas, read --------------------------------------------------------------------
@@ -221,7 +222,8 @@ def test_an_unnamed_source_takes_its_title_once(db):
 
 def test_ids_in_details_read_as_titles(db, admin):
     source = sources_store.add_source(db, "https://news.example.org/feed.xml", name="News")
-    item_id = items_store.store_item(db, make_draft(title="Risk scores under fire"), source_id=source.id).item_id
+    draft = make_draft(title="Risk scores under fire")
+    item_id = items_store.store_item(db, draft, source_id=source.id).item_id
     case = cases_store.create_case(db, admin, {"title": "Fraud scoring"})
     cases_store.link_item(db, admin, case.id, item_id)
     assert as_text(latest(db)) == ("Ada Admin (admin@lab.example): Linked an article case file "
