@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -178,14 +179,13 @@ def _where(entity: str | None, entity_id: int | None, found: AuditFilter | None)
     return (f"WHERE {' AND '.join(where)}" if where else ""), params
 
 
-def _entry(row: Mapping[str, object]) -> AuditEntry:
+def _entry(row: Mapping[str, Any]) -> AuditEntry:
     try:
-        details = json.loads(str(row["details"]))
-    except ValueError:
-        details = {"details": row["details"]}
-    return AuditEntry(int(str(row["id"])), str(row["at"]), row["user_id"],  # type: ignore[arg-type]
-                      row["email"], str(row["action"]), str(row["entity"]),  # type: ignore[arg-type]
-                      row["entity_id"], details if isinstance(details, dict) else {"details": details})  # type: ignore[arg-type]
+        details = json.loads(row["details"])
+    except ValueError:  # written by hand or by an old version: shown as it is
+        details = row["details"]
+    return AuditEntry(row["id"], row["at"], row["user_id"], row["email"], row["action"], row["entity"],
+                      row["entity_id"], details if isinstance(details, dict) else {"details": details})
 
 
 def entries(db: Database, *, entity: str | None = None, entity_id: int | None = None,
