@@ -290,14 +290,16 @@ def _link_case(db: Database, item_id: int, case_id: int, user_id: int | None) ->
     return linked
 
 
-def set_status(db: Database, item_id: int, status: str, user_id: int | None) -> None:
+def set_status(db: Database, item_id: int, status: str, user_id: int | None, *,
+               now: datetime | None = None) -> None:
     """Accept, reject or return an item to the queue, recording who and when."""
-    apply(db, [item_id], Change(status=status), user_id)
+    decide(db, [item_id], Change(status=status), user_id, now=now)
 
 
-def set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None) -> None:
+def set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None, *,
+                  now: datetime | None = None) -> None:
     """Mark an item for the digest, or take it out."""
-    apply(db, [item_id], Change(in_digest=in_digest), user_id)
+    decide(db, [item_id], Change(in_digest=in_digest), user_id, now=now)
 
 
 def add_note(db: Database, item_id: int, user_id: int | None, body: str) -> Note:
@@ -317,15 +319,19 @@ def apply(db: Database, item_ids: Iterable[int], change: Change, user_id: int | 
     return decide(db, item_ids, change, user_id).count
 
 
-def decide(db: Database, item_ids: Iterable[int], change: Change, user_id: int | None) -> Applied:
-    """Apply one change to every item in one transaction (all or nothing), with the key to undo it."""
+def decide(db: Database, item_ids: Iterable[int], change: Change, user_id: int | None, *,
+           now: datetime | None = None) -> Applied:
+    """Apply one change to every item in one transaction (all or nothing), with the key to undo it.
+
+    `now` is when the decision counts as made (default: now); imports and tests set it to place an
+    item in a past week's digest."""
     ids = list(dict.fromkeys(int(i) for i in item_ids))
     if not ids:
         raise InvalidInput("choose at least one item")
     if len(ids) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} items at once")
     change.validate()
-    now = utcnow()
+    when = utcnow() if now is None else now.astimezone(UTC).isoformat(timespec="seconds")
     key = secrets.token_urlsafe(9)
     decided = False
     with transaction(db):
@@ -338,11 +344,11 @@ def decide(db: Database, item_ids: Iterable[int], change: Change, user_id: int |
                 trail: dict[str, object] = {"decision": key, "before": before}
                 stepped = False
                 if change.status is not None:
-                    stepped |= _set_status(db, item_id, change.status, user_id, now, trail)
+                    stepped |= _set_status(db, item_id, change.status, user_id, when, trail)
                 if change.in_digest is not None:
-                    stepped |= _set_in_digest(db, item_id, change.in_digest, user_id, now, trail)
+                    stepped |= _set_in_digest(db, item_id, change.in_digest, user_id, when, trail)
                 if stepped:
-                    _mark_digest_time(db, item_id, before, now)
+                    _mark_digest_time(db, item_id, before, when)
                 touched |= stepped
                 decided |= stepped
             for topic in change.add_tags:
@@ -354,7 +360,7 @@ def decide(db: Database, item_ids: Iterable[int], change: Change, user_id: int |
             if change.case_id is not None:
                 touched |= _link_case(db, item_id, change.case_id, user_id)
             if change.note.strip():
-                _add_note(db, item_id, user_id, change.note, now)
+                _add_note(db, item_id, user_id, change.note, when)
             if touched:
                 searchable.append(item_id)
         outbox.enqueue(db, searchable)
