@@ -146,6 +146,7 @@ ROUTES = [
     Route("POST", "/digest/restore", "/digest/restore", "coordinator", {"week": WEEK, "item_id": "{item}"}),
     Route("POST", "/digest/order", "/digest/order", "coordinator", {"week": WEEK, "pos-{item}": "1"}),
     Route("POST", "/digest/send", "/digest/send", "coordinator", {"week": WEEK}),
+    Route("POST", "/digest/test", "/digest/test", "coordinator", {"week": WEEK}),
     Route("GET", "/digest/archive", "/digest/archive", "coordinator"),
     Route("GET", "/digest/archive/<week>", "/digest/archive/2026-W46", "coordinator", sent=True),
     Route("GET", "/digest/recipients", "/digest/recipients", "coordinator"),
