@@ -164,8 +164,12 @@
       say(reply.message);
       offerUndo(reply.undo, reply.message);
       countNew(reply.new_count);
+      // An emptied page: either nothing waits any more, or the next items are a reload away.
       var empty = document.getElementById("queue-empty");
-      if (empty) { empty.hidden = rows().length > 0; }
+      var more = document.getElementById("queue-more");
+      var waiting = list && list.getAttribute("data-status") === "new" ? reply.new_count : 1;
+      if (empty) { empty.hidden = rows().length > 0 || waiting > 0; }
+      if (more) { more.hidden = rows().length > 0 || waiting === 0; }
       select(current, true);
     }).catch(plain);
   }
