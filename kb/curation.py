@@ -87,11 +87,23 @@ class Applied:
 
 
 @dataclass(frozen=True)
+class Restored:
+    """One item as `undo` left it, and which of its status and digest mark changed back."""
+
+    item_id: int
+    title: str
+    status: str
+    in_digest: bool
+    status_changed: bool
+    digest_changed: bool
+
+
+@dataclass(frozen=True)
 class Undone:
-    """What `undo` put back: each item's id, title and restored status and digest mark."""
+    """What `undo` put back."""
 
     key: str
-    items: tuple[tuple[int, str, str, bool], ...]  # (id, title, status, in_digest)
+    items: tuple[Restored, ...]
 
 
 @dataclass(frozen=True)
@@ -463,8 +475,9 @@ def undo(db: Database, user_id: int, key: str | None = None) -> Undone:
             audit.record(db, user_id, UNDO_ACTION, "item", item_id, {
                 "undoes": last_key, "status": before["status"], "was": current["status"],
                 "in_digest": bool(before["in_digest"]), "was_in_digest": bool(current["in_digest"])})
-            restored.append((item_id, titles.get(item_id, ""), str(before["status"]),
-                             bool(before["in_digest"])))
+            restored.append(Restored(item_id, titles.get(item_id, ""), str(before["status"]),
+                                     bool(before["in_digest"]), before["status"] != current["status"],
+                                     bool(before["in_digest"]) != bool(current["in_digest"])))
         outbox.enqueue(db, list(first))
     return Undone(last_key, tuple(restored))
 

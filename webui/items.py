@@ -121,9 +121,12 @@ def describe(change: Change, titles: Sequence[str], count: int | None = None) ->
 
 def describe_undo(undone: Undone) -> str:
     if len(undone.items) == 1:
-        _, title, status, _ = undone.items[0]
-        return f"Undone: {title.strip() or '(no title)'} is {AFTER_UNDO[status]}"
-    return f"Undone for {_named([title for _, title, _, _ in undone.items], len(undone.items))}"
+        item = undone.items[0]
+        states = [AFTER_UNDO[item.status]] if item.status_changed or not item.digest_changed else []
+        if item.digest_changed:
+            states.append("in the digest again" if item.in_digest else "out of the digest again")
+        return f"Undone: {item.title.strip() or '(no title)'} is {' and '.join(states)}"
+    return f"Undone for {_named([item.title for item in undone.items], len(undone.items))}"
 
 
 def describe_last(last: LastDecision) -> str:
@@ -234,7 +237,7 @@ def undo() -> ResponseReturnValue:
         return redirect(back)
     message = describe_undo(undone)
     if wants_json():
-        return _json_reply(message, [item_id for item_id, *_ in undone.items], None)
+        return _json_reply(message, [item.item_id for item in undone.items], None)
     flash(message + ".", "info")
     return redirect(back)
 

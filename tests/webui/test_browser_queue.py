@@ -80,13 +80,29 @@ def test_decide_with_keys_without_reloading_undo_help_and_shortcuts_off(served, 
     assert "current" in (page.get_attribute(f"#item-{ids[2]}", "class") or "")
 
     # u undoes the last decision: the rejected item comes back and is the current one again.
-    assert f"Rejected: {TITLES[1]}" in page.inner_text("#undo-form")
+    assert page.get_attribute("#undo-form button", "aria-label") == f"Undo: Rejected: {TITLES[1]}"
     page.keyboard.press("u")
     expect(message).to_have_text(f"Undone: {TITLES[1]} is back in the queue")
     assert page.locator(f"#item-{ids[1]}").is_visible()
     assert "current" in (page.get_attribute(f"#item-{ids[1]}", "class") or "")
     assert _status(kb, ids[1]) == "new" and _status(kb, ids[0]) == "accepted"
     assert nav_count.inner_text() == "2"
+    assert page.evaluate("window.__sameDocument") is True and loads == []
+
+    # The digest button by mouse, d by key, and undo: the badge and the button follow each answer.
+    assert page.locator(f"#item-{ids[2]} [data-digest-badge]").is_hidden()  # not in the digest
+    page.click(f"#item-{ids[2]} [data-action=digest]")
+    expect(message).to_have_text(f"Marked for the digest: {TITLES[2]}")
+    assert page.locator(f"#item-{ids[2]} [data-digest-badge]").is_visible()
+    assert page.inner_text(f"#item-{ids[2]} [data-action=digest]") == "Take out of digest"
+    assert curation.decision(kb.db, ids[2]).in_digest is True
+    page.keyboard.press("d")  # the clicked item is the current one
+    expect(message).to_have_text(f"Taken out of the digest: {TITLES[2]}")
+    assert page.locator(f"#item-{ids[2]} [data-digest-badge]").is_hidden()
+    page.keyboard.press("u")
+    expect(message).to_have_text(f"Undone: {TITLES[2]} is in the digest again")
+    assert page.locator(f"#item-{ids[2]} [data-digest-badge]").is_visible()
+    assert curation.decision(kb.db, ids[2]).in_digest is True
     assert page.evaluate("window.__sameDocument") is True and loads == []
 
     # ? opens the help as a modal dialog with the focus inside; Esc closes it and keys work again.

@@ -80,8 +80,12 @@
 
   function offerUndo(key, text) {
     if (!undoForm) { return; }
+    // The status line already says what was decided: the button alone follows it, named for screen readers.
+    var button = undoForm.querySelector("button");
     undoForm.elements.decision.value = key || "";
-    document.getElementById("undo-what").textContent = key ? text + "." : "";
+    document.getElementById("undo-what").textContent = "";
+    button.setAttribute("aria-label", key ? "Undo: " + text : "Undo");
+    button.title = "Undo your last decision (u)";
     undoForm.hidden = !key;
   }
 
