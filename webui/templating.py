@@ -7,9 +7,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from werkzeug.routing import BuildError
 
+from kb.curation import queue_size
 from kb.storage.db import parse_published
 from kb.text.language import language_name as english_language_name
 from kb.text.taxonomy import load_taxonomy
@@ -99,6 +100,17 @@ def _menu() -> list[tuple[str, str, bool]]:
     return entries
 
 
+def nav_count(href: str) -> int | None:
+    """The number beside a menu entry: the new items beside the curation queue, for coordinators (one
+    indexed count per page)."""
+    user = current_user()
+    if user is None or not user.can("coordinator") or href != link_to("items.queue"):
+        return None
+    if "kb_new_items" not in g:
+        g.kb_new_items = queue_size(current_app.extensions["kb"].db)
+    return int(g.kb_new_items)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.autoescape = True
     app.jinja_env.trim_blocks = True
@@ -111,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(paragraphs)
     app.add_template_global(url_with)
     app.add_template_global(link_to)
+    app.add_template_global(nav_count)
     app.jinja_env.globals["status_names"] = STATUS_NAMES
 
     @app.context_processor

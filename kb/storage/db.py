@@ -449,3 +449,18 @@ def _relevance_verdict(db: Database) -> None:
         ALTER TABLE items ADD COLUMN relevance_reason TEXT NOT NULL DEFAULT '';
         UPDATE items SET relevance_verdict = CASE WHEN relevant = 1 THEN 'relevant' ELSE 'not relevant' END;
         """)
+
+
+@MIGRATIONS(name="0010_queue")
+def _queue(db: Database) -> None:
+    # The digest takes an item in the week it was accepted or marked for it (`digest_at`), not the week it
+    # was published: a late find lands in the current digest, not an old (maybe sent) one. `status_at`
+    # cannot serve: it moves with every later decision, which would move the item between digests.
+    # Items decided before keep their last decision's time, else the time they were gathered.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN digest_at TEXT;
+        UPDATE items SET digest_at = COALESCE(status_at, created_at)
+            WHERE (status = 'accepted' OR in_digest = 1) AND status != 'rejected';
+        CREATE INDEX items_digest_at ON items(digest_at);
+        """)

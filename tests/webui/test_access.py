@@ -42,6 +42,7 @@ ROUTES = [
     Route("GET", "/curation", "/curation", "coordinator"),
     Route("POST", "/curation/bulk", "/curation/bulk", "coordinator",
           {"item_id": "{item}", "status": "rejected"}),
+    Route("POST", "/curation/undo", "/curation/undo", "coordinator"),
     Route("GET", "/sources", "/sources", "coordinator"),
     Route("POST", "/sources", "/sources", "coordinator",
           {"url": "https://watch.example.org/policy", "kind": "page"}),
