@@ -288,6 +288,8 @@ class _Reader:
 
     def read(self, entry: AuditEntry) -> ReadableEntry:
         details = dict(entry.details)
+        for key in _MACHINE_ONLY:
+            details.pop(key, None)
         changes: list[FieldChange] = []
         facts: list[tuple[str, str]] = []
         raw_changes = details.pop("changes", None)
@@ -334,6 +336,11 @@ class _Reader:
             if isinstance(value, str) and value:
                 return f"#{entry.entity_id} ({value}, deleted)"
         return f"#{entry.entity_id} (deleted)"
+
+
+# A curation decision's undo key and the item's state before it serve kb.curation.undo; people read
+# the change itself ("Status: new → accepted"), and the CSV export keeps these in details_json.
+_MACHINE_ONLY = ("decision", "before")
 
 
 def readable(db: Database, found: Sequence[AuditEntry], *,
