@@ -15,6 +15,7 @@ from kb.text.language import language_name as english_language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from webui.access import current_user
+from webui.i18n import format_moment
 
 _NOT_LANGUAGES = {"und": "Unknown", "other": "Other"}  # facet values that name no language
 STATUS_NAMES = {"new": "New", "accepted": "Accepted", "rejected": "Rejected"}
@@ -37,12 +38,12 @@ def language_name(code: str | None) -> str:
 
 
 def when(value: str | datetime | None, with_time: bool = True) -> str:
-    """A stored UTC timestamp, shown in the lab's time zone."""
+    """A stored UTC timestamp, shown in the lab's time zone and written for the reader's language."""
     moment = value if isinstance(value, datetime) else parse_published(value)
     if moment is None:
         return ""
     local = moment.astimezone(current_app.extensions["kb"].settings.tz)
-    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return format_moment(local, with_time)
 
 
 def ago(value: str | datetime | None, now: datetime | None = None) -> str:

@@ -449,3 +449,10 @@ def _relevance_verdict(db: Database) -> None:
         ALTER TABLE items ADD COLUMN relevance_reason TEXT NOT NULL DEFAULT '';
         UPDATE items SET relevance_verdict = CASE WHEN relevant = 1 THEN 'relevant' ELSE 'not relevant' END;
         """)
+
+
+@MIGRATIONS(name="0011_user_language")
+def _user_language(db: Database) -> None:
+    # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
+    # browser's Accept-Language).
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
