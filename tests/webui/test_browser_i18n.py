@@ -69,7 +69,8 @@ def test_a_user_switches_to_arabic_and_pages_read_right_to_left(served, browser_
                  f"/contacts/{ids['contact']}", "/contacts/new"):
         page.goto(base + path)
         assert page.evaluate("document.documentElement.dir") == "rtl", path
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow} px"
         brand = page.locator(".brand").bounding_box()
         sign_out = page.locator(".sign-out").bounding_box()

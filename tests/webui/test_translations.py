@@ -248,7 +248,7 @@ def test_the_compiled_catalogue_matches_its_source(language):
         committed = _messages(read_mo(mo))
     expected = _messages(read_mo(buffer))
     assert len(expected) > 200
-    assert committed == expected, f"webui/translations/{language}/.../messages.mo is stale: run `make translations`"
+    assert committed == expected, f"{language}'s messages.mo is stale: run `make translations`"
 
 
 def test_arabic_has_its_six_plural_forms():
@@ -289,9 +289,10 @@ def test_the_browser_language_is_used_until_the_user_chooses(app, world):
     assert '<html lang="en" dir="ltr">' in page and "Sign in" in page  # none of ours: English
     client = app.test_client()
     enter_session(client, world.users["researcher"])
-    assert '<html lang="fr"' in client.get("/cases", headers={"Accept-Language": "fr"}).get_data(True)
+    french = {"Accept-Language": "fr"}
+    assert '<html lang="fr"' in client.get("/cases", headers=french).get_data(True)
     users_store.set_user_language(world.kb.db, world.users["researcher"].id, "ar")
-    assert '<html lang="ar" dir="rtl"' in client.get("/cases", headers={"Accept-Language": "fr"}).get_data(True)
+    assert '<html lang="ar" dir="rtl"' in client.get("/cases", headers=french).get_data(True)
 
 
 def test_the_language_is_chosen_on_the_profile_page(app, world):
@@ -299,7 +300,8 @@ def test_the_language_is_chosen_on_the_profile_page(app, world):
     client = app.test_client()
     enter_session(client, user)
     profile = client.get("/profile").get_data(as_text=True)
-    assert 'action="/account/language"' in profile and '<option value="ar" lang="ar">العربية</option>' in profile
+    assert 'action="/account/language"' in profile
+    assert '<option value="ar" lang="ar">العربية</option>' in profile
     response = client.post("/account/language", data={"language": "fr", "csrf_token": csrf_token(client)})
     assert response.status_code == 302 and response.headers["Location"].endswith("/profile#language")
     page = client.get("/profile").get_data(as_text=True)
@@ -322,7 +324,6 @@ def test_a_language_change_needs_the_csrf_token_and_a_known_language(app, world)
     assert response.status_code == 400
     assert "the interface language must be one of en, fr, es, ar" in response.get_data(as_text=True)
     assert users_store.user_language(world.kb.db, user.id) == ""
-    assert app.test_client().post("/account/language", data={"language": "fr"}).status_code in (302, 400)
 
 
 @pytest.mark.parametrize(("language", "expected"), [
