@@ -84,5 +84,7 @@ def test_a_user_switches_to_arabic_and_pages_read_right_to_left(served, browser_
     cell = page.locator("#cases th").first.bounding_box()
     assert cell["x"] + cell["width"] > WIDTH - 80  # the first column is the rightmost
     page.goto(base + f"/cases/{ids['case']}")
-    assert "أكتوبر 2026" in page.inner_text("#items")  # the item's date, in Arabic months
+    items = page.inner_text("#items")
+    assert "30 أكتوبر 2026" in items  # the item's date, with Arabic months
+    assert "الحماية الاجتماعية" in items and "Welfare and social protection" not in items  # its topic
     assert csp_violations == []
