@@ -258,3 +258,27 @@ def revoke_token(db: Database, user_id: int, token_id: int, *, by: User | None =
         audit.record(db, by.id if by is not None else user_id, "revoke", "api_token", token_id,
                      {"name": token.name, "owner_id": user_id})
     return token
+
+
+# The interface's languages (webui/translations); a user's "" means "follow the browser".
+INTERFACE_LANGUAGES = ("en", "fr", "es", "ar")
+
+
+def user_language(db: Database, user_id: int) -> str:
+    """The user's chosen interface language, or "" when they follow their browser's."""
+    row = db.execute("SELECT language FROM users WHERE id = ?", [user_id]).fetchone()
+    return str(row[0]) if row else ""
+
+
+def set_user_language(db: Database, user_id: int, language: str, *, by: int | None = None) -> None:
+    """Choose the user's interface language ("" to follow the browser's)."""
+    language = language.strip()
+    if language and language not in INTERFACE_LANGUAGES:
+        raise InvalidInput(f"the interface language must be one of {', '.join(INTERFACE_LANGUAGES)}")
+    with transaction(db):
+        before = db.execute("SELECT language FROM users WHERE id = ?", [user_id]).fetchone()
+        if before is None:
+            raise NotFound(f"user {user_id} does not exist")
+        if before[0] != language:
+            db.execute("UPDATE users SET language = ? WHERE id = ?", [language, user_id])
+            audit.record(db, by, "update", "user", user_id, {"language": [before[0], language]})

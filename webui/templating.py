@@ -16,6 +16,8 @@ from kb.text.language import language_name as english_language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from webui.access import current_user
+from webui.i18n import format_moment
+from webui.i18n import language as interface_language
 
 _NOT_LANGUAGES = {"und": "Unknown", "other": "Other"}  # facet values that name no language
 STATUS_NAMES = {"new": "New", "accepted": "Accepted", "rejected": "Rejected"}
@@ -27,9 +29,10 @@ def http_url(url: str | None) -> str:
     return url if url and is_http_url(url) else ""
 
 
-def topic_label(topic_id: str, language: str = "en") -> str:
+def topic_label(topic_id: str, language: str | None = None) -> str:
+    """The topic's label in `language`, by default the reader's (the taxonomy has labels in each)."""
     taxonomy = load_taxonomy()
-    return taxonomy.label(topic_id, language) if topic_id in taxonomy else topic_id
+    return taxonomy.label(topic_id, language or interface_language()) if topic_id in taxonomy else topic_id
 
 
 def language_name(code: str | None) -> str:
@@ -38,12 +41,12 @@ def language_name(code: str | None) -> str:
 
 
 def when(value: str | datetime | None, with_time: bool = True) -> str:
-    """A stored UTC timestamp, shown in the lab's time zone."""
+    """A stored UTC timestamp, shown in the lab's time zone and written for the reader's language."""
     moment = value if isinstance(value, datetime) else parse_published(value)
     if moment is None:
         return ""
     local = moment.astimezone(current_app.extensions["kb"].settings.tz)
-    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return format_moment(local, with_time)
 
 
 def ago(value: str | datetime | None, now: datetime | None = None) -> str:

@@ -464,3 +464,10 @@ def _queue(db: Database) -> None:
             WHERE (status = 'accepted' OR in_digest = 1) AND status != 'rejected';
         CREATE INDEX items_digest_at ON items(digest_at);
         """)
+
+
+@MIGRATIONS(name="0011_user_language")
+def _user_language(db: Database) -> None:
+    # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
+    # browser's Accept-Language).
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
