@@ -80,7 +80,8 @@ def main() -> int:
     print(line("terms alone", terms, actual, readers([t.verdict for t in tagged])))
     print(line("terms + model (verdict rule)", [j.relevant for j in combined], actual,
                readers([j.verdict for j in combined])))
-    print(line("cold start (no model: terms)", [j.relevant for j in cold], actual, readers([j.verdict for j in cold])))
+    print(line("cold start (no model: terms)", [j.relevant for j in cold], actual,
+               readers([j.verdict for j in cold])))
     found = [a and (j.relevant or j.verdict == NEEDS_READER) for j, a in zip(combined, actual, strict=True)]
     print(f"  relevant items not silently lost (relevant or to a reader), combined: "
           f"{sum(found)}/{sum(actual)}")

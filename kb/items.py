@@ -272,7 +272,8 @@ def _item_from_row(row: dict, item_tags: Iterable[tags.Tag] = (), sources: Itera
         status=row["status"], in_digest=bool(row["in_digest"]), created_at=row["created_at"],
         updated_at=row["updated_at"], tags=tuple(item_tags), sources=tuple(sources), case_ids=tuple(case_ids),
         relevance_verdict=row.get("relevance_verdict", ""), relevance_reason=row.get("relevance_reason", ""),
-        model_score=row.get("model_score"), model_features=tuple(json.loads(row.get("model_features") or "[]")),
+        model_score=row.get("model_score"),
+        model_features=tuple(json.loads(row.get("model_features") or "[]")),
         relevance_judge=row.get("relevance_judge", ""),
     )
 

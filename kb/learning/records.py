@@ -123,15 +123,16 @@ class StoredItem:
 def items_after(db: Database, after: int, limit: int) -> list[StoredItem]:
     """Items with id > after, in id order, at most `limit`."""
     rows = db.execute(
-        "SELECT id, title, CASE WHEN text != '' THEN text ELSE summary END, language, status, "
-        f"{', '.join(JUDGEMENT_FIELDS)} FROM items WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+        "SELECT id, title, CASE WHEN text != '' THEN text ELSE summary END, language, status, "  # noqa: S608
+        f"{', '.join(JUDGEMENT_FIELDS)} FROM items WHERE id > ? ORDER BY id LIMIT ?",
         [int(after), int(limit)])
     found = []
     for row in rows:
         judgement = dict(zip(JUDGEMENT_FIELDS, row[5:], strict=True))
         judgement["relevant"] = bool(judgement["relevant"])
         judgement["model_features"] = tuple(json.loads(str(judgement["model_features"] or "[]")))
-        found.append(StoredItem(row[0], row[1] or "", row[2] or "", row[3] or "und", row[4] != "new", judgement))
+        found.append(StoredItem(row[0], row[1] or "", row[2] or "", row[3] or "und", row[4] != "new",
+                                judgement))
     return found
 
 

@@ -8,6 +8,7 @@ relevance of an item a person accepted or rejected is never re-judged.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,9 +67,18 @@ class RetagReport:
                 "rescored": self.rescored, "decided": self.decided}
 
 
-def _proposals(db: Database, item_ids: Sequence[int]) -> dict[int, tuple[dict[str, tuple[str, ...]], set[str]]]:
+_Proposals = tuple[dict[str, tuple[str, ...]], set[str]]
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tagger() -> Tagger:
+    """The tagger of the current taxonomy, kept: its matchers are compiled per language on first use."""
+    return Tagger(load_taxonomy())
+
+
+def _proposals(db: Database, item_ids: Sequence[int]) -> dict[int, _Proposals]:
     """Per item: the tagger's active proposals (topic -> evidence), and the topics a person decided."""
-    found: dict[int, tuple[dict[str, tuple[str, ...]], set[str]]] = {i: ({}, set()) for i in item_ids}
+    found: dict[int, _Proposals] = {i: ({}, set()) for i in item_ids}
     for item_id, item_tags in tags_store.tags_for(db, list(item_ids)).items():
         proposals, decided = found[item_id]
         for tag in item_tags:
@@ -96,7 +106,7 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
     """Tag and judge every stored item again with `taxonomy` (default: the current one) and the newest
     model; with `dry_run`, count what would change and write nothing. Each batch is one transaction; the
     run is written to the audit log."""
-    tagger = Tagger(taxonomy or load_taxonomy())
+    tagger = Tagger(taxonomy) if taxonomy is not None else _default_tagger()
     model = training.current_model(db)
     report = RetagReport(dry_run=dry_run, model=model is not None)
     after = 0
@@ -142,7 +152,8 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
 
 # --- the preview of a taxonomy edit -----------------------------------------------------------------------
 
-def with_term(taxonomy: Taxonomy, topic_id: str, language: str, term: str, *, remove: bool = False) -> Taxonomy:
+def with_term(taxonomy: Taxonomy, topic_id: str, language: str, term: str, *,
+              remove: bool = False) -> Taxonomy:
     """The taxonomy with `term` added to (or removed from) a topic's terms in `language`."""
     topic = taxonomy.get(topic_id)
     term = " ".join(term.split())
@@ -151,7 +162,8 @@ def with_term(taxonomy: Taxonomy, topic_id: str, language: str, term: str, *, re
         raise InvalidInput("the term is empty")
     if len(term) > MAX_TERM:
         raise InvalidInput(f"a term has at most {MAX_TERM} characters")
-    if not (language == ANY_LANGUAGE or (language.isascii() and language.isalpha() and 2 <= len(language) <= 3)):
+    code = language.isascii() and language.isalpha() and 2 <= len(language) <= 3
+    if not (language == ANY_LANGUAGE or code):
         raise InvalidInput(f"{language[:20]!r} is not a language code such as sv or fil")
     terms = dict(topic.terms)
     present = terms.get(language, ())
@@ -203,7 +215,8 @@ def judge_shares(db: Database) -> list[LanguageShares]:
             if count.decided:
                 decided[key] += count.count
     shares = [LanguageShares(language, sum(judges.values()),
-                             {j: judges.get(j, 0) for j in (BY_TERMS, BY_MODEL, BY_READER)}, decided[language])
+                             {j: judges.get(j, 0) for j in (BY_TERMS, BY_MODEL, BY_READER)},
+                             decided[language])
               for language, judges in per.items()]
     shares.sort(key=lambda s: (s.language == ANY_LANGUAGE, -s.items, s.language))
     return shares

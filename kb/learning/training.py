@@ -79,7 +79,8 @@ class TrainingState:
 def training_state(db: Database) -> TrainingState:
     model = records.latest_model(db)
     counts = records.label_counts(db, model.last_label_at if model else None)
-    return TrainingState(model, counts.total, counts.relevant, counts.new, readiness(counts.total, counts.relevant))
+    return TrainingState(model, counts.total, counts.relevant, counts.new,
+                         readiness(counts.total, counts.relevant))
 
 
 def train(db: Database, *, force: bool = False) -> ModelRecord | None:

@@ -97,7 +97,8 @@ class RelevanceModel:
     """A trained model: `score` an article, `to_bytes`/`from_bytes` to store it. Safe to share between
     threads (scoring only reads)."""
 
-    def __init__(self, vectorizer: Any, coef: np.ndarray, intercept: float, labels: int, relevant: int) -> None:
+    def __init__(self, vectorizer: Any, coef: np.ndarray, intercept: float, labels: int,
+                 relevant: int) -> None:
         self._vectorizer = vectorizer
         self._coef = coef.astype(np.float64)
         self._intercept = float(intercept)
@@ -261,6 +262,6 @@ def cross_validate(texts: Sequence[str], labels: Sequence[bool], folds: int = 5,
     for train_rows, test_rows in splitter.split(np.zeros(len(labels)), targets):
         model = RelevanceModel.fit([texts[i] for i in train_rows], [bool(targets[i]) for i in train_rows])
         held_out[test_rows] = model.probabilities([texts[i] for i in test_rows])
-    precision, recall = precision_recall([p >= 0.5 for p in held_out], [bool(t) for t in targets])
+    precision, recall = precision_recall([bool(p >= 0.5) for p in held_out], [bool(t) for t in targets])
     return CrossValidation(round(precision, 4), round(recall, 4), folds,
                            tuple(round(float(p), 4) for p in held_out))

@@ -31,14 +31,15 @@ from kb.text.taxonomy import load_taxonomy
 from tests.factories import make_draft
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "relevance_labelled.jsonl"
+TAGGER = Tagger(load_taxonomy())
 ROWS = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _store(db, row: dict, n: int, **overrides) -> int:
     """Store one labelled row as ingest would: tagged by the terms, judged with the current model."""
-    result = Tagger(load_taxonomy()).tag(row["title"], row["text"], row["lang"])
-    draft = make_draft(url=f"https://news.example.org/{row['lang']}/{n}", title=row["title"], text=row["text"],
-                       language=row["lang"], topics=result.topics, relevant=result.relevant,
+    result = TAGGER.tag(row["title"], row["text"], row["lang"])
+    draft = make_draft(url=f"https://news.example.org/{row['lang']}/{n}", title=row["title"],
+                       text=row["text"], language=row["lang"], topics=result.topics, relevant=result.relevant,
                        relevance_score=result.relevance_score, relevance_verdict=result.verdict,
                        relevance_reason=result.reason, **overrides)
     [judged] = training.judge_drafts(db, [draft])
@@ -90,7 +91,7 @@ def test_the_model_never_trains_on_items_no_person_decided(kb, coordinator):
 def test_cold_start_judges_by_the_terms_alone_and_says_so(kb, coordinator):
     db = kb.db
     assert training.current_model(db) is None
-    tagger = Tagger(load_taxonomy())
+    tagger = TAGGER
     ids = [_store(db, row, n) for n, row in enumerate(ROWS[:10])]
     for item_id, row in zip(ids, ROWS[:10], strict=True):
         item = items_store.get_item(db, item_id)
@@ -152,7 +153,8 @@ def _binomial_threshold(n: int, alpha: float) -> int:
 def test_a_small_model_carries_into_a_related_language(train_on, held_out):
     train = [row for row in ROWS if row["lang"] in train_on]
     test = [row for row in ROWS if row["lang"] == held_out]
-    model = RelevanceModel.fit([model_text(r["title"], r["text"]) for r in train], [r["relevant"] for r in train])
+    model = RelevanceModel.fit([model_text(r["title"], r["text"]) for r in train],
+                               [r["relevant"] for r in train])
     probabilities = model.probabilities([model_text(r["title"], r["text"]) for r in test])
     right = sum((p >= 0.5) == r["relevant"] for p, r in zip(probabilities, test, strict=True))
     majority = max(sum(r["relevant"] for r in test), sum(not r["relevant"] for r in test))
@@ -221,7 +223,7 @@ def test_a_persons_decision_survives_retraining_and_retagging(kb, coordinator):
     ids = _labelled_kb(db, coordinator.id, 60)
     # Against the terms: accept an off-topic item, reject a relevant one; and decide tags by hand.
     off_topic = _store(db, {"lang": "en", "title": "Harbour Rovers sign a new striker",
-                            "text": "The club paid a record fee for the forward from the league's bottom side."}, 900)
+                            "text": "The club paid a record fee for the forward from the bottom side."}, 900)
     on_topic = _store(db, {"lang": "en", "title": "Welfare fraud algorithm flags claimants",
                            "text": "The benefits agency's risk scoring algorithm flagged thousands of "
                                    "claimants for fraud investigations."}, 901)
@@ -238,7 +240,7 @@ def test_a_persons_decision_survives_retraining_and_retagging(kb, coordinator):
     assert report.decided == len(before) and report.model
     training.train(db, force=True)
     # A longer text of a decided item arriving from a feed does not re-judge it either.
-    items_store.store_item(db, make_draft(url="https://news.example.org/en/901", title="Welfare fraud algorithm",
+    items_store.store_item(db, make_draft(url="https://news.example.org/en/901", title="Welfare algorithm",
                                           text="Much longer text about the risk scoring algorithm " * 10,
                                           relevant=True, relevance_verdict=RELEVANT))
     for item in items_store.load_items(db, list(before)):
@@ -274,7 +276,7 @@ def test_a_retag_dry_run_changes_nothing_and_counts_what_the_real_run_changes(kb
     assert dry.examined == len(ids) and dry.retopiced > 0 and dry.verdict_changes > 0
     assert any("would change" in line for line in dry.lines())
 
-    tagger = Tagger(load_taxonomy())
+    tagger = TAGGER
     expected_topics = sum(
         1 for item in items_store.load_items(db, ids)
         if tagger.tag(item.title, item.text, item.language).topics)
