@@ -21,7 +21,7 @@ from kb.learning import records, training
 from kb.learning.records import StoredItem
 from kb.storage import audit, outbox
 from kb.storage.db import transaction
-from kb.text.relevance import BY_MODEL, BY_READER, BY_TERMS, JUDGES, RelevanceModel
+from kb.text.relevance import BY_MODEL, BY_READER, BY_TERMS, JUDGES, ModelScore, judge
 from kb.text.tagging import Tagger, TopicEvidence
 from kb.text.taxonomy import ANY_LANGUAGE, Taxonomy, load_taxonomy
 
@@ -89,10 +89,10 @@ def _proposals(db: Database, item_ids: Sequence[int]) -> dict[int, _Proposals]:
     return found
 
 
-def _judgement(item: StoredItem, tagger: Tagger, model: RelevanceModel | None) -> tuple[
+def _judgement(item: StoredItem, tagger: Tagger, score: ModelScore | None) -> tuple[
         tuple[TopicEvidence, ...], dict[str, object]]:
     result = tagger.tag(item.title, item.text, item.language)
-    judgement, score = training.judge_article(model, item.title, item.text, result.verdict, result.reason)
+    judgement = judge(result.verdict, result.reason, score)
     return result.topics, {
         "relevant": judgement.relevant, "relevance_score": result.relevance_score,
         "relevance_verdict": judgement.verdict, "relevance_reason": judgement.reason[:300],
@@ -114,9 +114,10 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
         after = batch[-1].id
         proposals = _proposals(db, [item.id for item in batch])
         writes: list[tuple[StoredItem, tuple[TopicEvidence, ...] | None, dict[str, object] | None]] = []
-        for item in batch:
+        scores = training.score_all(model, [(item.title, item.text) for item in batch])
+        for item, score in zip(batch, scores, strict=True):
             report.examined += 1
-            topics, judgement = _judgement(item, tagger, model)
+            topics, judgement = _judgement(item, tagger, score)
             current, decided = proposals[item.id]
             wanted = {match.topic: match.evidence for match in topics if match.topic not in decided}
             new_topics = topics if wanted != current else None

@@ -164,14 +164,20 @@ def judge_article(model: RelevanceModel | None, title: str, text: str, terms_ver
     return judge(terms_verdict, terms_reason, score), score
 
 
+def score_all(model: RelevanceModel | None, articles: Sequence[tuple[str, str]]) -> list[ModelScore | None]:
+    """The model's scores of (title, text) pairs, vectorized at once; all None in a cold start."""
+    if model is None:
+        return [None] * len(articles)
+    return list(model.score_many(articles))
+
+
 def judge_drafts(db: Database, drafts: Sequence[ItemDraft]) -> list[ItemDraft]:
     """The drafts with the model's score and the final verdict (kb.text.relevance.judge), as stored."""
-    model = current_model(db)
+    scores = score_all(current_model(db), [(draft.title, draft.text or draft.summary) for draft in drafts])
     judged = []
-    for draft in drafts:
+    for draft, score in zip(drafts, scores, strict=True):
         verdict = draft.relevance_verdict or (RELEVANT if draft.relevant else NOT_RELEVANT)
-        judgement, score = judge_article(model, draft.title, draft.text or draft.summary, verdict,
-                                         draft.relevance_reason)
+        judgement = judge(verdict, draft.relevance_reason, score)
         judged.append(dataclasses.replace(
             draft, relevant=judgement.relevant, relevance_verdict=judgement.verdict,
             relevance_reason=judgement.reason, relevance_judge=judgement.judge,
