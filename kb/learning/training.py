@@ -19,7 +19,6 @@ from kb.learning import records
 from kb.learning.records import ModelRecord
 from kb.storage.db import connect
 from kb.text.relevance import (
-    MIN_LABELS,
     RETRAIN_AFTER,
     Judgement,
     ModelScore,
@@ -56,10 +55,6 @@ class TrainingState:
     def due(self) -> bool:
         """A (re)training is due: enough labels, and no model yet or `RETRAIN_AFTER` new ones."""
         return self.not_ready is None and (self.model is None or self.new_labels >= RETRAIN_AFTER)
-
-    @property
-    def until_retraining(self) -> int:
-        return max(0, RETRAIN_AFTER - self.new_labels) if self.model else max(0, MIN_LABELS - self.labels)
 
     def line(self) -> str:
         """The state in words, for the dashboard and the command line."""

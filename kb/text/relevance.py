@@ -128,8 +128,10 @@ class RelevanceModel:
         self._intercept = float(intercept)
         self.labels = labels
         self.relevant = relevant
-        names = [""] * len(vectorizer.vocabulary_)
-        for ngram, index in vectorizer.vocabulary_.items():
+        # A vectorizer rebuilt from a stored vocabulary has it as a parameter until its first use.
+        vocabulary = getattr(vectorizer, "vocabulary_", None) or vectorizer.vocabulary
+        names = [""] * len(vocabulary)
+        for ngram, index in vocabulary.items():
             names[index] = ngram
         self._names = names
 

@@ -26,7 +26,7 @@ def test_the_item_page_shows_the_models_score_and_ngrams_escaped(signed_in, worl
     client = signed_in("researcher")
     page = _text(client.get(f"/items/{scored.item_id}"))
     block = re.search(r'<p class="reason" id="model-score">(.*?)</p>', page, re.S).group(1)
-    assert "Learned model: 0.91 that it is relevant" in block
+    assert "Learned model: probability 0.91 that it is relevant, most from the words" in block
     assert "<q>algor</q>" in block and "<q>&lt;b&gt;x</q>" in block and "<b>x" not in block
     assert "Judged by the learned model." in block
     assert "model 0.91: relevant (terms: no terms for Tamil)" in page
