@@ -47,7 +47,7 @@ class ItemDraft:
     relevance_verdict: str = ""  # "relevant", "not relevant" or "needs a reader" (kb.text.tagging)
     relevance_reason: str = ""  # why, in words ("no terms for Tamil", "3 welfare terms, 1 system term")
     guid: str = ""
-    # The learned model's say (kb.learning): P(relevant) or None when no model scored it, the n-grams behind
+    # The learned model's say (kb.learning): P(relevant) or None when no model scored it, the words behind
     # it, and who judged relevance ("terms", "model", "reader"; empty: the terms, or a reader as the verdict
     # says).
     model_score: float | None = None
@@ -90,7 +90,7 @@ class Item:
     relevance_verdict: str = ""
     relevance_reason: str = ""
     model_score: float | None = None  # the learned model's P(relevant); None: no model scored it
-    model_features: tuple[str, ...] = ()  # the n-grams behind the model's score, strongest first
+    model_features: tuple[str, ...] = ()  # the words behind the model's score, strongest first
     relevance_judge: str = ""  # "terms", "model" or "reader" (kb.text.relevance)
 
     @property
@@ -144,8 +144,9 @@ def _content_columns(draft: ItemDraft, fingerprint: str, now: str) -> dict[str, 
     }
 
 
-_JUDGEMENT_COLUMNS = ("relevant", "relevance_score", "relevance_verdict", "relevance_reason", "model_score",
-                      "model_features", "relevance_judge")
+# How an item's relevance was judged: what re-tagging re-judges, and what a person's decision freezes.
+JUDGEMENT_COLUMNS = ("relevant", "relevance_score", "relevance_verdict", "relevance_reason", "model_score",
+                     "model_features", "relevance_judge")
 
 
 def _link_source(db: Database, item_id: int, source_id: int | None, draft: ItemDraft, now: str) -> bool:
@@ -205,7 +206,7 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
             columns = _content_columns(draft, fingerprint, now)
             if row[3] != "new":
                 # A person decided this item: a longer text does not re-judge its relevance.
-                for name in _JUDGEMENT_COLUMNS:
+                for name in JUDGEMENT_COLUMNS:
                     del columns[name]
             assignments = ", ".join(f"{name} = ?" for name in columns)
             db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*columns.values(), item_id])  # noqa: S608

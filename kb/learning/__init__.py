@@ -1,7 +1,7 @@
 """The relevance model learned from the coordinator's decisions, applied to the knowledge base.
 
 - `records`: the storage of the labels (items a person accepted or rejected), of the trained models
-  (`relevance_models`) and of each item's judgement (model score, its n-grams, who judged).
+  (`relevance_models`) and of each item's judgement (model score, the words behind it, who judged).
 - `training`: gathering labels, training and cross-validating (`kb.text.relevance` holds the model and
   the verdict rule), retraining in the background once enough new decisions exist, and judging items at
   store time with the newest model.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from kb.items import JUDGEMENT_COLUMNS
 from kb.storage.db import transaction, utcnow
 
 KEEP_MODELS = 3  # older models are deleted when a new one is saved
@@ -104,8 +105,7 @@ def save_model(db: Database, data: bytes, *, labels: int, relevant: int, last_la
 
 # --- judgements of stored items ------------------------------------------------------------------------
 
-JUDGEMENT_FIELDS = ("relevant", "relevance_score", "relevance_verdict", "relevance_reason", "model_score",
-                    "model_features", "relevance_judge")
+JUDGEMENT_FIELDS = JUDGEMENT_COLUMNS
 
 
 @dataclass(frozen=True)

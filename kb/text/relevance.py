@@ -80,8 +80,8 @@ def readiness(labels: int, relevant: int) -> str | None:
 
 @dataclass(frozen=True)
 class ModelScore:
-    """The model's probability that an article is relevant, and the n-grams that pushed it most toward
-    the side it fell on (strongest first)."""
+    """The model's probability that an article is relevant, and the words of the article holding the
+    n-grams that pushed it most toward the side it fell on (strongest first)."""
 
     probability: float
     features: tuple[str, ...]
@@ -174,7 +174,7 @@ class RelevanceModel:
         return 1.0 / (1.0 + np.exp(-np.asarray(margins, dtype=np.float64)))
 
     def score(self, title: str, text: str) -> ModelScore:
-        """The probability that the article is relevant and the n-grams behind it."""
+        """The probability that the article is relevant and the words behind it."""
         return self.score_many([(title, text)])[0]
 
     def score_many(self, articles: Sequence[tuple[str, str]]) -> list[ModelScore]:
