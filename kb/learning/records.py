@@ -32,7 +32,7 @@ class Label:
 class LabelCounts:
     total: int
     relevant: int
-    new: int  # decided after the newest model's last label (all of them when there is no model)
+    new: int  # accepts and rejects by a person since the newest model (all labels when there is none)
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ModelRecord:
     labels: int
     relevant: int
     last_label_at: str
+    decisions_mark: int  # the audit log's last entry when its labels were read
     cv_precision: float | None
     cv_recall: float | None
     cv_folds: int
@@ -58,17 +59,29 @@ def labels(db: Database, limit: int) -> list[Label]:
     return [Label(r[0], r[1] or "", r[2] or "", r[3] == "accepted", r[4] or "") for r in rows]
 
 
-def label_counts(db: Database, since: str | None) -> LabelCounts:
-    """How many labels there are, how many say relevant, and how many came after `since`."""
-    row = db.execute(
-        f"SELECT count(*), coalesce(sum(status = 'accepted'), 0), "  # noqa: S608
-        f"coalesce(sum(? IS NULL OR status_at > ?), 0) FROM items WHERE {_LABELLED}",
-        [since, since]).fetchone()
-    return LabelCounts(int(row[0]), int(row[1]), int(row[2]))
+def decisions_mark(db: Database) -> int:
+    """Where the audit log stands: decisions recorded later have greater ids."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])
 
 
-_MODEL_COLUMNS = ("id, model_key, trained_at, labels, relevant, last_label_at, cv_precision, cv_recall, "
-                  "cv_folds")
+def label_counts(db: Database, since_mark: int | None) -> LabelCounts:
+    """How many labels there are, how many say relevant, and how many accepts and rejects a person made
+    after the audit log's entry `since_mark` (None: no model yet, every label is new). The audit log counts
+    them exactly where timestamps, to the second, could not."""
+    total, relevant = db.execute(
+        f"SELECT count(*), coalesce(sum(status = 'accepted'), 0) FROM items WHERE {_LABELLED}"  # noqa: S608
+    ).fetchone()
+    if since_mark is None:
+        return LabelCounts(int(total), int(relevant), int(total))
+    new = db.execute(
+        "SELECT count(*) FROM audit_log WHERE id > ? AND action = 'set-status' AND entity = 'item' "
+        "AND user_id IS NOT NULL AND json_extract(details, '$.status') IN ('accepted', 'rejected')",
+        [since_mark]).fetchone()[0]
+    return LabelCounts(int(total), int(relevant), int(new))
+
+
+_MODEL_COLUMNS = ("id, model_key, trained_at, labels, relevant, last_label_at, decisions_mark, cv_precision, "
+                  "cv_recall, cv_folds")
 
 
 def latest_model(db: Database) -> ModelRecord | None:
@@ -87,15 +100,15 @@ def model_bytes(db: Database, model_key: str) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
-def save_model(db: Database, data: bytes, *, labels: int, relevant: int, last_label_at: str,
+def save_model(db: Database, data: bytes, *, labels: int, relevant: int, last_label_at: str, mark: int,
                cv_precision: float | None, cv_recall: float | None, cv_folds: int) -> ModelRecord:
     """Store a newly trained model as the newest, keeping the last `KEEP_MODELS`."""
     key = uuid.uuid4().hex
     with transaction(db):
         db.execute(
             "INSERT INTO relevance_models (model_key, trained_at, labels, relevant, last_label_at, "
-            "cv_precision, cv_recall, cv_folds, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [key, utcnow(), labels, relevant, last_label_at, cv_precision, cv_recall, cv_folds, data])
+            "decisions_mark, cv_precision, cv_recall, cv_folds, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [key, utcnow(), labels, relevant, last_label_at, mark, cv_precision, cv_recall, cv_folds, data])
         db.execute("DELETE FROM relevance_models WHERE id NOT IN "
                    "(SELECT id FROM relevance_models ORDER BY id DESC LIMIT ?)", [KEEP_MODELS])
     record = latest_model(db)

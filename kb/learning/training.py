@@ -73,7 +73,7 @@ class TrainingState:
 
 def training_state(db: Database) -> TrainingState:
     model = records.latest_model(db)
-    counts = records.label_counts(db, model.last_label_at if model else None)
+    counts = records.label_counts(db, model.decisions_mark if model else None)
     return TrainingState(model, counts.total, counts.relevant, counts.new,
                          readiness(counts.total, counts.relevant))
 
@@ -84,6 +84,7 @@ def train(db: Database, *, force: bool = False) -> ModelRecord | None:
     state = training_state(db)
     if not (state.due or (force and state.not_ready is None)):
         return None
+    mark = records.decisions_mark(db)  # read first: a decision made meanwhile counts for the next training
     labels = records.labels(db, MAX_LABELS)
     texts = [model_text(label.title, label.text) for label in labels]
     targets = [label.relevant for label in labels]
@@ -95,7 +96,7 @@ def train(db: Database, *, force: bool = False) -> ModelRecord | None:
     checked = cross_validate(texts, targets, CV_FOLDS)
     record = records.save_model(
         db, model.to_bytes(), labels=model.labels, relevant=model.relevant,
-        last_label_at=max(label.decided_at for label in labels),
+        last_label_at=max(label.decided_at for label in labels), mark=mark,
         cv_precision=checked.precision if checked else None, cv_recall=checked.recall if checked else None,
         cv_folds=checked.folds if checked else 0)
     with _cache_lock:

@@ -471,6 +471,7 @@ def _relevance_model(db: Database) -> None:
             labels INTEGER NOT NULL,
             relevant INTEGER NOT NULL,
             last_label_at TEXT NOT NULL,
+            decisions_mark INTEGER NOT NULL DEFAULT 0,
             cv_precision REAL,
             cv_recall REAL,
             cv_folds INTEGER NOT NULL DEFAULT 0,
