@@ -59,7 +59,7 @@ class TrainingState:
     def line(self) -> str:
         """The state in words, for the dashboard and the command line."""
         if self.model is None:
-            why = self.not_ready or "it will be trained at the next tick of the monitor"
+            why = self.not_ready or "enough decisions: the monitor trains it at its next tick"
             return f"No learned model yet: relevance is judged by the terms alone ({why})."
         model = self.model
         figures = ""
@@ -68,7 +68,7 @@ class TrainingState:
                        f"recall {model.cv_recall:.2f}")
         return (f"Learned model trained {model.trained_at} on {model.labels} decisions "
                 f"({model.relevant} accepted, {model.labels - model.relevant} rejected){figures}. "
-                f"{self.new_labels} new decisions since; retrained after {RETRAIN_AFTER}.")
+                f"{self.new_labels} new decisions since; it is trained again after {RETRAIN_AFTER}.")
 
 
 def training_state(db: Database) -> TrainingState:
