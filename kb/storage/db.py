@@ -451,6 +451,28 @@ def _relevance_verdict(db: Database) -> None:
         """)
 
 
+@MIGRATIONS(name="0010_queue")
+def _queue(db: Database) -> None:
+    # The digest takes an item in the week it was accepted or marked for it (`digest_at`), not the week it
+    # was published: a late find lands in the current digest, not an old (maybe sent) one. `status_at`
+    # cannot serve: it moves with every later decision, which would move the item between digests.
+    # Items decided before keep their last decision's time, else the time they were gathered.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN digest_at TEXT;
+        UPDATE items SET digest_at = COALESCE(status_at, created_at)
+            WHERE (status = 'accepted' OR in_digest = 1) AND status != 'rejected';
+        CREATE INDEX items_digest_at ON items(digest_at);
+        """)
+
+
+@MIGRATIONS(name="0011_user_language")
+def _user_language(db: Database) -> None:
+    # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
+    # browser's Accept-Language).
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+
+
 @MIGRATIONS(name="0009_relevance_model")
 def _relevance_model(db: Database) -> None:
     # A relevance model learned from the coordinator's accepts and rejects (kb.learning) scores incoming
