@@ -471,3 +471,32 @@ def _user_language(db: Database) -> None:
     # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
     # browser's Accept-Language).
     db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0009_relevance_model")
+def _relevance_model(db: Database) -> None:
+    # A relevance model learned from the coordinator's accepts and rejects (kb.learning) scores incoming
+    # items: its probability and the n-grams behind it are kept on the item, with who judged its relevance
+    # (the terms, the model, or left to a reader). Models are stored as data (compressed JSON, not a
+    # pickle) with the figures of their cross-validation. Items stored before were judged by the terms.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN model_score REAL;
+        ALTER TABLE items ADD COLUMN model_features TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE items ADD COLUMN relevance_judge TEXT NOT NULL DEFAULT '';
+        UPDATE items SET relevance_judge =
+            CASE WHEN relevance_verdict = 'needs a reader' THEN 'reader' ELSE 'terms' END;
+        CREATE TABLE relevance_models (
+            id INTEGER PRIMARY KEY,
+            model_key TEXT NOT NULL UNIQUE,
+            trained_at TEXT NOT NULL,
+            labels INTEGER NOT NULL,
+            relevant INTEGER NOT NULL,
+            last_label_at TEXT NOT NULL,
+            decisions_mark INTEGER NOT NULL DEFAULT 0,
+            cv_precision REAL,
+            cv_recall REAL,
+            cv_folds INTEGER NOT NULL DEFAULT 0,
+            model BLOB NOT NULL
+        );
+        """)
