@@ -124,7 +124,9 @@ class SearchHit:
     published: str | None
     snippet: str  # safe HTML: the text is escaped, <mark> is the only markup
     score: float
-    title_html: str = ""  # the whole title as safe HTML, the query's words in <mark>
+    # Items whose snippet shows no matching word: the whole title as safe HTML, its matching words in <mark>
+    # (so a hit always shows why it matched); "" otherwise.
+    title_html: str = ""
     concepts: list[str] = field(default_factory=list)  # labels of the expanded concepts it is tagged with
 
     def as_json(self) -> dict[str, Any]:
@@ -200,14 +202,15 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
     suggestion = None
     with kb.index.searcher() as searcher:
         answer = engine.run(searcher, request, notes)
+        found = answer.total  # "did you mean" looks at what the query itself found
         loose = _any_of(tree)
         if answer.total == 0 and loose is not None:
             wider = engine.run(searcher, replace(request, tree=loose), [])
             if wider.total:
                 answer = replace(wider, notes=notes)
                 notes.append("No result holds all the words: showing the results that hold any of them.")
-        if answer.total < engine.SUGGEST_BELOW and parsed.tree is not None:
-            suggestion = _suggest(searcher, query, parsed.tree, request, answer.total)
+        if found < engine.SUGGEST_BELOW and parsed.tree is not None:
+            suggestion = _suggest(searcher, query, parsed.tree, request, found)
     if concepts:
         found = [c for c in concepts if answer.facets.get("topic", {}).get(c)]
         if found:
@@ -363,19 +366,19 @@ def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str],
                 continue  # deleted a moment ago; the index forgets it at the next sync
             topics = item.topics
             own = marks_in(marks, words, item.language)
+            body = snippet(item.text or item.summary, own, item.language)
+            title = highlight(item.title, own, item.language) if "<mark>" not in body else ""
             hits.append(SearchHit(
                 id=item.id, kind=ITEM, title=item.title, url=item.url, language=item.language,
                 sectors=[t for t in topics if facet_of(t) == "sector"], topics=topics,
-                published=item.published,
-                snippet=snippet(item.text or item.summary, own, item.language), score=match.score,
-                title_html=highlight(item.title, own, item.language),
+                published=item.published, snippet=body, score=match.score,
+                title_html=title if "<mark>" in title else "",
                 concepts=[concepts_of_query.concept_label(t) for t in topics if t in concepts],
             ))
         elif kind in (CONTACT, CASE):
             hits.append(SearchHit(
                 id=record_id, kind=kind, title=match.heading, url="", language="", sectors=[], topics=[],
                 published=None, snippet=snippet(match.excerpt, marks, None), score=match.score,
-                title_html=highlight(match.heading, marks, None),
             ))
     return hits
 
