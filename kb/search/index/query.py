@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -430,6 +430,12 @@ def run(searcher: Searcher, request: Request, notes: list[str] | None = None) ->
     leaves, matched = _matches(searcher, request, compiler)
     total = sum(bits.bit_count() for bits in matched)
     facets = _count_facets(leaves, matched)
+    # A facet with values chosen is counted without its own filter, so that its other values can be added
+    # (values of one facet are alternatives): its counts say what choosing each value too would add.
+    for name, values in request.filters.items():
+        if values and name in FACETS:
+            others = replace(request, filters={k: v for k, v in request.filters.items() if k != name})
+            facets[name] = _count_facets(leaves, _matches(searcher, others, compiler)[1], (name,))[name]
     window = min(request.offset + request.limit, MAX_WINDOW)
     if total == 0 or request.offset >= window:
         page: list[tuple[int, float]] = []
@@ -462,9 +468,10 @@ def _only_negative(tree: Leaf | Node) -> bool:
     return all(_only_negative(c) for c in tree.children)
 
 
-def _count_facets(leaves: list[SegmentLeaf], matched: list[int]) -> dict[str, dict[str, int]]:
+def _count_facets(leaves: list[SegmentLeaf], matched: list[int],
+                  names: tuple[str, ...] = FACETS) -> dict[str, dict[str, int]]:
     facets: dict[str, dict[str, int]] = {}
-    for name in FACETS:
+    for name in names:
         counts: dict[str, int] = {}
         for leaf, bits in zip(leaves, matched, strict=True):
             if not bits:
