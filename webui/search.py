@@ -125,8 +125,8 @@ def run_search(parsed: SearchRequest, user: User) -> SearchResults:
     results = search(current_kb(), parsed.query, parsed.filters, user=user, sort=parsed.sort,
                      page=parsed.page, page_size=parsed.page_size, expand=parsed.expand)
     if parsed.cut:
-        results.notes.insert(0, f"The query was longer than {MAX_QUERY} characters: only the first {MAX_QUERY} "
-                                "were searched.")
+        results.notes.insert(0, f"The query was longer than {MAX_QUERY} characters: only the first "
+                                f"{MAX_QUERY} were searched.")
     return results
 
 
@@ -184,7 +184,7 @@ def clear_filters_url(args: MultiDict[str, str]) -> str | None:
     none is."""
     if not any(v for name in FILTER_NAMES for v in args.getlist(name)):
         return None
-    rest = {k: args.getlist(k) for k in args if k not in (*FILTER_NAMES, "page")}
+    rest: dict[str, Any] = {k: args.getlist(k) for k in args if k not in (*FILTER_NAMES, "page")}
     return url_for("search.index", **rest)
 
 
@@ -232,7 +232,8 @@ def _export_records(parsed: SearchRequest, user: User) -> list[dict[str, object]
     ids: list[int] = []
     page = 1
     while len(ids) < EXPORT_LIMIT:
-        one_page = SearchRequest(parsed.query, parsed.filters, parsed.sort, page, MAX_PAGE_SIZE, parsed.expand)
+        one_page = SearchRequest(parsed.query, parsed.filters, parsed.sort, page, MAX_PAGE_SIZE,
+                                 parsed.expand)
         results = run_search(one_page, user)
         ids.extend(int(h.id) for h in results.hits if h.kind == "item")
         if not results.hits or page * MAX_PAGE_SIZE >= results.total:

@@ -100,7 +100,8 @@ def _with_concepts(part: Leaf | Node, topics: frozenset[str]) -> Node:
     return Node("or", (part, *values))
 
 
-def expand(tree: Leaf | Node | None, taxonomy: Taxonomy | None = None) -> tuple[Leaf | Node | None, list[str]]:
+def expand(tree: Leaf | Node | None,
+           taxonomy: Taxonomy | None = None) -> tuple[Leaf | Node | None, list[str]]:
     """The tree with concept terms OR-ed with their topics, and the topic ids used (in query order)."""
     taxonomy = taxonomy or load_taxonomy()
     longest = _lookup(taxonomy).longest

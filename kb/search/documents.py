@@ -3,10 +3,10 @@
 All text analysis happens here, once, through kb.textnorm: the index receives the words of `title` and
 `text` folded and stemmed with the item's own language, joined by spaces; its analyzer only splits on
 spaces. `words` holds each folded word of title and text once, unstemmed, so that the words typed exactly
-rank above their inflections. `phrases` keeps those stems in order, for checking phrases (which therefore match on stems:
-"automated decision" finds "automated decisions"). The query side (kb.index.query) folds and stems
-query words with the same functions, so both sides always agree. `vocab` holds the unstemmed words of
-the title and the lead, for "did you mean".
+rank above their inflections. `phrases` keeps those stems in order, for checking phrases (which therefore
+match on stems: "automated decision" finds "automated decisions"). The query side (kb.index.query) folds
+and stems query words with the same functions, so both sides always agree. `vocab` holds the unstemmed
+words of the title and the lead, for "did you mean".
 
 Contacts and case files keep their words in fields of their own (`private_title`, `private_text`), so that
 the item vocabulary, which feeds "did you mean" and "similar items", never holds a contact's name.

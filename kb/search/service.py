@@ -212,9 +212,9 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
         if found < engine.SUGGEST_BELOW and parsed.tree is not None:
             suggestion = _suggest(searcher, query, parsed.tree, request, found)
     if concepts:
-        found = [c for c in concepts if answer.facets.get("topic", {}).get(c)]
-        if found:
-            labels = ", ".join(concepts_of_query.concept_label(c) for c in found)
+        tagged = [c for c in concepts if answer.facets.get("topic", {}).get(c)]
+        if tagged:
+            labels = ", ".join(concepts_of_query.concept_label(c) for c in tagged)
             notes.append(f"Also matched: {labels} (items tagged so, ranked after those holding the words; "
                          "start the query with = to search the words only).")
     hits = _hits(kb, answer.matches, answer.marks, answer.words, frozenset(concepts))

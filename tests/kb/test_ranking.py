@@ -203,7 +203,8 @@ class Reference:
             if matches and not any(self.holds(doc, tokenize(w)[0], FIELDS) for w in query.without):
                 found.append((doc.id, self.score(doc, words, query.fields)))
         exact = {i: self.exact(self.docs[i], words) for i, _ in found}
-        scored = sorted(((i, s) for i, s in found if s > 0), key=lambda pair: (-exact[pair[0]], -pair[1], pair[0]))
+        scored = sorted(((i, s) for i, s in found if s > 0),
+                        key=lambda pair: (-exact[pair[0]], -pair[1], pair[0]))
         unscored = sorted((i for i, s in found if s == 0), key=lambda i: (-self.docs[i].date, i))
         return scored + [(i, 0.0) for i in unscored]
 

@@ -46,7 +46,8 @@ STORIES = [
           ("country/fr",)),
     Story("parcoursup", "fr", "Parcoursup et les lycéens", "La plateforme classe les candidats.",
           ("sector/education", "country/fr")),
-    Story("cnil", "fr", "La Cnil sanctionne", "Une sanction pour le traitement des données.", ("country/fr",)),
+    Story("cnil", "fr", "La Cnil sanctionne", "Une sanction pour le traitement des données.",
+          ("country/fr",)),
     Story("paris-police", "fr", "Vidéosurveillance à Paris", "Des caméras augmentées pour les JO.",
           ("system/biometrics", "country/fr")),
     Story("pole", "fr", "Pôle emploi contrôle", "Le contrôle des chômeurs par un score.",
@@ -193,7 +194,8 @@ def test_welfare_france_finds_items_tagged_with_both_or_holding_the_words(corpus
     found = corpus.names(results)
     words = {"welfare": "sector/welfare", "france": "country/fr"}
     expected = {name for name in corpus.ids
-                if all(name in corpus.tagged({topic}) | corpus.holding(word) for word, topic in words.items())}
+                if all(name in corpus.tagged({topic}) | corpus.holding(word)
+                       for word, topic in words.items())}
     assert expected >= {"caf", "pole", "cnaf", "welfare-word"}
     assert set(found) == expected
     assert found[0] == "welfare-word"  # holds both words

@@ -25,11 +25,14 @@ pytestmark = pytest.mark.browser
 STORIES = {
     "fr-word": ("France audits a welfare algorithm", "The audit of the scoring model.", "en",
                 ("sector/welfare", "country/fr")),
-    "caf": ("La CAF note les allocataires", "Un algorithme de notation.", "fr", ("sector/welfare", "country/fr")),
+    "caf": ("La CAF note les allocataires", "Un algorithme de notation.", "fr",
+            ("sector/welfare", "country/fr")),
     "uwv": ("UWV stopt met risicoprofielen", "Het UWV gebruikte een algoritme.", "nl",
             ("sector/welfare", "country/nl")),
-    "syri": ("Dutch court stops SyRI", "The court ruled on the risk model.", "en", ("sector/welfare", "country/nl")),
-    "triage": ("Hospital triage model", "A triage model ranks patients.", "en", ("sector/health", "country/gb")),
+    "syri": ("Dutch court stops SyRI", "The court ruled on the risk model.", "en",
+             ("sector/welfare", "country/nl")),
+    "triage": ("Hospital triage model", "A triage model ranks patients.", "en",
+               ("sector/health", "country/gb")),
 }
 
 

@@ -21,9 +21,11 @@ def stories(world):  # type: ignore[no-untyped-def]
     db = world.kb.db
     ids = {
         "caf": items_store.store_item(db, make_draft(
-            url="https://example.org/caf", title="La CAF note les allocataires", text="Un algorithme de notation.",
-            summary="", language="fr", published=datetime(2026, 10, 1, tzinfo=UTC),
-            topics=(TopicEvidence("sector/welfare"), TopicEvidence("country/fr"), TopicEvidence("country/xk")),
+            url="https://example.org/caf", title="La CAF note les allocataires",
+            text="Un algorithme de notation.", summary="", language="fr",
+            published=datetime(2026, 10, 1, tzinfo=UTC),
+            topics=(TopicEvidence("sector/welfare"), TopicEvidence("country/fr"),
+                    TopicEvidence("country/xk")),
         )).item_id,
         "hostile": items_store.store_item(db, make_draft(
             url="https://example.org/hostile", title="<b>Grading</b> & <script>x</script>",

@@ -26,9 +26,10 @@ How a search runs (see kb.search.service for the Whoosh-free front):
    So an item holding "decisions" ranks above one holding only "decision" for the query "decisions",
    however long either is; among items holding the same number of exact words BM25 decides. The two are
    sorted as one number, exact(d) * S + bm25(d), with S a power of two above the highest possible bm25
-   (the sum of idf * (K1 + 1) over the query's pairs), and the hit's score is bm25(d). Every matching document is scored, with numpy over the postings read for
-   matching, and the page is then taken exactly: highest score first, equal scores in the order of the
-   documents' keys, so every page is the same however the index is segmented or merged, and paging shows
+   (the sum of idf * (K1 + 1) over the query's pairs), and the hit's score is bm25(d).
+   Every matching document is scored, with numpy over the postings read for matching, and the page is
+   then taken exactly: in that order, equal values in the order of the documents' keys, so every page is
+   the same however the index is segmented or merged, and paging shows
    each hit once. Matches that no scored word reaches (a query of metadata values) follow, newest first.
    Whoosh's own collectors score every match in Python, which took 150-500 ms per query at 100,000
    items; this takes a few.
@@ -217,7 +218,8 @@ class _Compiler:
 
     def exact_words(self, tree: Leaf | Node | None) -> list[str]:
         """The distinct words of the positive word and phrase leaves: exact(d) counts those d holds."""
-        return list(dict.fromkeys(w for leaf in query_words(tree) if leaf.kind != "prefix" for w in leaf.words))
+        words = (w for leaf in query_words(tree) if leaf.kind != "prefix" for w in leaf.words)
+        return list(dict.fromkeys(words))
 
     def scoring(self, tree: Leaf | Node | None, stats: Bm25) -> list[tuple[str, str, float, Languages]]:
         """(field, term, idf, languages) of the positive words of the query: the pairs a document's score
@@ -249,16 +251,16 @@ class _Compiler:
                             add(name, t, None)
                 continue
             for word in leaf.words:
-                for (stemmed,), languages in self.forms((word,)).items():
+                for (stemmed,), codes in self.forms((word,)).items():
                     for name in item_fields:
-                        add(name, stemmed, languages)
+                        add(name, stemmed, codes)
                 for name in private_fields:
                     add(name, word, None)
-        scored = []
-        for (name, term), languages in pairs.items():
+        scored: list[tuple[str, str, float, Languages]] = []
+        for (name, term), where in pairs.items():
             idf = stats.idf(name, term)
             if idf:
-                scored.append((name, term, idf, languages))
+                scored.append((name, term, idf, where))
         return scored
 
     def value_terms(self, leaf: Leaf) -> list[tuple[str, Any]]:
