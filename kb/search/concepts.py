@@ -101,11 +101,16 @@ def _with_concepts(part: Leaf | Node, topics: frozenset[str]) -> Node:
 
 
 def expand(tree: Leaf | Node | None,
-           taxonomy: Taxonomy | None = None) -> tuple[Leaf | Node | None, list[str]]:
-    """The tree with concept terms OR-ed with their topics, and the topic ids used (in query order)."""
+           taxonomy: Taxonomy | None = None) -> tuple[Leaf | Node | None, dict[str, tuple[str, ...]]]:
+    """The tree with concept terms OR-ed with their topics, and the topic ids used (in query order) with
+    the words that named each."""
     taxonomy = taxonomy or load_taxonomy()
     longest = _lookup(taxonomy).longest
-    used: dict[str, None] = {}
+    used: dict[str, tuple[str, ...]] = {}
+
+    def note(topics: frozenset[str], leaves: list[Leaf]) -> None:
+        for topic in sorted(topics):
+            used.setdefault(topic, tuple(leaf.words[0] for leaf in leaves))
 
     def run_of(leaves: list[Leaf]) -> frozenset[str]:
         words = [leaf.words[0] for leaf in leaves]
@@ -129,7 +134,7 @@ def expand(tree: Leaf | Node | None,
                 run = [p for p in parts[i:stop] if isinstance(p, Leaf)]
                 topics = run_of(run)
                 if topics:
-                    used.update(dict.fromkeys(sorted(topics)))
+                    note(topics, run)
                     group: Leaf | Node = run[0] if len(run) == 1 else Node("and", tuple(run))
                     out.append(_with_concepts(group, topics))
                     i = stop
@@ -144,7 +149,7 @@ def expand(tree: Leaf | Node | None,
             if _expandable(node):
                 topics = run_of([node])
                 if topics:
-                    used.update(dict.fromkeys(sorted(topics)))
+                    note(topics, [node])
                     return _with_concepts(node, topics)
             return node
         if node.op == "not":
@@ -152,8 +157,8 @@ def expand(tree: Leaf | Node | None,
         return Node(node.op, children(node.children, node.op))
 
     if tree is None:
-        return None, []
-    return walk(tree), list(used)
+        return None, {}
+    return walk(tree), used
 
 
 def concept_label(topic_id: str, taxonomy: Taxonomy | None = None) -> str:

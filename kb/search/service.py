@@ -182,7 +182,7 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
         query = stripped[1:]
     parsed = parse_query(query)
     notes = parsed.notes
-    tree, concepts = concepts_of_query.expand(parsed.tree) if expand else (parsed.tree, [])
+    tree, concepts = concepts_of_query.expand(parsed.tree) if expand else (parsed.tree, {})
     if sort not in SORTS:
         notes.append(f"Unknown sort {sort[:20]!r}: sorted by relevance.")
         sort = "relevance"
@@ -217,7 +217,7 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
             labels = ", ".join(concepts_of_query.concept_label(c) for c in tagged)
             notes.append(f"Also matched: {labels} (items tagged so, ranked after those holding the words; "
                          "start the query with = to search the words only).")
-    hits = _hits(kb, answer.matches, answer.marks, answer.words, frozenset(concepts))
+    hits = _hits(kb, answer.matches, answer.marks, answer.words, concepts)
     return SearchResults(total=answer.total, page=page, page_size=page_size, hits=hits, facets=answer.facets,
                          notes=answer.notes, suggestion=suggestion)
 
@@ -248,7 +248,7 @@ def similar_items(kb: KnowledgeBase, item_id: int, limit: int = 5) -> list[Searc
     with kb.index.searcher() as searcher:
         matches = engine.similar(searcher, str(document["id"]), str(document["title"]), str(document["text"]),
                                  limit=max(1, min(limit, MAX_PAGE_SIZE)))
-    return _hits(kb, matches, frozenset(), (), frozenset())
+    return _hits(kb, matches, frozenset(), (), {})
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -354,8 +354,20 @@ def marks_in(marks: frozenset[str], words: Iterable[str], language: str | None) 
     return marks | {stem(word, code) for word in words}
 
 
+def _found_through(title: str, text: str, topics: list[str],
+                   concepts: dict[str, tuple[str, ...]]) -> list[str]:
+    """Labels of the query's concepts an item is tagged with and whose words it does not show (as a quick
+    check: the folded words inside the folded title and start of the text): what it was found through."""
+    wanted = [t for t in topics if t in concepts]
+    if not wanted:
+        return []
+    folded = fold(f"{title}\n{text[:SNIPPET_SCAN]}")
+    return [concepts_of_query.concept_label(t) for t in wanted
+            if not all(word in folded for word in concepts[t])]
+
+
 def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str], words: tuple[str, ...],
-          concepts: frozenset[str]) -> list[SearchHit]:
+          concepts: dict[str, tuple[str, ...]]) -> list[SearchHit]:
     keys = [parse_key(m.key) for m in matches]
     items = {item.id: item for item in items_store.load_items(kb.db, [i for kind, i in keys if kind == ITEM])}
     hits = []
@@ -373,7 +385,7 @@ def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str],
                 sectors=[t for t in topics if facet_of(t) == "sector"], topics=topics,
                 published=item.published, snippet=body, score=match.score,
                 title_html=title if "<mark>" in title else "",
-                concepts=[concepts_of_query.concept_label(t) for t in topics if t in concepts],
+                concepts=_found_through(item.title, item.text or item.summary, topics, concepts),
             ))
         elif kind in (CONTACT, CASE):
             hits.append(SearchHit(

@@ -177,9 +177,12 @@ def test_a_concept_in_any_language_finds_the_items_tagged_with_it(
     labels = ", ".join(concept_label(t) for t in sorted(topics))
     assert f"Also matched: {labels}" in " ".join(results.notes)
     assert "/" not in " ".join(results.notes)  # readable labels, never a raw key such as country/fr
+    # Each hit says which of its topics found it, when it does not hold the words.
     for hit in results.hits:
         if hit.id in {corpus.ids[n] for n in corpus.tagged(topics) - holding}:
             assert hit.concepts == [concept_label(t) for t in hit.topics if t in topics]
+        elif hit.id in {corpus.ids[n] for n in holding}:
+            assert hit.concepts == []
 
 
 def test_france_finds_every_item_tagged_france_the_one_naming_it_first(corpus: Corpus) -> None:
