@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -293,3 +294,18 @@ def test_the_title_is_highlighted_when_the_body_does_not_match(stems: Corpus) ->
     # left as it is.
     hit = search(stems.kb, "incorporado").hits[0]
     assert re.search(r"<mark>incorporados</mark>", hit.snippet) and hit.title_html == ""
+
+
+def test_parallel_concept_searches_give_the_serial_results(corpus: Corpus) -> None:
+    """8 threads over the queries above (expanded, not expanded, falling back to OR) and their pages."""
+    asks = [(query, page) for query, _, _ in EXPANDING for page in (1, 2)]
+    asks += [("=France", 1), ("welfare France", 1), ("triage zeppelin", 1), ("decisions France", 1)]
+
+    def run(ask: tuple[str, int]) -> tuple[int, list[tuple[int, float]], list[str]]:
+        results = search(corpus.kb, ask[0], page=ask[1], page_size=3)
+        return results.total, [(hit.id, hit.score) for hit in results.hits], results.notes
+
+    serial = {ask: run(ask) for ask in asks}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda ask: (ask, run(ask)), asks * 4))
+    assert all(found == serial[ask] for ask, found in parallel)
