@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import importlib.util
 import ipaddress
 import logging
 import multiprocessing
@@ -98,6 +99,9 @@ def _run_web_master(settings: Settings, host: str, port: int, workers: int, thre
     """The spawned web master process: gunicorn's arbiter, which forks the workers and replaces any that
     dies; tells `ready` the address it bound."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Out of the terminal's process group: Ctrl-C reaches `kb serve` alone, which stops the web processes
+    # gracefully (gunicorn takes SIGINT as "quit now", dropping the requests in hand).
+    os.setpgrp()
     _exit_with_parent()
 
     def bound(bound_host: str, bound_port: int) -> None:
@@ -157,6 +161,9 @@ def _serve(state: CliState, host: str, port: int, threads: int | None, workers: 
     """The monitor's writer and scheduler and (with `fetch`) a fetching consumer in this process, the web
     UI in worker processes, until SIGINT or SIGTERM; then each finishes what it has in hand."""
     _check_port(host, port)
+    if hasattr(os, "fork") and importlib.util.find_spec("gunicorn") is None:
+        raise click.ClickException("gunicorn is not installed; install the project again "
+                                   "(pip install -e .) or pip install 'gunicorn>=22'")
     kb = state.kb()
     settings = kb.settings
     threads = threads or settings.web_threads
