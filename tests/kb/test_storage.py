@@ -46,7 +46,7 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     upgraded = storage.connect(path)
     applied = storage.migrate(upgraded, sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint})
     assert applied == ["0002_api_tokens", "0003_outbox_kinds", "0004_fingerprints_refolded",
-                       "0005_task_queue", "0006_relevance_verdict"]
+                       "0005_task_queue", "0006_relevance_verdict", "0014_sign_in_failures"]
     assert "api_tokens" in upgraded.table_names()
     assert outbox.pending(upgraded, 10) == [(1, "item", 1)]  # a waiting change survives, as an item
     assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
