@@ -160,7 +160,8 @@ def test_the_refolding_migration_stays_pending_without_the_fingerprint_rule(tmp_
     with pytest.raises(sqlite3.OperationalError, match=storage.CONTENT_FINGERPRINT):
         storage.migrate(old)
     pending = [m.name for m in storage.MIGRATIONS.pending(old)]
-    assert pending == ["0004_fingerprints_refolded", "0005_task_queue", "0006_relevance_verdict"]
+    assert pending == ["0004_fingerprints_refolded", "0005_task_queue", "0006_relevance_verdict",
+                       "0014_sign_in_failures"]
     assert old.execute("SELECT fingerprint FROM items").fetchone()[0] == "f1"
     old.close()
 
