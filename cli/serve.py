@@ -197,7 +197,7 @@ def _serve(state: CliState, host: str, port: int, threads: int | None, workers: 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", type=click.IntRange(min=1),
               help="Web server processes (default: one per core).")
 @click.option("--threads", type=click.IntRange(min=1),
@@ -214,7 +214,7 @@ def serve_command(state: CliState, host: str, port: int, workers: int | None, th
 
 
 @click.command("demo")
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--build-only", is_flag=True, help="Build the demo data folder and exit.")
 @pass_state
 @reports_errors
