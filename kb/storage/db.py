@@ -500,3 +500,22 @@ def _relevance_model(db: Database) -> None:
             model BLOB NOT NULL
         );
         """)
+
+
+@MIGRATIONS(name="0014_sign_in_failures")
+def _sign_in_failures(db: Database) -> None:
+    # Failed sign-ins are counted here rather than in a web process's memory: `kb serve` answers from
+    # several processes, and a count kept by each would let a guesser try as many times over as there are
+    # processes. Keys are keyed hashes of the account or address (see kb.storage.throttle); rows older
+    # than the window are deleted as new ones arrive.
+    _run_script(db,
+        """
+        CREATE TABLE sign_in_failures (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            failed_at REAL NOT NULL
+        );
+        CREATE INDEX sign_in_failures_by_key ON sign_in_failures (scope, key, failed_at);
+        CREATE INDEX sign_in_failures_by_age ON sign_in_failures (scope, failed_at);
+        """)
