@@ -37,6 +37,7 @@ from kb.systems.records import (
     parse_status_date,
     update_system,
 )
+from kb.text.alias_matcher import alias_key
 from kb.users import User
 
 # The CSV of `kb systems export`/`import`: the record's fields, lists joined with "; ", and the timeline
@@ -105,7 +106,7 @@ def export_csv(db: Database, user: User, out: TextIO) -> int:
 
 def _import_row(db: Database, user: User, cells: Mapping[str, str]) -> tuple[str, str, int]:
     """Create or update the system of one row (matched by its name or an alias, folded)."""
-    given = {k: (v[1:] if v.startswith("'") and v[1:2] in "=+-@" else v)
+    given = {k: (v[1:] if len(v) > 1 and v[0] == "'" and v[1] in "=+-@\t\r" else v)
              for k, v in cells.items() if v.strip()}  # an empty cell changes nothing
     steps = _parse_timeline(given.pop("timeline", ""))
     cleaned = clean_fields(given, partial=True)
@@ -118,15 +119,20 @@ def _import_row(db: Database, user: User, cells: Mapping[str, str]) -> tuple[str
             action, reason = "created", ""
         else:
             system_id = existing.id
-            before = update_system(db, user, existing.id, cleaned)
-            changed = before.updated_at != existing.updated_at
-            action, reason = ("updated", f"system {system_id}") if changed else \
+            if alias_key(cleaned["name"]) != alias_key(existing.name):
+                # The row names the system by one of its aliases: keep the system's name and that alias.
+                row_name = cleaned.pop("name")
+                if "aliases" in cleaned:
+                    cleaned["aliases"] = (*cleaned["aliases"], row_name)
+            after = update_system(db, user, existing.id, cleaned)
+            action, reason = ("updated", f"system {system_id}") if after != existing else \
                 ("unchanged", f"same as system {system_id}")
         known = {(s.date, s.status) for s in _steps(db, "system_id = ?", [system_id])}
         for when, status in steps:
             if (when, status) not in known:
                 _insert_step(db, system_id, status, when, "", [], user.id)
-                action = "updated" if action == "unchanged" else action
+                if action == "unchanged":
+                    action, reason = "updated", f"system {system_id}"
         return action, reason, system_id
 
 

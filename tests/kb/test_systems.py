@@ -431,3 +431,12 @@ def test_ingest_from_a_feed_suggests_the_systems_its_entries_name(live_kb, http_
         "برنامج تكافل في الأردن": {"Takaful cash transfer programme": "suggested"},
         "Weather: storm over the coast": {},
     }
+
+
+def test_a_row_naming_a_system_by_its_alias_updates_that_system(db, coordinator, register):
+    data = "name,organisation,aliases\nsysteem risico indicatie,Ministry of Social Affairs,SyRI-wet\n"
+    report = systems.import_systems(db, coordinator, data.encode())
+    assert [(r.action, r.reason) for r in report.rows] == [("updated", f"system {register['SyRI']}")]
+    syri = systems.get_system(db, coordinator, register["SyRI"])
+    assert (syri.name, syri.organisation) == ("SyRI", "Ministry of Social Affairs")
+    assert syri.aliases == ("SyRI-wet", "systeem risico indicatie")
