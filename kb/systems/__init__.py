@@ -10,7 +10,8 @@ Public functions (the web UI, the JSON API and `kb systems` call these):
 - Reading: `list_systems(db, user, country=, sector=, status=, q=)`, `get_system`, `find_system_by_name`,
   `timeline(db, user, id)` (status steps, oldest first, each with its evidence item ids),
   `system_links(db, user, id, state=)` (the system's items), `links_for_items(db, item_ids)` (the systems
-  of items, for item pages and the queue), `system_cases`, `systems_for_case`, `system_contacts`,
+  of items, for item pages and the queue), `item_ids_for_system(db, id, states)` (for filters),
+  `system_cases`, `systems_for_case`, `system_contacts`,
   `system_history` (audit, admins), `mentions_by_month(db, id)` (confirmed and suggested items per month
   and language, for a chart).
 - Changing: `create_system(db, user, fields)`, `update_system(db, user, id, changes)`, `delete_system`;
@@ -77,6 +78,7 @@ from kb.systems.records import (
     find_system,
     find_system_by_name,
     get_system,
+    item_ids_for_system,
     link_case,
     link_contact,
     link_item,
@@ -104,7 +106,8 @@ __all__ = [
     "NewSystemCandidate", "SampleRegisterReport", "StatusStep", "System", "SystemCase", "SystemContact",
     "SystemLink", "add_status", "can_edit_systems", "can_read_systems", "clean_fields", "confirm_link",
     "create_system", "delete_system", "draft_from_item", "export_csv", "export_records", "find_system",
-    "find_system_by_name", "get_system", "import_systems", "link_case", "link_cases_by_name",
+    "find_system_by_name", "get_system", "import_systems", "item_ids_for_system", "link_case",
+    "link_cases_by_name",
     "link_contact", "link_item", "links_for_items", "list_systems", "load_sample_register", "matcher",
     "mentions_by_month", "parse_status_date", "possible_new_systems", "reject_link", "rematch",
     "remove_status", "suggest_for_item", "system_cases", "system_contacts", "system_history",

@@ -396,6 +396,18 @@ def links_for_items(db: Database, item_ids: Sequence[int]) -> dict[int, list[Sys
     return result
 
 
+def item_ids_for_system(db: Database, system_id: int,
+                        states: Sequence[str] = ("suggested", "confirmed")) -> list[int]:
+    """Ids of the items linked to a system in these states, ascending (for a queue or digest filter)."""
+    unknown = sorted(set(states) - set(LINK_STATES))
+    if unknown:
+        raise InvalidInput(f"state must be one of: {', '.join(LINK_STATES)}")
+    marks = ",".join("?" * len(states))
+    return [r[0] for r in db.execute(
+        f"SELECT item_id FROM system_items WHERE system_id = ? AND state IN ({marks}) ORDER BY item_id",  # noqa: S608
+        [system_id, *states])]
+
+
 def mentions_by_month(db: Database, system_id: int) -> list[tuple[str, str, int]]:
     """(YYYY-MM, language, items) of the system's confirmed and suggested items, by publication month (or
     the month they were stored), oldest first: the data of the system page's chart."""

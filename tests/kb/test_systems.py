@@ -440,3 +440,19 @@ def test_a_row_naming_a_system_by_its_alias_updates_that_system(db, coordinator,
     syri = systems.get_system(db, coordinator, register["SyRI"])
     assert (syri.name, syri.organisation) == ("SyRI", "Ministry of Social Affairs")
     assert syri.aliases == ("SyRI-wet", "systeem risico indicatie")
+
+
+def test_items_of_a_system_by_state_and_mentions_by_month(db, coordinator, register):
+    from datetime import UTC, datetime
+
+    robodebt = register["Robodebt"]
+    october = _store(db, "Robodebt letters", "Text.", published=datetime(2026, 10, 3, tzinfo=UTC))
+    november = _store(db, "Robodebt inquiry", "Text.", "fr", published=datetime(2026, 11, 9, tzinfo=UTC))
+    rejected = _store(db, "Robodebt football club", "Text.", published=datetime(2026, 11, 10, tzinfo=UTC))
+    systems.confirm_link(db, coordinator, robodebt, october)
+    systems.reject_link(db, coordinator, robodebt, rejected)
+    assert systems.item_ids_for_system(db, robodebt) == [october, november]
+    assert systems.item_ids_for_system(db, robodebt, ("confirmed",)) == [october]
+    assert systems.mentions_by_month(db, robodebt) == [("2026-10", "en", 1), ("2026-11", "fr", 1)]
+    with pytest.raises(InvalidInput, match="state must be one of"):
+        systems.item_ids_for_system(db, robodebt, ("maybe",))
