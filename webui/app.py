@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "webui.cases",
     "webui.contacts",
     "webui.digest",
+    "webui.systems",
 )
 
 SECURITY_HEADERS = {
