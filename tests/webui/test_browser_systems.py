@@ -1,4 +1,4 @@
-"""The register in a real browser: Debian's Chromium, driven by Playwright, against the app served by waitress.
+"""The register in a real browser: Debian's Chromium, driven by Playwright, against the app under waitress.
 
 A coordinator signs in, goes to the register from the menu, opens an item the monitoring linked to a
 system (a suggestion written when the item was stored), confirms the suggestion on the item's page, and

@@ -532,3 +532,65 @@ def test_what_people_type_is_shown_as_text(app: Flask, register: Register):
         page = text(client.get(path))
         assert_inert(page)
         assert "&lt;script&gt;" in page, path
+
+
+# --- every route of the register, for each role --------------------------------------------------------
+
+
+READERS_ROUTES = [("GET", "/systems", "/systems"), ("GET", "/systems/candidates", "/systems/candidates"),
+                  ("GET", "/systems/<int:system_id>", "/systems/{sid}"), ("GET", "/countries", "/countries"),
+                  ("GET", "/countries/<code>", "/countries/nl")]
+S = "/systems/<int:system_id>"
+EDITOR_ROUTES = [
+    ("GET", "/systems/new", "/systems/new", {}),
+    ("GET", "/systems/<int:system_id>/edit", "/systems/{sid}/edit", {}),
+    ("POST", "/systems/new", "/systems/new", {"name": "Matrix System"}),
+    ("POST", "/systems/draft", "/systems/draft", {"item_id": "{item}", "name": "Matrix Draft"}),
+    ("POST", "/systems/<int:system_id>/edit", "/systems/{sid}/edit", {"name": "SyRI", "notes": "edited"}),
+    ("POST", "/systems/<int:system_id>/status", "/systems/{sid}/status", {"status": "ended", "date": "2020"}),
+    ("POST", f"{S}/status/<int:step_id>/remove", "/systems/{sid}/status/{step}/remove", {}),
+    ("POST", f"{S}/items/<int:item_id>/confirm", "/systems/{sid}/items/{item}/confirm", {}),
+    ("POST", f"{S}/items/<int:item_id>/reject", "/systems/{sid}/items/{item}/reject", {}),
+    ("POST", "/systems/<int:system_id>/items", "/systems/{sid}/items", {"item_id": "{item}"}),
+    ("POST", "/systems/<int:system_id>/cases", "/systems/{sid}/cases", {"case_id": "{other_case}"}),
+    ("POST", "/systems/<int:system_id>/cases/<int:case_id>/unlink", "/systems/{sid}/cases/{case}/unlink", {}),
+    ("POST", "/systems/<int:system_id>/contacts", "/systems/{sid}/contacts", {"contact_id": "{normal}"}),
+    ("POST", "/systems/<int:system_id>/contacts/<int:contact_id>/unlink",
+     "/systems/{sid}/contacts/{normal}/unlink", {}),
+]
+
+
+def _ids(reg: Register) -> dict[str, int]:
+    db, admin = reg.team.world.kb.db, reg.team.users["admin"]
+    return {"sid": reg.system_id, "item": reg.suggested, "other_case": reg.team.other_case_id,
+            "case": reg.team.case_id, "normal": reg.team.normal_id,
+            "step": systems_store.timeline(db, admin, reg.system_id)[0].id}
+
+
+@pytest.mark.parametrize("route", READERS_ROUTES + EDITOR_ROUTES, ids=lambda r: f"{r[0]} {r[2]}")
+def test_each_route_for_each_role(app: Flask, register: Register, route):
+    method, _, template, *rest = route
+    ids = _ids(register)
+    path = template.format(**ids)
+    data = {k: v.format(**ids) for k, v in (rest[0] if rest else {}).items()}
+    editor_only = bool(rest)
+
+    def ask(who: str):
+        client = _client(app, register, who)
+        return client.get(path) if method == "GET" else post(client, path, data)
+
+    anonymous = ask("anonymous")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    for who in ("researcher", "member"):
+        assert ask(who).status_code == (403 if editor_only else 200), who
+    response = ask("coordinator")
+    assert response.status_code in (200, 302), text(response)[:300]
+    if response.status_code == 302:
+        assert not response.headers["Location"].startswith("/login")
+
+
+def test_every_route_of_the_register_is_in_the_matrix(app: Flask):
+    covered = {(method, rule) for method, rule, *_ in READERS_ROUTES + EDITOR_ROUTES}
+    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("systems.")
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert rules == covered
