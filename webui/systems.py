@@ -45,6 +45,7 @@ NAV = (("Systems", "systems.index", "researcher"),)
 NO_STATUS = "none"  # the list's status filter for systems with no step yet
 MAX_QUERY = 200
 CHART_MONTHS = 36  # months shown at most on a system's chart (the latest)
+CHART_MIN_MONTHS = 6
 COUNTRY_MONTHS = 12
 LATEST_ITEMS = 10
 CANDIDATES_SHOWN = 100
@@ -165,9 +166,13 @@ def _items_by_id(item_ids: list[int]) -> dict[int, Item]:
 
 
 def _months_between(first: str, last: str) -> list[str]:
-    """Every YYYY-MM from `first` to `last`, at most the last CHART_MONTHS."""
-    year, month = int(first[:4]), int(first[5:7])
+    """Every YYYY-MM from `first` to `last`, at least CHART_MIN_MONTHS (a line needs two points) and at
+    most the last CHART_MONTHS."""
     end = (int(last[:4]), int(last[5:7]))
+    year, month = end[0], end[1] - (CHART_MIN_MONTHS - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    year, month = min((year, month), (int(first[:4]), int(first[5:7])))
     months = []
     while (year, month) <= end:
         months.append(f"{year:04d}-{month:02d}")

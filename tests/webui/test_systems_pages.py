@@ -594,3 +594,20 @@ def test_every_route_of_the_register_is_in_the_matrix(app: Flask):
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("systems.")
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert rules == covered
+
+
+def test_the_mentions_chart_spans_the_months_of_the_items_and_draws_a_line_even_for_one_month():
+    from webui.systems import _months_between, mentions_chart
+
+    assert _months_between("2025-11", "2026-02") == ["2025-09", "2025-10", "2025-11", "2025-12", "2026-01",
+                                                     "2026-02"]
+    assert _months_between("2019-01", "2026-02")[0] == "2023-03"  # the last 36 months
+    assert len(_months_between("2019-01", "2026-02")) == 36
+    app = Flask(__name__)
+    with app.app_context():
+        chart = mentions_chart([("2026-01", "nl", 2), ("2026-01", "en", 1), ("2026-03", "nl", 1),
+                                ("", "en", 4)])
+    assert chart is not None and chart.weeks[-1] == "2026-03" and len(chart.weeks) == 6
+    assert [(label, counts[-3:]) for label, counts in chart.rows] == [("Dutch", (2, 0, 1)),
+                                                                      ("English", (1, 0, 0))]
+    assert all(len(line.points.split()) == 6 for line in chart.lines)
