@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -27,7 +27,7 @@ from kb import items as items_store
 from kb import systems as systems_store
 from kb.cases import CaseFile, Deadline
 from kb.curation import NO_SECTOR, Series
-from kb.errors import Conflict, InvalidInput, NotFound
+from kb.errors import Conflict, InvalidInput, KbError, NotFound
 from kb.items import Item
 from kb.search.service import SearchFilters, search
 from kb.storage.db import parse_row_id
@@ -37,6 +37,7 @@ from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.dashboard import Chart, line_chart
+from webui.errors import status_of
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("systems", __name__)
@@ -143,6 +144,13 @@ def item_system_links(item_id: int) -> list[SystemLink]:
     """The item's links to systems, suggested and confirmed (rejected ones are not shown on the item)."""
     links = systems_store.links_for_items(current_kb().db, [item_id]).get(item_id, [])
     return [link for link in links if link.state != "rejected"]
+
+
+@bp.app_template_global()
+def system_links_for(items: list[Item]) -> dict[int, list[SystemLink]]:
+    """The system links of several items (the curation queue's page), rejected ones left out."""
+    found = systems_store.links_for_items(current_kb().db, [item.id for item in items])
+    return {item_id: [link for link in links if link.state != "rejected"] for item_id, links in found.items()}
 
 
 @bp.app_template_global()
@@ -388,13 +396,28 @@ def remove_status(system_id: int, step_id: int) -> ResponseReturnValue:
     return redirect(url_for("systems.show", system_id=system_id) + "#timeline")
 
 
+def _wants_json() -> bool:
+    """True for the queue's script (fetch with Accept: application/json); a plain form gets a page."""
+    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json"
+
+
 def _decide(system_id: int, item_id: int, state: str) -> ResponseReturnValue:
     user = signed_in_user()
     db = current_kb().db
     change = systems_store.confirm_link if state == "confirmed" else systems_store.reject_link
-    link = change(db, user, system_id, item_id)
+    try:
+        link = change(db, user, system_id, item_id)
+    except KbError as exc:
+        if not _wants_json():
+            raise
+        response = jsonify(ok=False, error=_sentence(str(exc)))
+        response.status_code = status_of(exc)
+        return response
     verb = "confirmed as about" if state == "confirmed" else "rejected for"
-    flash(f"Item {item_id} {verb} “{link.system_name}”.", "info")
+    message = f"Item {item_id} {verb} “{link.system_name}”."
+    if _wants_json():
+        return jsonify(ok=True, message=message, link=link_json(link))
+    flash(message, "info")
     default = url_for("systems.show", system_id=system_id) + "#suggested"
     return redirect(safe_next(request.form.get("next"), default))
 

@@ -611,3 +611,19 @@ def test_the_mentions_chart_spans_the_months_of_the_items_and_draws_a_line_even_
     assert [(label, counts[-3:]) for label, counts in chart.rows] == [("Dutch", (2, 0, 1)),
                                                                       ("English", (1, 0, 0))]
     assert all(len(line.points.split()) == 6 for line in chart.lines)
+
+
+def test_the_queues_script_gets_json_answers(app: Flask, register: Register):
+    client = _client(app, register, "coordinator")
+    sid, item = register.system_id, register.suggested
+    response = post(client, f"/systems/{sid}/items/{item}/confirm", headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True and body["link"]["state"] == "confirmed" and "“SyRI”" in body["message"]
+    assert _state(register, item) == "confirmed"
+    response = post(client, f"/systems/{sid}/items/999999/reject", headers={"Accept": "application/json"})
+    assert response.status_code == 404 and response.get_json() == {"ok": False,
+                                                                   "error": "Item 999999 does not exist."}
+    researcher = _client(app, register, "researcher")
+    refused = post(researcher, f"/systems/{sid}/items/{item}/reject", headers={"Accept": "application/json"})
+    assert refused.status_code == 403 and _state(register, item) == "confirmed"
