@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # Every install is held to the versions in constraints.txt, so a green CI today is green tomorrow.
 PIP_INSTALL := $(BIN)/pip install --quiet --constraint constraints.txt
 
-.PHONY: demo test bench lint constraints clean
+.PHONY: demo test bench lint constraints translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check kb ingest webui cli tests bench
 	$(BIN)/mypy kb ingest webui cli
 	$(BIN)/lint-imports
+
+# The interface's message catalogues (see README, "Interface languages"): extract the marked strings of
+# webui/, merge them into each language's .po (new ones untranslated, changed ones fuzzy, to be reviewed)
+# and compile the .mo files, which are committed so that installing and testing need no build step.
+TRANSLATIONS := webui/translations
+translations: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ --no-location --sort-output --project kb-monitor \
+		--copyright-holder "the lab" -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel --quiet update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width 76
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 # Re-resolve every dependency to its newest allowed version in a scratch environment and pin the result.
 constraints:

@@ -1,4 +1,5 @@
-"""`kb items`: the items of the knowledge base, exported for use elsewhere."""
+"""`kb items`: the items of the knowledge base, exported for use elsewhere, re-tagged with the current
+taxonomy and relevance model, and the relevance model trained."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import click
 
 from cli.state import CliState, open_output, pass_state, reports_errors
 from kb import items as items_store
+from kb.learning import training
+from kb.learning.retag import retag
 
 EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language", "topics",
                  "sectors", "countries", "relevant", "status", "in_digest", "published", "created_at",
@@ -44,3 +47,41 @@ def items_export(state: CliState, fmt: str, output: str | None) -> None:
                 count += 1
     if output and output != "-":
         click.echo(f"Exported {count} items to {output}.", err=True)
+
+
+@items.command("retag")
+@click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
+@click.option("--as", "as_email", metavar="EMAIL", help="Record this user in the audit log as who ran it.")
+@pass_state
+@reports_errors
+def items_retag(state: CliState, dry_run: bool, as_email: str | None) -> None:
+    """Tag and judge every item again with the current taxonomy and learned model.
+
+    Never changes what a person decided: an accepted or rejected item keeps its relevance, and tags a
+    person set, confirmed or removed stay.
+    """
+    kb = state.kb()
+    user_id = state.acting_user(as_email).id if as_email else None
+    report = retag(kb.db, dry_run=dry_run, user_id=user_id)
+    for line in report.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+    elif report.retopiced or report.rescored:
+        kb.sync_index()
+
+
+@items.command("train")
+@click.option("--force", is_flag=True, help="Train even when fewer than the usual new decisions exist.")
+@pass_state
+@reports_errors
+def items_train(state: CliState, force: bool) -> None:
+    """Train the relevance model on the accepted and rejected items now (the monitor does it by itself
+    once enough new decisions exist)."""
+    db = state.kb().db
+    record = training.train(db, force=force)
+    if record is None:
+        state_now = training.training_state(db)
+        click.echo(f"Not trained. {state_now.line()}")
+        return
+    click.echo(training.training_state(db).line())

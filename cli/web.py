@@ -31,9 +31,9 @@ class QueueIntake:
         self.queue = queue
 
     def subscribe(self, kb: KnowledgeBase, url: str, *, kind: str, name: str, interval_minutes: int | None,
-                  full_text: bool) -> Source:
+                  full_text: bool, by: int | None = None) -> Source:
         source = subscribe(kb, None, url, kind=kind, name=name, interval_minutes=interval_minutes,
-                           full_text=full_text)
+                           full_text=full_text, by=by)
         self._first_fetch(kb, [source])
         return source
 
@@ -65,8 +65,9 @@ class QueueIntake:
     def waiting(self) -> int:
         return self.queue.waiting()
 
-    def import_opml(self, kb: KnowledgeBase, data: bytes) -> tuple[list[Source], list[str]]:
-        added, skipped = import_opml(kb, data)
+    def import_opml(self, kb: KnowledgeBase, data: bytes,
+                    by: int | None = None) -> tuple[list[Source], list[str]]:
+        added, skipped = import_opml(kb, data, by=by)
         self._first_fetch(kb, added)
         return added, skipped
 

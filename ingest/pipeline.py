@@ -23,11 +23,13 @@ from datetime import timedelta
 from ingest.feeds import FeedError, find_feed_links, looks_like_html, parse_feed
 from ingest.fetch import Fetcher, FetchResult
 from ingest.prepare import RawEntry, StageSeconds, add_seconds, prepare_many, stage_seconds
+from ingest.subscribe import page_title
 from kb import items as items_store
 from kb import monitor
 from kb import sources as sources_store
 from kb.errors import Conflict, FetchError, InvalidInput
 from kb.knowledge import KnowledgeBase
+from kb.learning import training
 from kb.monitor import FetchJob
 from kb.text.urls import canonical_url, is_http_url
 
@@ -52,6 +54,7 @@ class SourceRead:
     dropped: dict[str, int] = field(default_factory=dict)  # entries the parser did not keep, by reason
     warning: str | None = None  # a cap that bit, in words
     error: str | None = None  # why the source could not be read, in words for a person
+    title: str = ""  # the feed's or page's own title, read for a source nobody named (it becomes its name)
     retry_after: float | None = None
     seconds: StageSeconds = field(default_factory=stage_seconds)
 
@@ -89,8 +92,9 @@ def read_source(fetcher: Fetcher, cpu: Executor, job: FetchJob) -> SourceRead:
                 prepared, timings = cpu.submit(prepare_many, [raw]).result()
                 add_seconds(seconds, timings)
                 drafts = tuple(prepared)
+            title = "" if job.name or result.not_modified else page_title(result.body, result.headers)
             return SourceRead(job, result.etag, result.last_modified, result.not_modified, page=drafts,
-                              seconds=seconds)
+                              seconds=seconds, title=title)
         result, feed_url = _feed_response(fetcher, job, seconds)
         if result.not_modified:
             return SourceRead(job, result.etag, result.last_modified, True, seconds=seconds)
@@ -107,7 +111,8 @@ def read_source(fetcher: Fetcher, cpu: Executor, job: FetchJob) -> SourceRead:
                      declared_language=e.language or feed.language)
             for e in feed.entries)
         return SourceRead(job, result.etag, result.last_modified, entries=entries, feed_url=feed_url,
-                          dropped=dict(feed.dropped), warning=feed.cap_warning, seconds=seconds)
+                          dropped=dict(feed.dropped), warning=feed.cap_warning, seconds=seconds,
+                          title="" if job.name else feed.title)
     except FetchError as exc:
         return SourceRead(job, error=str(exc), retry_after=getattr(exc, "retry_after", None), seconds=seconds)
     except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the monitor
@@ -156,6 +161,8 @@ def receive_read(kb: KnowledgeBase, read: SourceRead,
         except (Conflict, InvalidInput) as exc:  # the feed it links to is followed already
             monitor.fetch_failed(db, job.source_id, job.run_id, f"this page's feed is {read.feed_url}: {exc}")
             return [], Counter()
+    if read.title and not job.name:
+        sources_store.name_if_unnamed(db, job.source_id, read.title)
     counts: Counter[str] = Counter(read.dropped)
     new: list[RawEntry] = []
     known = items_store.known_urls(db, [canonical_url(raw.url) for raw in read.entries])
@@ -175,7 +182,8 @@ def receive_read(kb: KnowledgeBase, read: SourceRead,
 
 def _store(kb: KnowledgeBase, job: FetchJob, drafts: Sequence[items_store.ItemDraft]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for draft in drafts:
+    # The learned relevance model scores every item at store time, next to the tagger's terms.
+    for draft in training.judge_drafts(kb.db, drafts):
         try:
             outcome = items_store.store_item(kb.db, draft, job.source_id, watched=job.kind == "page")
         except InvalidInput as exc:

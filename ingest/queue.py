@@ -46,6 +46,7 @@ from kb.digest.deliveries import due_for_sending, send_digest
 from kb.errors import KbError
 from kb.items import ItemDraft
 from kb.knowledge import KnowledgeBase
+from kb.learning import training
 from kb.monitor import FetchJob, Heartbeat
 from kb.settings import Settings
 from kb.sources import FIRST_OUTCOMES
@@ -320,6 +321,7 @@ class TaskQueue:
             monitor.record_heartbeat(kb.db, self._beat("writer", self._writer_started))
             self.schedule_due()
             self._send_digest_if_due(kb, now)
+            training.train_in_background(kb.db, kb.settings.db_path)  # once enough new decisions exist
         except Exception:  # noqa: BLE001 - the scheduler keeps ticking; the next tick tries again
             LOGGER.exception("scheduling failed; will retry")
         finally:

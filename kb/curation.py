@@ -2,16 +2,24 @@
 
 Every decision is written with who and when: on the item (`status_by`, `status_at`) and in the audit log, in
 the same transaction as the change, and searchable changes announce themselves to the index outbox.
+
+A decision (status or digest mark, on one item or in bulk) carries a key in its audit entries, with each
+item's state before it; `undo` puts that state back, once, for the person who decided, unless someone changed
+the item since. An item that becomes a digest candidate (accepted or marked for the digest) gets `digest_at`,
+the time that decides which week's digest it is in (see kb.digest.draft).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -19,7 +27,7 @@ from sqlite_utils import Database
 from kb import cases as cases_store
 from kb import tags as tags_store
 from kb import users as users_store
-from kb.errors import InvalidInput, NotFound, PermissionDenied
+from kb.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.items import NEEDS_READER, STATUSES, Item, load_items
 from kb.sources import Source, list_sources
 from kb.storage import audit, outbox
@@ -36,6 +44,9 @@ DASHBOARD_WEEKS = 26
 DASHBOARD_LANGUAGES = 6
 NO_SECTOR = "none"
 OTHER_LANGUAGE = "other"
+# Audit actions that are decisions (what `undo` reverts).
+DECISION_ACTIONS = ("set-status", "digest-add", "digest-remove")
+UNDO_ACTION = "undo"
 _TOPIC_ID = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -64,6 +75,48 @@ class Decision:
 
     def as_json(self) -> dict[str, object]:
         return {"status": self.status, "in_digest": self.in_digest, "by": self.by or None, "at": self.at}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `decide` did: how many items, and the key that undoes its status and digest changes (None when
+    it changed neither)."""
+
+    count: int
+    undo_key: str | None
+
+
+@dataclass(frozen=True)
+class Restored:
+    """One item as `undo` left it, and which of its status and digest mark changed back."""
+
+    item_id: int
+    title: str
+    status: str
+    in_digest: bool
+    status_changed: bool
+    digest_changed: bool
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What `undo` put back."""
+
+    key: str
+    items: tuple[Restored, ...]
+
+
+@dataclass(frozen=True)
+class LastDecision:
+    """A person's last decision, for the offer to undo it."""
+
+    key: str
+    at: str
+    action: str  # the audit action of its last entry: set-status, digest-add or digest-remove
+    status: str | None  # the status it set, if it set one
+    item_ids: tuple[int, ...]
+    titles: tuple[str, ...]
+    undone: bool
 
 
 @dataclass(frozen=True)
@@ -165,7 +218,25 @@ def _require_items(db: Database, item_ids: Sequence[int]) -> None:
             raise NotFound(f"item {missing[0]} does not exist")
 
 
-def _set_status(db: Database, item_id: int, status: str, user_id: int | None, now: str) -> bool:
+_STATE_COLUMNS = ("status", "in_digest", "status_by", "status_at", "digest_at")
+
+
+def _state(db: Database, item_id: int) -> dict[str, object]:
+    """The item's decision state as stored, to put back on undo."""
+    row = db.execute("SELECT status, in_digest, status_by, status_at, digest_at FROM items WHERE id = ?",
+                     [item_id]).fetchone()
+    if row is None:
+        raise NotFound(f"item {item_id} does not exist")
+    return dict(zip(_STATE_COLUMNS, row, strict=True))
+
+
+def _is_candidate(status: object, in_digest: object) -> bool:
+    """Whether the item goes in a digest: accepted or marked for it, and never when rejected."""
+    return status != "rejected" and (status == "accepted" or bool(in_digest))
+
+
+def _set_status(db: Database, item_id: int, status: str, user_id: int | None, now: str,
+                trail: dict[str, object]) -> bool:
     row = db.execute("SELECT status FROM items WHERE id = ?", [item_id]).fetchone()
     if row is None:
         raise NotFound(f"item {item_id} does not exist")
@@ -173,11 +244,12 @@ def _set_status(db: Database, item_id: int, status: str, user_id: int | None, no
         return False
     db.execute("UPDATE items SET status = ?, status_by = ?, status_at = ?, updated_at = ? WHERE id = ?",
                [status, user_id, now, now, item_id])
-    audit.record(db, user_id, "set-status", "item", item_id, {"status": status, "was": row[0]})
+    audit.record(db, user_id, "set-status", "item", item_id, {"status": status, "was": row[0], **trail})
     return True
 
 
-def _set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None, now: str) -> bool:
+def _set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None, now: str,
+                   trail: dict[str, object]) -> bool:
     row = db.execute("SELECT in_digest FROM items WHERE id = ?", [item_id]).fetchone()
     if row is None:
         raise NotFound(f"item {item_id} does not exist")
@@ -185,8 +257,19 @@ def _set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | N
         return False
     db.execute("UPDATE items SET in_digest = ?, status_by = ?, status_at = ?, updated_at = ? WHERE id = ?",
                [int(in_digest), user_id, now, now, item_id])
-    audit.record(db, user_id, "digest-add" if in_digest else "digest-remove", "item", item_id)
+    audit.record(db, user_id, "digest-add" if in_digest else "digest-remove", "item", item_id, trail)
     return True
+
+
+def _mark_digest_time(db: Database, item_id: int, before: dict[str, object], now: str) -> None:
+    """An item that just became a digest candidate joins this week's digest; one that left it, none."""
+    after = _state(db, item_id)
+    was = _is_candidate(before["status"], before["in_digest"])
+    now_candidate = _is_candidate(after["status"], after["in_digest"])
+    if now_candidate and not was:
+        db.execute("UPDATE items SET digest_at = ? WHERE id = ?", [now, item_id])
+    elif was and not now_candidate:
+        db.execute("UPDATE items SET digest_at = NULL WHERE id = ?", [item_id])
 
 
 def _add_note(db: Database, item_id: int, user_id: int | None, body: str, now: str) -> int:
@@ -219,14 +302,16 @@ def _link_case(db: Database, item_id: int, case_id: int, user_id: int | None) ->
     return linked
 
 
-def set_status(db: Database, item_id: int, status: str, user_id: int | None) -> None:
+def set_status(db: Database, item_id: int, status: str, user_id: int | None, *,
+               now: datetime | None = None) -> None:
     """Accept, reject or return an item to the queue, recording who and when."""
-    apply(db, [item_id], Change(status=status), user_id)
+    decide(db, [item_id], Change(status=status), user_id, now=now)
 
 
-def set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None) -> None:
+def set_in_digest(db: Database, item_id: int, in_digest: bool, user_id: int | None, *,
+                  now: datetime | None = None) -> None:
     """Mark an item for the digest, or take it out."""
-    apply(db, [item_id], Change(in_digest=in_digest), user_id)
+    decide(db, [item_id], Change(in_digest=in_digest), user_id, now=now)
 
 
 def add_note(db: Database, item_id: int, user_id: int | None, body: str) -> Note:
@@ -243,22 +328,41 @@ def link_case(db: Database, item_id: int, case_id: int, user_id: int | None) -> 
 
 def apply(db: Database, item_ids: Iterable[int], change: Change, user_id: int | None) -> int:
     """Apply one change to every item in one transaction (all or nothing); returns the number of items."""
+    return decide(db, item_ids, change, user_id).count
+
+
+def decide(db: Database, item_ids: Iterable[int], change: Change, user_id: int | None, *,
+           now: datetime | None = None) -> Applied:
+    """Apply one change to every item in one transaction (all or nothing), with the key to undo it.
+
+    `now` is when the decision counts as made (default: now); imports and tests set it to place an
+    item in a past week's digest."""
     ids = list(dict.fromkeys(int(i) for i in item_ids))
     if not ids:
         raise InvalidInput("choose at least one item")
     if len(ids) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} items at once")
     change.validate()
-    now = utcnow()
+    when = utcnow() if now is None else now.astimezone(UTC).isoformat(timespec="seconds")
+    key = secrets.token_urlsafe(9)
+    decided = False
     with transaction(db):
         _require_items(db, ids)
         searchable: list[int] = []
         for item_id in ids:
             touched = False
-            if change.status is not None:
-                touched |= _set_status(db, item_id, change.status, user_id, now)
-            if change.in_digest is not None:
-                touched |= _set_in_digest(db, item_id, change.in_digest, user_id, now)
+            if change.status is not None or change.in_digest is not None:
+                before = _state(db, item_id)
+                trail: dict[str, object] = {"decision": key, "before": before}
+                stepped = False
+                if change.status is not None:
+                    stepped |= _set_status(db, item_id, change.status, user_id, when, trail)
+                if change.in_digest is not None:
+                    stepped |= _set_in_digest(db, item_id, change.in_digest, user_id, when, trail)
+                if stepped:
+                    _mark_digest_time(db, item_id, before, when)
+                touched |= stepped
+                decided |= stepped
             for topic in change.add_tags:
                 tags_store.set_tag(db, item_id, topic, user_id)
                 audit.record(db, user_id, "tag-add", "item", item_id, {"topic": topic})
@@ -268,11 +372,114 @@ def apply(db: Database, item_ids: Iterable[int], change: Change, user_id: int | 
             if change.case_id is not None:
                 touched |= _link_case(db, item_id, change.case_id, user_id)
             if change.note.strip():
-                _add_note(db, item_id, user_id, change.note, now)
+                _add_note(db, item_id, user_id, change.note, when)
             if touched:
                 searchable.append(item_id)
         outbox.enqueue(db, searchable)
-    return len(ids)
+    return Applied(len(ids), key if decided else None)
+
+
+# --- undo -----------------------------------------------------------------------------------------------
+
+_DECISION_MARKS = ",".join("?" * len(DECISION_ACTIONS))
+
+
+def _last_decision_row(db: Database, user_id: int) -> tuple[int, str, str, dict[str, object]] | None:
+    row = db.execute(
+        f"SELECT id, at, action, details FROM audit_log WHERE user_id = ? AND entity = 'item' "  # noqa: S608
+        f"AND action IN ({_DECISION_MARKS}) ORDER BY id DESC LIMIT 1", [user_id, *DECISION_ACTIONS],
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]), json.loads(row[3]))
+
+
+def _decision_entries(db: Database, user_id: int, key: str,
+                      last_id: int) -> list[tuple[int, int, dict[str, Any]]]:
+    """The audit entries (id, item id, details) of one decision, oldest first; a decision has at most two
+    entries per item, so the newest 2 * MAX_BULK entries of the person up to its last one hold them all."""
+    rows = db.execute(
+        f"SELECT id, entity_id, details FROM audit_log WHERE user_id = ? AND entity = 'item' "  # noqa: S608
+        f"AND action IN ({_DECISION_MARKS}) AND id <= ? ORDER BY id DESC LIMIT ?",
+        [user_id, *DECISION_ACTIONS, last_id, 2 * MAX_BULK],
+    ).fetchall()
+    found = [(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
+    return sorted(entry for entry in found if entry[2].get("decision") == key)
+
+
+def _undone(db: Database, user_id: int, key: str, after_id: int) -> bool:
+    return any(json.loads(r[0]).get("undoes") == key for r in db.execute(
+        "SELECT details FROM audit_log WHERE user_id = ? AND entity = 'item' AND action = ? AND id > ?",
+        [user_id, UNDO_ACTION, after_id]))
+
+
+def _titles(db: Database, item_ids: Sequence[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(item_ids))
+    return {int(r[0]): str(r[1]) for r in db.execute(
+        f"SELECT id, title FROM items WHERE id IN ({marks})", list(item_ids))}  # noqa: S608
+
+
+def last_decision(db: Database, user_id: int) -> LastDecision | None:
+    """The person's last status or digest decision, and whether it was undone; None if there is none."""
+    last = _last_decision_row(db, user_id)
+    if last is None or not isinstance(last[3].get("decision"), str):
+        return None
+    last_id, at, action, details = last
+    key = str(details["decision"])
+    entries = _decision_entries(db, user_id, key, last_id)
+    item_ids = tuple(dict.fromkeys(item_id for _, item_id, _ in entries))
+    titles = _titles(db, item_ids[:3])
+    status = next((str(d["status"]) for _, _, d in entries if "status" in d), None)
+    return LastDecision(key, at, action, status, item_ids, tuple(titles.get(i, "") for i in item_ids[:3]),
+                        _undone(db, user_id, key, last_id))
+
+
+def undo(db: Database, user_id: int, key: str | None = None) -> Undone:
+    """Put back the state before the person's last decision (`key`, when given, must name it), once.
+
+    Raises NotFound when there is nothing to undo, Conflict when the decision is not the last one, was
+    undone already, or someone changed one of its items since (then nothing is put back).
+    """
+    now = utcnow()
+    with transaction(db):
+        last = _last_decision_row(db, user_id)
+        if last is None or not isinstance(last[3].get("decision"), str):
+            raise NotFound("you have no decision to undo")
+        last_id, _, _, details = last
+        last_key = str(details["decision"])
+        if key is not None and key != last_key:
+            raise Conflict("that is no longer your last decision: only the last one can be undone")
+        if _undone(db, user_id, last_key, last_id):
+            raise Conflict("your last decision is undone already")
+        entries = _decision_entries(db, user_id, last_key, last_id)
+        # Each item's state before the decision, from its first entry (they all hold the same one).
+        first: dict[int, dict[str, Any]] = {}
+        for _, item_id, entry in entries:
+            first.setdefault(item_id, dict(entry["before"]))
+        titles = _titles(db, list(first))
+        restored = []
+        for item_id, before in first.items():
+            changed = db.execute(
+                f"SELECT a.user_id, u.name, u.email FROM audit_log a LEFT JOIN users u ON u.id = a.user_id "  # noqa: S608
+                f"WHERE a.entity = 'item' AND a.entity_id = ? AND a.id > ? "
+                f"AND a.action IN ({_DECISION_MARKS}, ?) LIMIT 1",
+                [item_id, last_id, *DECISION_ACTIONS, UNDO_ACTION],
+            ).fetchone()
+            if changed is not None:
+                who = changed[1] or changed[2] or "someone"
+                raise Conflict(f"{titles.get(item_id) or f'item {item_id}'!r} was changed since by {who}; "
+                               "nothing was undone")
+            current = _state(db, item_id)
+            db.execute("UPDATE items SET status = ?, in_digest = ?, status_by = ?, status_at = ?, "
+                       "digest_at = ?, updated_at = ? WHERE id = ?",
+                       [before["status"], before["in_digest"], before["status_by"], before["status_at"],
+                        before["digest_at"], now, item_id])
+            audit.record(db, user_id, UNDO_ACTION, "item", item_id, {
+                "undoes": last_key, "status": before["status"], "was": current["status"],
+                "in_digest": bool(before["in_digest"]), "was_in_digest": bool(current["in_digest"])})
+            restored.append(Restored(item_id, titles.get(item_id, ""), str(before["status"]),
+                                     bool(before["in_digest"]), before["status"] != current["status"],
+                                     bool(before["in_digest"]) != bool(current["in_digest"])))
+        outbox.enqueue(db, list(first))
+    return Undone(last_key, tuple(restored))
 
 
 def bulk_set_status(db: Database, item_ids: Iterable[int], status: str, user_id: int | None) -> int:

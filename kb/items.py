@@ -47,6 +47,12 @@ class ItemDraft:
     relevance_verdict: str = ""  # "relevant", "not relevant" or "needs a reader" (kb.text.tagging)
     relevance_reason: str = ""  # why, in words ("no terms for Tamil", "3 welfare terms, 1 system term")
     guid: str = ""
+    # The learned model's say (kb.learning): P(relevant) or None when no model scored it, the words behind
+    # it, and who judged relevance ("terms", "model", "reader"; empty: the terms, or a reader as the verdict
+    # says).
+    model_score: float | None = None
+    model_features: tuple[str, ...] = ()
+    relevance_judge: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ class Item:
     case_ids: tuple[int, ...] = field(default=())
     relevance_verdict: str = ""
     relevance_reason: str = ""
+    model_score: float | None = None  # the learned model's P(relevant); None: no model scored it
+    model_features: tuple[str, ...] = ()  # the words behind the model's score, strongest first
+    relevance_judge: str = ""  # "terms", "model" or "reader" (kb.text.relevance)
 
     @property
     def needs_reader(self) -> bool:
@@ -126,9 +135,18 @@ def _content_columns(draft: ItemDraft, fingerprint: str, now: str) -> dict[str, 
         "relevance_score": float(draft.relevance_score),
         "relevance_verdict": draft.relevance_verdict or ("relevant" if draft.relevant else "not relevant"),
         "relevance_reason": _clip(draft.relevance_reason, MAX_SHORT),
+        "model_score": None if draft.model_score is None else float(draft.model_score),
+        "model_features": json.dumps([_clip(f, 40) for f in draft.model_features[:10]], ensure_ascii=False),
+        "relevance_judge": draft.relevance_judge or ("reader" if draft.relevance_verdict == NEEDS_READER
+                                                     else "terms"),
         "fingerprint": fingerprint,
         "updated_at": now,
     }
+
+
+# How an item's relevance was judged: what re-tagging re-judges, and what a person's decision freezes.
+JUDGEMENT_COLUMNS = ("relevant", "relevance_score", "relevance_verdict", "relevance_reason", "model_score",
+                     "model_features", "relevance_judge")
 
 
 def _link_source(db: Database, item_id: int, source_id: int | None, draft: ItemDraft, now: str) -> bool:
@@ -163,11 +181,11 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
     fingerprint = content_fingerprint(title, text)
     now = utcnow()
     with transaction(db):
-        row = db.execute("SELECT id, fingerprint, length(text) FROM items WHERE canonical_url = ?",
+        row = db.execute("SELECT id, fingerprint, length(text), status FROM items WHERE canonical_url = ?",
                          [canonical]).fetchone()
         if row is None and not watched:
-            row = db.execute("SELECT id, fingerprint, length(text) FROM items WHERE fingerprint = ? LIMIT 1",
-                             [fingerprint]).fetchone()
+            row = db.execute("SELECT id, fingerprint, length(text), status FROM items WHERE fingerprint = ? "
+                             "LIMIT 1", [fingerprint]).fetchone()
         if row is None:
             columns = _content_columns(draft, fingerprint, now)
             columns.update(url=canonical, canonical_url=canonical, created_at=now, status="new", in_digest=0)
@@ -186,6 +204,10 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
                     outbox.enqueue(db, [item_id])  # the new source is searchable
                 return StoreResult(item_id, "duplicate")
             columns = _content_columns(draft, fingerprint, now)
+            if row[3] != "new":
+                # A person decided this item: a longer text does not re-judge its relevance.
+                for name in JUDGEMENT_COLUMNS:
+                    del columns[name]
             assignments = ", ".join(f"{name} = ?" for name in columns)
             db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*columns.values(), item_id])  # noqa: S608
             outcome = "updated"
@@ -254,6 +276,9 @@ def _item_from_row(row: dict, item_tags: Iterable[tags.Tag] = (), sources: Itera
         status=row["status"], in_digest=bool(row["in_digest"]), created_at=row["created_at"],
         updated_at=row["updated_at"], tags=tuple(item_tags), sources=tuple(sources), case_ids=tuple(case_ids),
         relevance_verdict=row.get("relevance_verdict", ""), relevance_reason=row.get("relevance_reason", ""),
+        model_score=row.get("model_score"),
+        model_features=tuple(json.loads(row.get("model_features") or "[]")),
+        relevance_judge=row.get("relevance_judge", ""),
     )
 
 

@@ -11,10 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from kb.errors import Conflict, InvalidInput, NotFound
+from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 from kb.text.urls import is_http_url
 
 KINDS = ("feed", "page")
+MAX_INTERVAL_MINUTES = 30 * 24 * 60  # a month
+MAX_NAME = 300
 MAX_BACKOFF = timedelta(hours=24)
 MAX_ERROR_CHARS = 1_000
 # What became of a feed's entries, as a person says it ("3 without a usable link"); others as recorded.
@@ -82,9 +85,14 @@ _SELECT = ("SELECT s.*, (SELECT count(*) FROM item_sources l WHERE l.source_id =
            "FROM sources s")
 
 
+def _check_interval(minutes: int) -> None:
+    if not 1 <= minutes <= MAX_INTERVAL_MINUTES:
+        raise InvalidInput(f"the interval must be from 1 to {MAX_INTERVAL_MINUTES:,} minutes (a month)")
+
+
 def add_source(
     db: Database, url: str, *, kind: str = "feed", name: str = "", interval_minutes: int = 60,
-    full_text: bool = False,
+    full_text: bool = False, by: int | None = None,
 ) -> Source:
     """Start following a feed or page; raises Conflict if it is followed already."""
     url = url.strip()
@@ -92,17 +100,20 @@ def add_source(
         raise InvalidInput(f"{url[:200]!r} is not an http(s) address")
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    if interval_minutes < 1:
-        raise InvalidInput("the interval must be at least one minute")
+    _check_interval(interval_minutes)
+    name = name.strip()[:MAX_NAME]
     with transaction(db):
         if db.execute("SELECT 1 FROM sources WHERE url = ?", [url]).fetchone():
             raise Conflict(f"{url} is already a source")
         source_id = db.execute(
             "INSERT INTO sources (url, kind, name, interval_minutes, full_text, created_at, next_due) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [url, kind, name.strip()[:300], interval_minutes, int(full_text), utcnow(), utcnow()],
+            [url, kind, name, interval_minutes, int(full_text), utcnow(), utcnow()],
         ).lastrowid
-    assert source_id is not None  # set by every INSERT
+        assert source_id is not None  # set by every INSERT
+        audit.record(db, by, "create", "source", source_id,
+                     {"url": url, "kind": kind, "name": name, "interval_minutes": interval_minutes,
+                      "full_text": full_text})
     return get_source(db, source_id)
 
 
@@ -137,9 +148,13 @@ def due_sources(db: Database, now: datetime | None = None) -> list[Source]:
     ]
 
 
-def set_paused(db: Database, source_id: int, paused: bool) -> None:
+def set_paused(db: Database, source_id: int, paused: bool, *, by: int | None = None) -> None:
+    """Pause (no more fetches) or resume a source; audited when it changes."""
     with transaction(db):
-        if db.execute("UPDATE sources SET paused = ? WHERE id = ?", [int(paused), source_id]).rowcount == 0:
+        if db.execute("UPDATE sources SET paused = ? WHERE id = ? AND paused != ?",
+                      [int(paused), source_id, int(paused)]).rowcount:
+            audit.record(db, by, "pause" if paused else "resume", "source", source_id)
+        elif db.execute("SELECT 1 FROM sources WHERE id = ?", [source_id]).fetchone() is None:
             raise NotFound(f"source {source_id} does not exist")
 
 
@@ -150,11 +165,15 @@ def make_due(db: Database, source_id: int) -> None:
             raise NotFound(f"source {source_id} does not exist")
 
 
-def delete_source(db: Database, source_id: int) -> None:
-    """Stop following a source; the items it brought stay."""
+def delete_source(db: Database, source_id: int, *, by: int | None = None) -> None:
+    """Stop following a source; the items it brought stay (only their link to it goes)."""
     with transaction(db):
-        if db.execute("DELETE FROM sources WHERE id = ?", [source_id]).rowcount == 0:
+        source = find_source(db, source_id)
+        if source is None:
             raise NotFound(f"source {source_id} does not exist")
+        db.execute("DELETE FROM sources WHERE id = ?", [source_id])
+        audit.record(db, by, "delete", "source", source_id,
+                     {"name": source.name, "url": source.url, "items": source.items})
 
 
 def backoff(failures: int, interval_minutes: int) -> timedelta:
@@ -202,8 +221,9 @@ def record_failure(
 
 def update_source(db: Database, source_id: int, *, name: str | None = None,
                   interval_minutes: int | None = None, full_text: bool | None = None,
-                  url: str | None = None) -> Source:
-    """Change a source's name, interval, mode or address (Conflict if another source has that address)."""
+                  url: str | None = None, by: int | None = None) -> Source:
+    """Change a source's name, interval, mode or address (Conflict if another source has that address);
+    the changed fields are audited with their values before and after."""
     changes: dict[str, object] = {}
     if url is not None:
         url = url.strip()
@@ -214,17 +234,34 @@ def update_source(db: Database, source_id: int, *, name: str | None = None,
             raise Conflict(f"{url} is already a source")
         changes["url"] = url
     if name is not None:
-        changes["name"] = name.strip()[:300]
+        if not name.strip():
+            raise InvalidInput("the name is empty")
+        changes["name"] = name.strip()[:MAX_NAME]
     if interval_minutes is not None:
-        if interval_minutes < 1:
-            raise InvalidInput("the interval must be at least one minute")
+        _check_interval(interval_minutes)
         changes["interval_minutes"] = interval_minutes
     if full_text is not None:
-        changes["full_text"] = int(full_text)
-    if changes:
-        with transaction(db):
-            assignments = ", ".join(f"{k} = ?" for k in changes)
-            if db.execute(f"UPDATE sources SET {assignments} WHERE id = ?",  # noqa: S608
-                          [*changes.values(), source_id]).rowcount == 0:
-                raise NotFound(f"source {source_id} does not exist")
+        changes["full_text"] = full_text
+    with transaction(db):
+        before = get_source(db, source_id)
+        was = {"url": before.url, "name": before.name, "interval_minutes": before.interval_minutes,
+               "full_text": before.full_text}
+        diff = {k: [was[k], v] for k, v in changes.items() if was[k] != v}
+        if diff:
+            assignments = ", ".join(f"{k} = ?" for k in diff)
+            db.execute(f"UPDATE sources SET {assignments} WHERE id = ?",  # noqa: S608
+                       [*(int(v) if isinstance(v, bool) else v for _, v in diff.values()), source_id])
+            audit.record(db, by, "update", "source", source_id, {"changes": diff})
     return get_source(db, source_id)
+
+
+def name_if_unnamed(db: Database, source_id: int, title: str) -> bool:
+    """Name a source after its feed's or page's own title, when nobody named it; True if named."""
+    title = " ".join(title.split())[:MAX_NAME]
+    if not title:
+        return False
+    with transaction(db):
+        if db.execute("UPDATE sources SET name = ? WHERE id = ? AND name = ''", [title, source_id]).rowcount:
+            audit.record(db, None, "update", "source", source_id, {"changes": {"name": ["", title]}})
+            return True
+    return False

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from kb.errors import Conflict, InvalidInput, NotFound
+from kb.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 
@@ -48,6 +48,7 @@ class ApiToken:
     created_at: str
     last_used: str | None
     revoked_at: str | None
+    owner: str = ""  # the owner's e-mail, in lists of everyone's tokens
 
 
 def _from_row(row: dict) -> User:
@@ -77,7 +78,8 @@ def add_user(db: Database, email: str, password: str, role: str, *, name: str = 
             [email, name.strip()[:200], role, _HASHER.hash(password), utcnow()],
         ).lastrowid
         assert user_id is not None  # set by every INSERT
-        audit.record(db, by, "create", "user", user_id, {"email": email, "role": role})
+        audit.record(db, by, "create", "user", user_id,
+                     {"email": email, "name": name.strip()[:200], "role": role})
     return get_user(db, user_id)
 
 
@@ -123,6 +125,26 @@ def authenticate(db: Database, email: str, password: str) -> User | None:
     return _from_row(rows[0])
 
 
+def sign_in(db: Database, email: str, password: str, *, address: str = "") -> User | None:
+    """`authenticate`, with the attempt written to the audit log (success or failure, and from where).
+
+    A failure is recorded against the account when the e-mail names one (so an admin sees attempts on
+    it), with the e-mail as typed and why: never the password."""
+    email = email.strip()[:254]
+    user = authenticate(db, email, password) if email and password else None
+    with transaction(db):
+        if user is not None:
+            audit.record(db, user.id, "sign-in", "sign_in", user.id, {"address": address})
+        else:
+            known = find_user_by_email(db, email) if email else None
+            reason = ("no e-mail address given" if not email else "no password given" if not password else
+                      "no account with this e-mail" if known is None else
+                      "the account is deactivated" if not known.active else "wrong password")
+            audit.record(db, None, "sign-in-failed", "sign_in", known.id if known else None,
+                         {"email": email, "reason": reason, "address": address})
+    return user
+
+
 def set_password(db: Database, user_id: int, password: str, *, by: int | None = None) -> None:
     """Change a password and end the user's other sessions."""
     _check_password(password)
@@ -140,28 +162,32 @@ def update_user(db: Database, user_id: int, *, role: str | None = None, active: 
     """Change role, name or active flag; a role change or deactivation ends the user's sessions."""
     before = get_user(db, user_id)
     changes: dict[str, object] = {}
+    was: dict[str, object] = {}
     if role is not None and role != before.role:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-        changes["role"] = role
+        changes["role"], was["role"] = role, before.role
     if active is not None and active != before.active:
-        changes["active"] = int(active)
-    if name is not None and name.strip() != before.name:
-        changes["name"] = name.strip()[:200]
+        changes["active"], was["active"] = int(active), int(before.active)
+    if name is not None and name.strip()[:200] != before.name:
+        changes["name"], was["name"] = name.strip()[:200], before.name
     if changes:
         with transaction(db):
             assignments = ", ".join(f"{k} = ?" for k in changes)
             bump = ", session_version = session_version + 1" if {"role", "active"} & changes.keys() else ""
             db.execute(f"UPDATE users SET {assignments}{bump} WHERE id = ?",  # noqa: S608
                        [*changes.values(), user_id])
-            audit.record(db, by, "update", "user", user_id, changes)
+            audit.record(db, by, "update", "user", user_id,
+                         {"email": before.email, "changes": {k: [was[k], v] for k, v in changes.items()}})
     return get_user(db, user_id)
 
 
-def end_sessions(db: Database, user_id: int) -> None:
+def end_sessions(db: Database, user_id: int, *, signing_out: bool = False) -> None:
     """Invalidate every session of the user (signing out ends the session on the server)."""
     with transaction(db):
         db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
+        if signing_out:
+            audit.record(db, user_id, "sign-out", "sign_in", user_id)
 
 
 def _token_hash(token: str) -> str:
@@ -178,7 +204,8 @@ def create_token(db: Database, user_id: int, name: str = "") -> str:
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
             [user_id, name.strip()[:100], _token_hash(token), utcnow()],
         ).lastrowid
-        audit.record(db, user_id, "create", "api_token", token_id, {"name": name})
+        audit.record(db, user_id, "create", "api_token", token_id, {"name": name.strip()[:100],
+                                                                   "owner_id": user_id})
     return token
 
 
@@ -195,16 +222,63 @@ def user_for_token(db: Database, token: str) -> User | None:
     return _from_row(rows[0])
 
 
+def _token(row: dict) -> ApiToken:
+    return ApiToken(row["id"], row["user_id"], row["name"], row["created_at"], row["last_used"],
+                    row["revoked_at"], row.get("email") or "")
+
+
 def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
-    return [ApiToken(r["id"], r["user_id"], r["name"], r["created_at"], r["last_used"], r["revoked_at"])
-            for r in db.query("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id", [user_id])]
+    return [_token(r) for r in db.query("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id", [user_id])]
 
 
-def revoke_token(db: Database, user_id: int, token_id: int) -> None:
-    """Revoke one of the user's tokens."""
+def list_all_tokens(db: Database, *, include_revoked: bool = False) -> list[ApiToken]:
+    """Everyone's tokens (for admins), by owner, the unrevoked only unless asked."""
+    where = "" if include_revoked else "WHERE t.revoked_at IS NULL "
+    return [_token(r) for r in db.query(
+        "SELECT t.*, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id "  # noqa: S608
+        f"{where}ORDER BY lower(u.email), t.id")]
+
+
+def find_token(db: Database, token_id: int) -> ApiToken | None:
+    rows = list(db.query("SELECT t.*, u.email FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                         "WHERE t.id = ?", [token_id]))
+    return _token(rows[0]) if rows else None
+
+
+def revoke_token(db: Database, user_id: int, token_id: int, *, by: User | None = None) -> ApiToken:
+    """Revoke one of the tokens of the user `user_id`. `by` is who does it (default: the owner); only an
+    admin may revoke another person's token."""
+    if by is not None and by.id != user_id and not by.can("admin"):
+        raise PermissionDenied("only an admin can revoke another person's token")
     with transaction(db):
-        if db.execute("UPDATE api_tokens SET revoked_at = ? "
-                      "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                      [utcnow(), token_id, user_id]).rowcount == 0:
+        token = find_token(db, token_id)
+        if token is None or token.user_id != user_id or token.revoked_at is not None:
             raise NotFound(f"token {token_id} does not exist or is revoked already")
-        audit.record(db, user_id, "revoke", "api_token", token_id)
+        db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [utcnow(), token_id])
+        audit.record(db, by.id if by is not None else user_id, "revoke", "api_token", token_id,
+                     {"name": token.name, "owner_id": user_id})
+    return token
+
+
+# The interface's languages (webui/translations); a user's "" means "follow the browser".
+INTERFACE_LANGUAGES = ("en", "fr", "es", "ar")
+
+
+def user_language(db: Database, user_id: int) -> str:
+    """The user's chosen interface language, or "" when they follow their browser's."""
+    row = db.execute("SELECT language FROM users WHERE id = ?", [user_id]).fetchone()
+    return str(row[0]) if row else ""
+
+
+def set_user_language(db: Database, user_id: int, language: str, *, by: int | None = None) -> None:
+    """Choose the user's interface language ("" to follow the browser's)."""
+    language = language.strip()
+    if language and language not in INTERFACE_LANGUAGES:
+        raise InvalidInput(f"the interface language must be one of {', '.join(INTERFACE_LANGUAGES)}")
+    with transaction(db):
+        before = db.execute("SELECT language FROM users WHERE id = ?", [user_id]).fetchone()
+        if before is None:
+            raise NotFound(f"user {user_id} does not exist")
+        if before[0] != language:
+            db.execute("UPDATE users SET language = ? WHERE id = ?", [language, user_id])
+            audit.record(db, by, "update", "user", user_id, {"language": [before[0], language]})

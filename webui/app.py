@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from kb.knowledge import KnowledgeBase, open_kb
 from kb.settings import Settings
 from kb.storage.db import MAX_ROW_ID
-from webui import access, templating
+from webui import access, i18n, templating
 from webui.errors import register_error_handlers
 from webui.ratelimit import FailureLimiter
 
@@ -38,6 +38,7 @@ BLUEPRINTS = (
     "webui.cases",
     "webui.contacts",
     "webui.digest",
+    "webui.i18n",
     "webui.systems",
 )
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, intake: S
     )
     csrf.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)
     register_error_handlers(app)
 
     app.before_request(access.load_user)

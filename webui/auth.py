@@ -1,4 +1,5 @@
-"""Signing in and out, and the profile page: own password and personal API tokens."""
+"""Signing in and out (each attempt, success or failure, is audited), and the profile page: own password and
+personal API tokens."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def sign_in() -> ResponseReturnValue:
         minutes = max(1, math.ceil(wait / 60))
         message = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         return render_template("auth/sign_in.html", next=target, email=email, error=message), 429
-    user = users_store.authenticate(current_kb().db, email, password) if email and password else None
+    user = users_store.sign_in(current_kb().db, email, password, address=address_key)  # audited either way
     if user is None:
         per_account.fail(account_key)
         per_address.fail(address_key)
@@ -61,7 +62,7 @@ def sign_out() -> ResponseReturnValue:
     """End every session of the user on the server, not only this cookie."""
     user = current_user()
     if user is not None:
-        users_store.end_sessions(current_kb().db, user.id)
+        users_store.end_sessions(current_kb().db, user.id, signing_out=True)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.sign_in"))
@@ -105,6 +106,7 @@ def create_token() -> ResponseReturnValue:
 @bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int) -> ResponseReturnValue:
-    users_store.revoke_token(current_kb().db, signed_in_user().id, token_id)
+    user = signed_in_user()
+    users_store.revoke_token(current_kb().db, user.id, token_id, by=user)
     flash("The token is revoked.", "info")
     return redirect(url_for("auth.profile"))

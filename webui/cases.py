@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
@@ -177,7 +178,7 @@ def create() -> ResponseReturnValue:
         values: dict[str, object] = {**case_fields(form), "lead_id": form.get("lead_id", ""),
                                      "member_ids": form.getlist("member_ids")}
         return _render_case_form(None, values, str(exc), 400)
-    flash(f"Case file “{case.title}” opened.", "info")
+    flash(gettext("Case file “%(title)s” opened.", title=case.title), "info")
     return _back_to_case(case.id)
 
 
@@ -228,7 +229,7 @@ def update(case_id: int) -> ResponseReturnValue:
         values = {name: getattr(case, name) for name in cases_store.FIELDS}
         values.update(case_fields(request.form, partial=True))
         return _render_case_form(case, values, str(exc), 400)
-    flash("Case file saved.", "info")
+    flash(gettext("Case file saved."), "info")
     return _back_to_case(case_id)
 
 
@@ -237,7 +238,7 @@ def update(case_id: int) -> ResponseReturnValue:
 def team(case_id: int) -> ResponseReturnValue:
     lead, members = team_from_form(request.form)
     cases_store.set_team(current_kb().db, signed_in_user(), case_id, lead, members)
-    flash("Team saved.", "info")
+    flash(gettext("Team saved."), "info")
     return _back_to_case(case_id, "team")
 
 
@@ -245,7 +246,7 @@ def team(case_id: int) -> ResponseReturnValue:
 @login_required
 def close(case_id: int) -> ResponseReturnValue:
     cases_store.close_case(current_kb().db, signed_in_user(), case_id)
-    flash("Case file closed.", "info")
+    flash(gettext("Case file closed."), "info")
     return _back_to_case(case_id)
 
 
@@ -253,7 +254,7 @@ def close(case_id: int) -> ResponseReturnValue:
 @login_required
 def reopen(case_id: int) -> ResponseReturnValue:
     cases_store.reopen_case(current_kb().db, signed_in_user(), case_id)
-    flash("Case file reopened.", "info")
+    flash(gettext("Case file reopened."), "info")
     return _back_to_case(case_id)
 
 
@@ -266,7 +267,7 @@ def add_note(case_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         _refused(exc)
     else:
-        flash("Note added.", "info")
+        flash(gettext("Note added."), "info")
     return _back_to_case(case_id, "notes")
 
 
@@ -280,7 +281,7 @@ def add_deadline(case_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         _refused(exc)
     else:
-        flash("Deadline added.", "info")
+        flash(gettext("Deadline added."), "info")
     return _back_to_case(case_id, "deadlines")
 
 
@@ -297,7 +298,7 @@ def deadline_done(case_id: int, deadline_id: int) -> ResponseReturnValue:
     _deadline_of_case(case_id, deadline_id)
     done = request.form.get("done", "1") != "0"
     cases_store.set_deadline_done(current_kb().db, signed_in_user(), deadline_id, done)
-    flash("Deadline marked done." if done else "Deadline open again.", "info")
+    flash(gettext("Deadline marked done.") if done else gettext("Deadline open again."), "info")
     return _back_to_case(case_id, "deadlines")
 
 
@@ -306,7 +307,7 @@ def deadline_done(case_id: int, deadline_id: int) -> ResponseReturnValue:
 def delete_deadline(case_id: int, deadline_id: int) -> ResponseReturnValue:
     _deadline_of_case(case_id, deadline_id)
     cases_store.delete_deadline(current_kb().db, signed_in_user(), deadline_id)
-    flash("Deadline removed.", "info")
+    flash(gettext("Deadline removed."), "info")
     return _back_to_case(case_id, "deadlines")
 
 
@@ -323,9 +324,10 @@ def _link_item(case_id: int, item_id: int) -> None:
         _refused(exc)
         return
     if linked:
-        flash(f"Item {item_id} filed under “{case.title}”.", "info")
+        flash(gettext("Item %(id)s filed under “%(title)s”.", id=item_id, title=case.title), "info")
     else:
-        flash(f"Item {item_id} was already filed under “{case.title}”.", "info")
+        flash(gettext("Item %(id)s was already filed under “%(title)s”.", id=item_id, title=case.title),
+              "info")
 
 
 @bp.route("/<int:case_id>/items", methods=["POST"])
@@ -355,7 +357,7 @@ def link_item_from_item() -> ResponseReturnValue:
 @login_required
 def unlink_item(case_id: int, item_id: int) -> ResponseReturnValue:
     if cases_store.unlink_item(current_kb().db, signed_in_user(), case_id, item_id):
-        flash(f"Item {item_id} taken out of the case file.", "info")
+        flash(gettext("Item %(id)s taken out of the case file.", id=item_id), "info")
     return redirect(safe_next(request.form.get("next"), url_for("cases.show", case_id=case_id) + "#items"))
 
 
@@ -370,7 +372,7 @@ def link_contact(case_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         _refused(exc)
     else:
-        flash("Contact linked.", "info")
+        flash(gettext("Contact linked."), "info")
     return _back_to_case(case_id, "contacts")
 
 
@@ -378,7 +380,7 @@ def link_contact(case_id: int) -> ResponseReturnValue:
 @role_required("coordinator")
 def unlink_contact(case_id: int, contact_id: int) -> ResponseReturnValue:
     if cases_store.unlink_contact(current_kb().db, signed_in_user(), case_id, contact_id):
-        flash("Contact taken out of the case file.", "info")
+        flash(gettext("Contact taken out of the case file."), "info")
     return _back_to_case(case_id, "contacts")
 
 

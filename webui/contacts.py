@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
@@ -220,7 +221,7 @@ def create() -> ResponseReturnValue:
         values = _submitted_values(form)
         values.update(case_id=form.get("case_id", ""), case_role=form.get("case_role", ""))
         return _render_form(None, values, str(exc), 400)
-    flash(f"Contact {contact.name} created.", "info")
+    flash(gettext("Contact %(name)s created.", name=contact.name), "info")
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
 
@@ -267,7 +268,7 @@ def update(contact_id: int) -> ResponseReturnValue:
         values = _submitted_values(form)
         values.update(case_id=form.get("case_id", ""), case_role=form.get("case_role", ""))
         return _render_form(contact, values, str(exc), 400)
-    flash("Contact saved.", "info")
+    flash(gettext("Contact saved."), "info")
     return redirect(url_for("contacts.show", contact_id=contact.id))
 
 
@@ -288,7 +289,7 @@ def delete(contact_id: int) -> ResponseReturnValue:
     db = current_kb().db
     contact = contacts_store.get_contact(db, user, contact_id)
     contacts_store.delete_contact(db, user, contact_id)
-    flash(f"Contact {contact.name} deleted.", "info")
+    flash(gettext("Contact %(name)s deleted.", name=contact.name), "info")
     return redirect(url_for("contacts.index"))
 
 
@@ -378,7 +379,7 @@ def import_preview() -> ResponseReturnValue:
     user = signed_in_user()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _import_page(error="Choose a CSV file to import.", status=400)
+        return _import_page(error=gettext("Choose a CSV file to import."), status=400)
     try:
         text = canonical_text(upload.read(contacts_store.MAX_IMPORT_BYTES + 1))
         report = contacts_store.import_contacts(current_kb().db, user, text.encode("utf-8"), dry_run=True)
@@ -398,5 +399,7 @@ def import_confirm() -> ResponseReturnValue:
         report = contacts_store.import_contacts(current_kb().db, user, text.encode("utf-8"))
     except InvalidInput as exc:
         return _import_page(error=str(exc), status=400)
-    flash(f"Import done: {report.summary()}.", "info")
+    counts = {action: report.count(action) for action in ("created", "updated", "unchanged", "refused")}
+    flash(gettext("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+                  "%(refused)s refused.", **counts), "info")
     return _import_page(report)

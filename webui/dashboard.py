@@ -1,6 +1,7 @@
 """The dashboard: items per week by sector and by language (server-drawn SVG), failing sources, the curation
-queue, whether the monitor is alive (its workers and the task queue, as on the sources page), and the
-deadlines of open case files due within two weeks (or overdue)."""
+queue, whether the monitor is alive (its workers and the task queue, as on the sources page), the
+deadlines of open case files due within two weeks (or overdue), and per language the share of items
+whose relevance the terms judged, the learned model judged, or was left to a reader."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from flask.typing import ResponseReturnValue
 from kb import cases as cases_store
 from kb import curation
 from kb.curation import Series
+from kb.learning import training
+from kb.learning.retag import judge_shares
 from webui.access import current_kb, role_required, signed_in_user
 from webui.sources import monitor_status
 from webui.templating import language_name, topic_label
@@ -98,4 +101,5 @@ def index() -> ResponseReturnValue:
     today = datetime.now(kb.settings.tz).date()  # the lab's day
     deadlines = cases_store.upcoming_deadlines(kb.db, signed_in_user(), days=DEADLINE_DAYS, today=today)
     return render_template("dashboard/index.html", board=board, charts=charts, deadlines=deadlines,
-                           deadline_days=DEADLINE_DAYS, today=today.isoformat(), monitor=monitor_status(kb))
+                           deadline_days=DEADLINE_DAYS, today=today.isoformat(), monitor=monitor_status(kb),
+                           shares=judge_shares(kb.db), learning=training.training_state(kb.db))

@@ -16,13 +16,13 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from kb.digest import recipients as recipients_store
-from kb.digest.deliveries import deliveries, list_digests, send_digest
+from kb.digest.deliveries import deliveries, list_digests, send_digest, send_test
 from kb.digest.draft import (
     Digest,
     build_digest,
+    current_week,
     drop_item,
     is_sending,
-    last_completed_week,
     parse_week,
     render_html_body,
     restore_item,
@@ -123,11 +123,12 @@ def _masked(email: str) -> str:
 @bp.route("/digest")
 @role_required("coordinator")
 def draft() -> ResponseReturnValue:
-    """A week's draft (default: the last completed week) with its edits, preview and send button."""
+    """A week's draft (default: the week under way, where today's acceptances go) with its edits, preview,
+    send buttons and a test copy to oneself."""
     kb = current_kb()
     settings = kb.settings
     asked = request.args.get("week", "").strip()
-    week = parse_week(asked) if asked else last_completed_week(settings)
+    week = parse_week(asked) if asked else current_week(settings)
     digest = build_digest(kb.db, settings, week)
     now = datetime.now(UTC)
     next_week = _shift(week, 1)
@@ -259,6 +260,16 @@ def send() -> ResponseReturnValue:
         flash(report.line(), "info")
         for email, answer in report.failed:
             flash(f"Not delivered to {email}: {answer}", "error")
+    return _back(week)
+
+
+@bp.route("/digest/test", methods=["POST"])
+@role_required("coordinator")
+def test_copy() -> ResponseReturnValue:
+    """The draft as it stands, to the signed-in coordinator's own address only; nothing is marked sent."""
+    kb, week, user = current_kb(), _form_week(), signed_in_user()
+    _attempt(lambda: send_test(kb.db, kb.settings, week, user.email, user.name, by=user.id),
+             f"A test copy of the draft went to {user.email}. Nothing is marked as sent.")
     return _back(week)
 
 

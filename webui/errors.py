@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kb.errors import Conflict, FetchError, InvalidInput, KbError, NotFound, PermissionDenied
 from webui.access import current_user, is_api_request, role_name, safe_next
+from webui.i18n import N_
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,19 +29,19 @@ STATUS_OF: tuple[tuple[type[KbError], int], ...] = (
     (InvalidInput, 400),
     (FetchError, 502),
 )
-TITLES = {400: "Bad request", 401: "Sign-in required", 403: "Not allowed", 404: "Not found",
-          405: "Not allowed", 409: "Conflict", 413: "Too large", 429: "Too many attempts",
-          500: "Something went wrong", 502: "Could not fetch"}
+TITLES = {400: N_("Bad request"), 401: N_("Sign-in required"), 403: N_("Not allowed"), 404: N_("Not found"),
+          405: N_("Not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 429: N_("Too many attempts"),
+          500: N_("Something went wrong"), 502: N_("Could not fetch")}
 ADVICE = {
-    400: "Check what you entered or the address, and try again.",
-    403: "If you need this, ask an admin to change your role.",
-    404: "Check the address, or find what you are looking for with the search.",
-    405: "Use the page's own buttons and links rather than typing the address.",
-    409: "Reload the page to see the latest state, then try again.",
-    413: "Send something smaller, or split it.",
-    429: "Wait a little, then try again.",
-    500: "Try again in a moment; if it keeps happening, tell an admin.",
-    502: "The other site did not answer as expected; try again later.",
+    400: N_("Check what you entered or the address, and try again."),
+    403: N_("If you need this, ask an admin to change your role."),
+    404: N_("Check the address, or find what you are looking for with the search."),
+    405: N_("Use the page's own buttons and links rather than typing the address."),
+    409: N_("Reload the page to see the latest state, then try again."),
+    413: N_("Send something smaller, or split it."),
+    429: N_("Wait a little, then try again."),
+    500: N_("Try again in a moment; if it keeps happening, tell an admin."),
+    502: N_("The other site did not answer as expected; try again later."),
 }
 
 
@@ -64,8 +66,10 @@ def error_response(status: int, message: str) -> ResponseReturnValue:
         message = f"{message.rstrip('.')}. You are signed in as {role_name(user)}." if message else \
             f"You are signed in as {role_name(user)}."
     back_url, back_label = _way_back()
-    return render_template("errors/error.html", status=status, title=title, message=message,
-                           advice=ADVICE.get(status, ""), back_url=back_url, back_label=back_label), status
+    advice = ADVICE.get(status)
+    return render_template("errors/error.html", status=status, title=gettext(title), message=message,
+                           advice=gettext(advice) if advice else "", back_url=back_url,
+                           back_label=gettext(back_label)), status
 
 
 def _way_back() -> tuple[str, str]:
@@ -77,8 +81,8 @@ def _way_back() -> tuple[str, str]:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         target = safe_next(target, home)
         if target not in (request.full_path.rstrip("?"), request.path, home):
-            return target, "Back to the previous page"
-    return home, "Back to the search"
+            return target, N_("Back to the previous page")
+    return home, N_("Back to the search")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -4,9 +4,11 @@ and the curation queue, where coordinators decide one item at a time or in bulk.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
@@ -14,19 +16,26 @@ from kb import cases as cases_store
 from kb import curation
 from kb import items as items_store
 from kb import sources as sources_store
-from kb.curation import Change, QueueFilters
-from kb.errors import InvalidInput
+from kb.curation import Change, LastDecision, QueueFilters, Undone
+from kb.errors import InvalidInput, KbError
 from kb.items import PageVersion
 from kb.search.service import similar_items
+from kb.storage.db import parse_published
 from kb.text.taxonomy import FACETS, load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
+from webui.errors import status_of
+from webui.templating import STATUS_NAMES, language_name, topic_label
 
 bp = Blueprint("items", __name__)
 NAV = (("Curation", "items.queue", "coordinator"),)
 
 MAX_DIFF_LINES = 400
-STATUS_VERBS = {"accepted": "accepted", "rejected": "rejected", "new": "returned to the queue"}
+STATUS_DONE = {"accepted": "Accepted", "rejected": "Rejected", "new": "Back in the queue"}
+AFTER_UNDO = {"new": "back in the queue", "accepted": "accepted again", "rejected": "rejected again"}
+TITLES_SHOWN = 3  # a bulk confirmation names this many items, then counts the rest
+# The queue offers to undo one's last decision for this long (the undo itself has no time limit).
+UNDO_OFFER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -83,21 +92,76 @@ def change_from_form(form: MultiDict[str, str]) -> Change:
     )
 
 
-def describe(change: Change, count: int) -> str:
-    """A one-line summary for the flash message."""
-    what = f"{count} item{'s' if count != 1 else ''}" if count != 1 else "The item"
+def _named(titles: Sequence[str], count: int) -> str:
+    """The items a confirmation is about: the title of one, else how many and the first few titles."""
+    names = [title.strip() or "(no title)" for title in titles[:TITLES_SHOWN]]
+    if count == 1 and names:
+        return names[0]
+    rest = count - len(names)
+    listed = "; ".join(names) + (f" and {rest} more" if rest > 0 else "")
+    return f"{count} items ({listed})" if names else f"{count} items"
+
+
+def describe(change: Change, titles: Sequence[str], count: int | None = None) -> str:
+    """The confirmation of a change, naming its items: "Accepted: <title>"."""
     parts = []
     if change.status:
-        parts.append(STATUS_VERBS[change.status])
+        parts.append(STATUS_DONE[change.status])
     if change.in_digest is not None:
-        parts.append("marked for the digest" if change.in_digest else "taken out of the digest")
+        parts.append("Marked for the digest" if change.in_digest else "Taken out of the digest")
     if change.add_tags or change.remove_tags:
-        parts.append("tags changed")
+        parts.append("Tags changed")
     if change.case_id is not None:
-        parts.append("filed under the case")
+        parts.append("Filed under the case")
     if change.note.strip():
-        parts.append("note added")
-    return f"{what}: {', '.join(parts)}."
+        parts.append("Note added")
+    what = ", ".join([parts[0], *(part.lower() for part in parts[1:])]) if parts else "Saved"
+    return f"{what}: {_named(titles, len(titles) if count is None else count)}"
+
+
+def describe_undo(undone: Undone) -> str:
+    if len(undone.items) == 1:
+        item = undone.items[0]
+        states = [AFTER_UNDO[item.status]] if item.status_changed or not item.digest_changed else []
+        if item.digest_changed:
+            states.append("in the digest again" if item.in_digest else "out of the digest again")
+        return f"Undone: {item.title.strip() or '(no title)'} is {' and '.join(states)}"
+    return f"Undone for {_named([item.title for item in undone.items], len(undone.items))}"
+
+
+def describe_last(last: LastDecision) -> str:
+    """One's last decision, as the queue's undo offer names it."""
+    if last.status:
+        what = STATUS_DONE[last.status]
+    else:
+        what = "Marked for the digest" if last.action == "digest-add" else "Taken out of the digest"
+    return f"{what}: {_named(last.titles, len(last.item_ids))}"
+
+
+def wants_json() -> bool:
+    """True for the queue's script (fetch with Accept: application/json); a plain form gets a page."""
+    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json"
+
+
+def _states(item_ids: Sequence[int]) -> list[dict[str, object]]:
+    db = current_kb().db
+    states = []
+    for item_id in item_ids[:curation.QUEUE_PAGE_SIZE]:  # the script updates only the rows it shows
+        decision = curation.decision(db, item_id)
+        states.append({"id": item_id, "status": decision.status, "in_digest": decision.in_digest})
+    return states
+
+
+def _json_reply(message: str, item_ids: Sequence[int], undo: str | None) -> ResponseReturnValue:
+    return jsonify(ok=True, message=message, undo=undo, items=_states(item_ids),
+                   new_count=curation.queue_size(current_kb().db))
+
+
+def _json_error(error: KbError) -> ResponseReturnValue:
+    text = str(error).strip() or "That did not work"
+    response = jsonify(ok=False, error=text[:1].upper() + text[1:])
+    response.status_code = status_of(error)
+    return response
 
 
 def _editing_context(user: User) -> dict[str, object]:
@@ -142,10 +206,40 @@ def add_note(item_id: int) -> ResponseReturnValue:
 @bp.route("/items/<int:item_id>/curation", methods=["POST"])
 @role_required("coordinator")
 def curate(item_id: int) -> ResponseReturnValue:
-    change = change_from_form(request.form)
-    curation.apply(current_kb().db, [item_id], change, signed_in_user().id)
-    flash(describe(change, 1), "info")
+    """One item's decision; the queue's script asks for JSON and stays on the page, a form is redirected."""
+    db = current_kb().db
+    try:
+        change = change_from_form(request.form)
+        applied = curation.decide(db, [item_id], change, signed_in_user().id)
+    except KbError as exc:
+        if wants_json():
+            return _json_error(exc)
+        raise
+    message = describe(change, [items_store.get_item(db, item_id).title])
+    if wants_json():
+        return _json_reply(message, [item_id], applied.undo_key)
+    flash(message, "info")
     return redirect(safe_next(request.form.get("next"), url_for("items.show", item_id=item_id)))
+
+
+@bp.route("/curation/undo", methods=["POST"])
+@role_required("coordinator")
+def undo() -> ResponseReturnValue:
+    """Put back the state before one's last decision (`decision` names it, so a stale page undoes nothing)."""
+    back = safe_next(request.form.get("next"), url_for("items.queue"))
+    try:
+        undone = curation.undo(current_kb().db, signed_in_user().id, request.form.get("decision") or None)
+    except KbError as exc:
+        if wants_json():
+            return _json_error(exc)
+        text = str(exc).strip()
+        flash(text[:1].upper() + text[1:] + ".", "error")
+        return redirect(back)
+    message = describe_undo(undone)
+    if wants_json():
+        return _json_reply(message, [item.item_id for item in undone.items], None)
+    flash(message + ".", "info")
+    return redirect(back)
 
 
 def _queue_filters(args: MultiDict[str, str]) -> QueueFilters:
@@ -167,7 +261,8 @@ def _queue_filters(args: MultiDict[str, str]) -> QueueFilters:
 @bp.route("/curation")
 @role_required("coordinator")
 def queue() -> ResponseReturnValue:
-    """New items, relevant first and newest first; j/k to move, a to accept, r to reject (curation.js)."""
+    """New items, relevant first and newest first; j/k to move, a to accept, r to reject, u to undo, ? for
+    help (curation.js, which decides without reloading the page; every action is a plain form as well)."""
     user = signed_in_user()
     db = current_kb().db
     filters = _queue_filters(request.args)
@@ -176,11 +271,33 @@ def queue() -> ResponseReturnValue:
     except ValueError as exc:
         raise InvalidInput("page must be a whole number") from exc
     page = curation.queue(db, filters, page=page_number)
+    last = curation.last_decision(db, user.id)
+    made = parse_published(last.at) if last else None
+    offer = last if last and not last.undone and made and datetime.now(UTC) - made < UNDO_OFFER else None
     return render_template(
         "items/queue.html", page=page, filters=filters, here=request.full_path.rstrip("?"),
         languages=curation.queue_languages(db), sources=sources_store.list_sources(db),
-        **_editing_context(user),
+        undo_offer=offer, undo_line=describe_last(offer) if offer else "",
+        filters_on=_filters_on(filters), **_editing_context(user),
     )
+
+
+def _filters_on(filters: QueueFilters) -> list[str]:
+    """The filters in use, in words, for the folded filter form's summary."""
+    on = []
+    if filters.status != "new":
+        on.append(STATUS_NAMES.get(filters.status, filters.status).lower())
+    if filters.language:
+        on.append(language_name(filters.language))
+    if filters.topic:
+        on.append(topic_label(filters.topic))
+    if filters.source is not None:
+        on.append("one source")
+    if filters.relevant_only:
+        on.append("relevant only")
+    if filters.needs_reader_only:
+        on.append("needs a reader only")
+    return on
 
 
 @bp.route("/curation/bulk", methods=["POST"])
@@ -192,6 +309,8 @@ def bulk() -> ResponseReturnValue:
     except ValueError as exc:
         raise InvalidInput("item ids are whole numbers") from exc
     change = change_from_form(request.form)
-    count = curation.apply(current_kb().db, ids, change, signed_in_user().id)
-    flash(describe(change, count), "info")
+    db = current_kb().db
+    count = curation.apply(db, ids, change, signed_in_user().id)
+    titles = [item.title for item in items_store.load_items(db, list(dict.fromkeys(ids))[:TITLES_SHOWN])]
+    flash(describe(change, titles, count), "info")
     return redirect(safe_next(request.form.get("next"), url_for("items.queue")))

@@ -1,4 +1,10 @@
-"""The search page (home): one query box, facets with counts, highlighted results, export, saved searches."""
+"""The search page (home): one query box, facets with counts, highlighted results, export, saved searches.
+
+Facets are multi-select: the values chosen in one facet are alternatives (OR), facets combine (AND); each
+value is a link that adds it to or takes it from the address, so the query and the filters are always in
+the URL, and "Clear all filters" keeps the query. `words_only=1` (the "Words only" box) turns concept
+expansion off, as a query starting with `=` does.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from kb import items as items_store
 from kb import sources as sources_store
 from kb.errors import InvalidInput
 from kb.search import saved as saved_searches
+from kb.search.concepts import readable_key
 from kb.search.saved import SavedSearch
 from kb.search.service import SearchFilters, SearchHit, SearchResults, search
 from kb.users import User
@@ -53,6 +60,8 @@ class SearchRequest:
     sort: str
     page: int
     page_size: int
+    expand: bool = True  # concept expansion (off: words_only=1)
+    cut: bool = False  # the query was longer than MAX_QUERY and was cut
 
 
 @dataclass(frozen=True)
@@ -99,19 +108,32 @@ def parse_request(args: MultiDict[str, str], *, default_page_size: int = PAGE_SI
     sort = args.get("sort") or "relevance"
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}")
+    query = (args.get("q") or "").strip()
     return SearchRequest(
-        query=(args.get("q") or "").strip()[:MAX_QUERY],
+        query=query[:MAX_QUERY],
         filters=filters,
         sort=sort,
         page=_int(args, "page", 1, 1, MAX_PAGE),
         page_size=_int(args, "page_size", default_page_size, 1, MAX_PAGE_SIZE),
+        expand=(args.get("words_only") or "") not in ("1", "on", "true"),
+        cut=len(query) > MAX_QUERY,
     )
 
 
 def run_search(parsed: SearchRequest, user: User) -> SearchResults:
     """The search with the user's access (kb.search applies the contact rule of kb.contacts)."""
-    return search(current_kb(), parsed.query, parsed.filters, user=user, sort=parsed.sort, page=parsed.page,
-                  page_size=parsed.page_size)
+    results = search(current_kb(), parsed.query, parsed.filters, user=user, sort=parsed.sort,
+                     page=parsed.page, page_size=parsed.page_size, expand=parsed.expand)
+    if parsed.cut:
+        results.notes.insert(0, f"The query was longer than {MAX_QUERY} characters: only the first "
+                                f"{MAX_QUERY} were searched.")
+    return results
+
+
+def _topic_name(value: str) -> str:
+    """A topic's label; for a topic the taxonomy no longer has, its key in words (never `country/xx`)."""
+    label = topic_label(value)
+    return readable_key(value) if label == value else label
 
 
 def facet_labeller(user: User) -> dict[str, Any]:
@@ -121,9 +143,9 @@ def facet_labeller(user: User) -> dict[str, Any]:
     case_titles = {str(c.id): c.title for c in cases_store.list_cases(db, user)}
     return {
         "language": language_name,
-        "sector": topic_label,
-        "topic": topic_label,
-        "country": topic_label,
+        "sector": _topic_name,
+        "topic": _topic_name,
+        "country": _topic_name,
         "source": lambda v: source_names.get(v, f"Source {v}"),
         "status": lambda v: STATUS_NAMES.get(v, v),
         "case": lambda v: case_titles.get(v, f"Case {v}"),
@@ -157,6 +179,15 @@ def build_facets(results: SearchResults, parsed: SearchRequest, user: User) -> l
     return facets
 
 
+def clear_filters_url(args: MultiDict[str, str]) -> str | None:
+    """The search page with the same query, sort, dates and toggle but no facet value chosen; None when
+    none is."""
+    if not any(v for name in FILTER_NAMES for v in args.getlist(name)):
+        return None
+    rest: dict[str, Any] = {k: args.getlist(k) for k in args if k not in (*FILTER_NAMES, "page")}
+    return url_for("search.index", **rest)
+
+
 def hit_link(hit: SearchHit) -> str | None:
     """Where a result leads inside the product (items; contacts and cases when those pages exist)."""
     return link_to(f"{hit.kind}s.show", **{f"{hit.kind}_id": hit.id})
@@ -185,7 +216,7 @@ def index() -> ResponseReturnValue:
     arguments: dict[str, Any] = {k: request.args.getlist(k) for k in request.args if k != "page"}
     return render_template(
         "search/index.html", parsed=parsed, results=results, facets=build_facets(results, parsed, user),
-        pages=pages, past_last=past_last, asked_page=asked_page,
+        pages=pages, past_last=past_last, asked_page=asked_page, clear_url=clear_filters_url(request.args),
         page_numbers=_pages(results.page, pages), hit_link=hit_link, saved=saved,
         items_by_id=items_by_id,
         selected={name: getattr(parsed.filters, name) for name in FACET_NAMES}, arguments=arguments,
@@ -201,7 +232,8 @@ def _export_records(parsed: SearchRequest, user: User) -> list[dict[str, object]
     ids: list[int] = []
     page = 1
     while len(ids) < EXPORT_LIMIT:
-        one_page = SearchRequest(parsed.query, parsed.filters, parsed.sort, page, MAX_PAGE_SIZE)
+        one_page = SearchRequest(parsed.query, parsed.filters, parsed.sort, page, MAX_PAGE_SIZE,
+                                 parsed.expand)
         results = run_search(one_page, user)
         ids.extend(int(h.id) for h in results.hits if h.kind == "item")
         if not results.hits or page * MAX_PAGE_SIZE >= results.total:

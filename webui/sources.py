@@ -1,5 +1,6 @@
 """The sources page: every feed and watched page with its health, or its fetch while one is in flight; add
-(mistakes shown on the form itself), pause, resume, fetch now, OPML.
+(mistakes shown on the form itself), edit (name, interval, summary or full text), pause, resume, remove
+(after a confirmation that says what becomes of its items), fetch now, OPML. Every change is audited.
 
 It also says whether the monitor is alive, from the database (the workers' heartbeats, `kb.monitor`) and
 from the queue (the tasks waiting): `monitor_status` for this page and the dashboard, and the banner every
@@ -24,9 +25,9 @@ from kb import sources as sources_store
 from kb.errors import Conflict, InvalidInput, KbError
 from kb.knowledge import KnowledgeBase
 from kb.monitor import Run, Worker
-from kb.sources import KINDS, Source
+from kb.sources import KINDS, MAX_INTERVAL_MINUTES, MAX_NAME, Source
 from kb.text.urls import is_http_url
-from webui.access import current_kb, current_user, role_required
+from webui.access import current_kb, current_user, role_required, signed_in_user
 from webui.templating import ago
 
 LOGGER = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ LOGGER = logging.getLogger(__name__)
 bp = Blueprint("sources", __name__)
 NAV = (("Sources", "sources.index", "coordinator"),)
 
-MAX_INTERVAL_MINUTES = 30 * 24 * 60  # a month
 NOT_CONFIGURED = ("This web server was started without fetching: it lists the sources but cannot add or "
                   "fetch any. Start the web UI with `kb serve`.")
 QUEUE_UNREACHABLE = "The task queue is unreachable"
@@ -48,8 +48,9 @@ class SourceIntake(Protocol):
     as a refused connection to Redis); the pages then say so."""
 
     def subscribe(self, kb: KnowledgeBase, url: str, *, kind: str, name: str, interval_minutes: int | None,
-                  full_text: bool) -> Source:
-        """Add the source and queue its first fetch, which checks it (the source stays added, and due, when
+                  full_text: bool, by: int | None = None) -> Source:
+        """Add the source (audited as done by the user `by`) and queue its first fetch, which checks it and
+        names an unnamed source after its feed's or page's title (the source stays added, and due, when
         the queue cannot take that fetch)."""
         ...
 
@@ -61,7 +62,9 @@ class SourceIntake(Protocol):
         """Tasks waiting in the queue (fetching and storing)."""
         ...
 
-    def import_opml(self, kb: KnowledgeBase, data: bytes) -> tuple[list[Source], list[str]]: ...
+    def import_opml(self, kb: KnowledgeBase, data: bytes,
+                    by: int | None = None) -> tuple[list[Source], list[str]]:
+        ...
 
     def export_opml(self, sources: list[Source]) -> bytes: ...
 
@@ -231,8 +234,7 @@ class AddForm:
                 self.already_followed(known)
         if self.kind not in KINDS:
             self.errors["kind"] = "Choose a feed, or a page to watch for changes."
-        if self.interval and not (self.interval.isascii() and self.interval.isdigit()
-                                  and 1 <= int(self.interval) <= MAX_INTERVAL_MINUTES):
+        if self.interval and not _interval_ok(self.interval):
             self.errors["interval"] = (f"Enter a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES:,} "
                                        "(a month), or leave it empty for the default.")
         return not self.errors
@@ -245,6 +247,42 @@ class AddForm:
     @property
     def status(self) -> int:
         return 409 if self.conflict and len(self.errors) == 1 else 400
+
+
+def _interval_ok(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_INTERVAL_MINUTES
+
+
+@dataclass
+class EditForm:
+    """What the person typed to change a source, and what is wrong with it by field ("name", "interval",
+    "mode"). A field missing from the request counts as left empty."""
+
+    name: str = ""
+    interval: str = ""
+    mode: str = ""  # "summary" or "full"
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, source: Source) -> EditForm:
+        return cls(source.name, str(source.interval_minutes), "full" if source.full_text else "summary")
+
+    @classmethod
+    def read(cls, form: MultiDict[str, str]) -> EditForm:
+        return cls(name=form.get("name", ""), interval=form.get("interval", "").strip(),
+                   mode=form.get("mode", ""))
+
+    def check(self) -> bool:
+        if not self.name.strip():
+            self.errors["name"] = "Enter a name: it is how the source shows in lists and on its items."
+        elif len(self.name.strip()) > MAX_NAME:
+            self.errors["name"] = f"Keep the name to {MAX_NAME} characters."
+        if not _interval_ok(self.interval):
+            self.errors["interval"] = (f"Enter a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES:,} "
+                                       "(a month).")
+        if self.mode not in ("summary", "full"):
+            self.errors["mode"] = "Choose whether to keep the feed's summary or fetch each full article."
+        return not self.errors
 
 
 # --- the pages -----------------------------------------------------------------------------------------
@@ -283,7 +321,8 @@ def add() -> ResponseReturnValue:
         return _page(form)
     try:
         source = intake.subscribe(kb, form.url, kind=form.kind, name=form.name,
-                                  interval_minutes=form.minutes(), full_text=form.full_text)
+                                  interval_minutes=form.minutes(), full_text=form.full_text,
+                                  by=signed_in_user().id)
     except Conflict:  # added meanwhile by someone else
         form.already_followed(sources_store.find_source_by_url(kb.db, form.url))
         return _page(form)
@@ -298,17 +337,80 @@ def add() -> ResponseReturnValue:
 @bp.route("/sources/<int:source_id>/pause", methods=["POST"])
 @role_required("coordinator")
 def pause(source_id: int) -> ResponseReturnValue:
-    sources_store.set_paused(current_kb().db, source_id, True)
-    flash("Source paused.", "info")
+    db = current_kb().db
+    sources_store.set_paused(db, source_id, True, by=signed_in_user().id)
+    flash(f"Paused {_called(sources_store.get_source(db, source_id))}: it is not fetched until resumed.",
+          "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
 
 @bp.route("/sources/<int:source_id>/resume", methods=["POST"])
 @role_required("coordinator")
 def resume(source_id: int) -> ResponseReturnValue:
-    sources_store.set_paused(current_kb().db, source_id, False)
-    flash("Source resumed.", "info")
+    db = current_kb().db
+    sources_store.set_paused(db, source_id, False, by=signed_in_user().id)
+    flash(f"Resumed {_called(sources_store.get_source(db, source_id))}.", "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
+
+
+def _called(source: Source) -> str:
+    return source.name or source.url
+
+
+def _edit_page(source: Source, form: EditForm, status: int = 200) -> ResponseReturnValue:
+    return render_template("sources/edit.html", source=source, form=form,
+                           max_interval=MAX_INTERVAL_MINUTES, max_name=MAX_NAME), status
+
+
+@bp.route("/sources/<int:source_id>/edit")
+@role_required("coordinator")
+def edit(source_id: int) -> ResponseReturnValue:
+    source = sources_store.get_source(current_kb().db, source_id)
+    return _edit_page(source, EditForm.of(source))
+
+
+@bp.route("/sources/<int:source_id>/edit", methods=["POST"])
+@role_required("coordinator")
+def save(source_id: int) -> ResponseReturnValue:
+    """Rename, re-schedule, switch between summary and full text; mistakes come back on the form with
+    what was typed."""
+    db = current_kb().db
+    source = sources_store.get_source(db, source_id)
+    form = EditForm.read(request.form)
+    if not form.check():
+        return _edit_page(source, form, 400)
+    try:
+        changed = sources_store.update_source(db, source_id, name=form.name,
+                                              interval_minutes=int(form.interval),
+                                              full_text=form.mode == "full", by=signed_in_user().id)
+    except InvalidInput as exc:
+        form.errors["form"] = f"The source was not changed: {exc}."
+        return _edit_page(source, form, 400)
+    flash(f"Saved {_called(changed)}: every {changed.interval_minutes} min, "
+          f"{'full articles' if changed.full_text else 'feed summaries'}.", "info")
+    return redirect(url_for("sources.index") + f"#source-{source_id}")
+
+
+@bp.route("/sources/<int:source_id>/remove")
+@role_required("coordinator")
+def confirm_remove(source_id: int) -> ResponseReturnValue:
+    return render_template("sources/remove.html", source=sources_store.get_source(current_kb().db, source_id))
+
+
+@bp.route("/sources/<int:source_id>/remove", methods=["POST"])
+@role_required("coordinator")
+def remove(source_id: int) -> ResponseReturnValue:
+    """Stop following a source, once confirmed; its items stay."""
+    db = current_kb().db
+    source = sources_store.get_source(db, source_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("sources/remove.html", source=source,
+                               error="Tick the box to confirm, then press Remove."), 400
+    sources_store.delete_source(db, source_id, by=signed_in_user().id)
+    kept = (f"; its {source.items:,} item{' stays' if source.items == 1 else 's stay'} in the knowledge base"
+            if source.items else "")
+    flash(f"Removed {_called(source)}: it is no longer fetched{kept}.", "info")
+    return redirect(url_for("sources.index"))
 
 
 @bp.route("/sources/<int:source_id>/fetch", methods=["POST"])
@@ -353,7 +455,7 @@ def opml_import() -> ResponseReturnValue:
     upload = request.files.get("opml")
     if upload is None or not upload.filename:
         raise InvalidInput("choose an OPML file to import")
-    added, skipped = _intake().import_opml(current_kb(), upload.read())
+    added, skipped = _intake().import_opml(current_kb(), upload.read(), signed_in_user().id)
     flash(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''}; "
           f"{len(skipped)} already followed.", "info")
     return redirect(url_for("sources.index"))

@@ -7,14 +7,17 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from werkzeug.routing import BuildError
 
+from kb.curation import queue_size
 from kb.storage.db import parse_published
 from kb.text.language import language_name as english_language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from webui.access import current_user
+from webui.i18n import format_moment
+from webui.i18n import language as interface_language
 
 _NOT_LANGUAGES = {"und": "Unknown", "other": "Other"}  # facet values that name no language
 STATUS_NAMES = {"new": "New", "accepted": "Accepted", "rejected": "Rejected"}
@@ -26,9 +29,10 @@ def http_url(url: str | None) -> str:
     return url if url and is_http_url(url) else ""
 
 
-def topic_label(topic_id: str, language: str = "en") -> str:
+def topic_label(topic_id: str, language: str | None = None) -> str:
+    """The topic's label in `language`, by default the reader's (the taxonomy has labels in each)."""
     taxonomy = load_taxonomy()
-    return taxonomy.label(topic_id, language) if topic_id in taxonomy else topic_id
+    return taxonomy.label(topic_id, language or interface_language()) if topic_id in taxonomy else topic_id
 
 
 def language_name(code: str | None) -> str:
@@ -37,12 +41,12 @@ def language_name(code: str | None) -> str:
 
 
 def when(value: str | datetime | None, with_time: bool = True) -> str:
-    """A stored UTC timestamp, shown in the lab's time zone."""
+    """A stored UTC timestamp, shown in the lab's time zone and written for the reader's language."""
     moment = value if isinstance(value, datetime) else parse_published(value)
     if moment is None:
         return ""
     local = moment.astimezone(current_app.extensions["kb"].settings.tz)
-    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return format_moment(local, with_time)
 
 
 def ago(value: str | datetime | None, now: datetime | None = None) -> str:
@@ -99,6 +103,17 @@ def _menu() -> list[tuple[str, str, bool]]:
     return entries
 
 
+def nav_count(href: str) -> int | None:
+    """The number beside a menu entry: the new items beside the curation queue, for coordinators (one
+    indexed count per page)."""
+    user = current_user()
+    if user is None or not user.can("coordinator") or href != link_to("items.queue"):
+        return None
+    if "kb_new_items" not in g:
+        g.kb_new_items = queue_size(current_app.extensions["kb"].db)
+    return int(g.kb_new_items)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.autoescape = True
     app.jinja_env.trim_blocks = True
@@ -111,6 +126,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(paragraphs)
     app.add_template_global(url_with)
     app.add_template_global(link_to)
+    app.add_template_global(nav_count)
     app.jinja_env.globals["status_names"] = STATUS_NAMES
 
     @app.context_processor

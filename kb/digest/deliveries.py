@@ -49,7 +49,7 @@ from kb.storage.meta import set_meta
 
 __all__ = [
     "Delivery", "DigestRecord", "SendReport", "build_message", "deliveries", "due_for_sending",
-    "list_digests", "send_digest", "unsubscribe",
+    "list_digests", "send_digest", "send_test", "unsubscribe",
 ]
 
 LOGGER = logging.getLogger(__name__)
@@ -68,23 +68,49 @@ def build_message(digest: Digest, recipient: Recipient, config: SmtpConfig, base
                   now: datetime | None = None) -> EmailMessage:
     """One recipient's message: text and HTML alternatives, and headers that no item text can reach."""
     link = unsubscribe_url(base_url, recipient)
+    return _message(digest, recipient.name, recipient.email, config, link, now)
+
+
+def _message(digest: Digest, name: str, email: str, config: SmtpConfig, link: str | None,
+             now: datetime | None, *, test: bool = False) -> EmailMessage:
     domain = header_safe(config.sender_address.rpartition("@")[2]).replace(" ", "") or "localhost"
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = header_safe(digest.subject)
+    message["Subject"] = header_safe(f"[Test] {digest.subject}" if test else digest.subject)
     message["From"] = config.sender
-    message["To"] = Address(display_name=header_safe(recipient.name, 200),
-                            addr_spec=header_safe(recipient.email))
+    message["To"] = Address(display_name=header_safe(name, 200), addr_spec=header_safe(email))
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
     # Short enough never to be folded (some clients mishandle a folded Message-ID).
     message["Message-ID"] = f"<digest.{digest.week}.{secrets.token_hex(8)}@{domain}>"
     message["List-Id"] = f"Media monitoring digest <digest.{domain}>"
-    message["List-Unsubscribe"] = f"<{header_safe(link, 1000)}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if link is not None:
+        message["List-Unsubscribe"] = f"<{header_safe(link, 1000)}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(render_text(digest, link), subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(render_email_html(digest, link), subtype="html", charset="utf-8",
                             cte="quoted-printable")
     return message
+
+
+def send_test(db: Database, settings: Settings, week: str, email: str, name: str = "", *,
+              by: int | None = None, now: datetime | None = None, config: SmtpConfig | None = None) -> Digest:
+    """Send the week's draft, as it stands, to one address (the coordinator's own) and nobody else.
+
+    Nothing is recorded as delivered and the draft stays editable; the subject starts with "[Test]" and
+    there is no unsubscribe link. Raises SettingsError, EmptyDigest, MailError or RecipientRefused.
+    """
+    config = config or SmtpConfig.from_settings(settings)
+    digest = build_digest(db, settings, week, now=now)
+    if digest.total == 0:
+        raise EmptyDigest(f"the digest of {digest.week} ({digest.period}) has no items accepted or marked "
+                          "for the digest: there is nothing to test")
+    message = _message(digest, name, email, config, None, now, test=True)
+    with SmtpSession(config) as smtp:
+        smtp.send(message, email)
+    row = _digest_row(db, digest.week)
+    with transaction(db):
+        audit.record(db, by, "send-test", "digest", row["id"] if row else None, {"week": digest.week})
+    return digest
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """The weekly digest: the draft of a week, the coordinator's edits, and its rendering as text and HTML.
 
 A week is an ISO week counted in the lab's time zone ("2026-W47"). Its draft holds the items accepted or
-marked for the digest whose publication date (or, lacking one, the date they were gathered) falls in that
-week, grouped by sector then by system topic; an item without a sector goes to "Other", and a section
-without items is left out. Items in every language stay, each labelled with its language.
+marked for the digest during that week (`items.digest_at`, set by kb.curation; items decided before it
+existed count from their last decision, else from when they were found), whatever their publication date:
+a story published months ago and found today is news for this week's readers. Items are grouped by sector
+then by system topic; an item without a sector goes to "Other", and a section without items is left out.
+Items in every language stay, each labelled with its language.
 
 The coordinator's changes (intro, order, dropped items, edited summaries) live in the `digests` row. At
 the first delivery (see `kb.deliveries`) the list of items is frozen there and edits are refused.
@@ -89,6 +91,11 @@ def week_of(moment: datetime, settings: Settings) -> str:
     """The ISO week (lab time zone) a moment falls in."""
     year, number, _ = moment.astimezone(settings.tz).isocalendar()
     return f"{year:04d}-W{number:02d}"
+
+
+def current_week(settings: Settings, now: datetime | None = None) -> str:
+    """The ISO week under way, in the lab's time zone."""
+    return week_of(now or datetime.now(UTC), settings)
 
 
 def last_completed_week(settings: Settings, now: datetime | None = None) -> str:
@@ -339,11 +346,12 @@ def _entry(item: Item, settings: Settings, summaries: dict[int, str],
 
 
 def candidate_ids(db: Database, settings: Settings, week: str) -> list[int]:
-    """Items of the week accepted or marked for the digest (rejected ones never), oldest first."""
+    """Items accepted or marked for the digest during the week (rejected ones never), in the order they
+    were published (else found)."""
     start, end = _week_bounds_utc(parse_week(week), settings)
     return [row[0] for row in db.execute(
         "SELECT id FROM items WHERE (status = 'accepted' OR in_digest = 1) AND status != 'rejected' "
-        "AND COALESCE(published, created_at) >= ? AND COALESCE(published, created_at) < ? "
+        "AND digest_at >= ? AND digest_at < ? "
         "ORDER BY COALESCE(published, created_at), id",
         [start, end],
     )]

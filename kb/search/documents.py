@@ -2,10 +2,11 @@
 
 All text analysis happens here, once, through kb.textnorm: the index receives the words of `title` and
 `text` folded and stemmed with the item's own language, joined by spaces; its analyzer only splits on
-spaces. `phrases` keeps those stems in order, for checking phrases (which therefore match on stems:
-"automated decision" finds "automated decisions"). The query side (kb.index.query) folds and stems
-query words with the same functions, so both sides always agree. `vocab` holds the unstemmed words of
-the title and the lead, for "did you mean".
+spaces. `words` holds each folded word of title and text once, unstemmed, so that the words typed exactly
+rank above their inflections. `phrases` keeps those stems in order, for checking phrases (which therefore
+match on stems: "automated decision" finds "automated decisions"). The query side (kb.index.query) folds
+and stems query words with the same functions, so both sides always agree. `vocab` holds the unstemmed
+words of the title and the lead, for "did you mean".
 
 Contacts and case files keep their words in fields of their own (`private_title`, `private_text`), so that
 the item vocabulary, which feeds "did you mean" and "similar items", never holds a contact's name.
@@ -85,6 +86,7 @@ def item_document(item: Item) -> dict[str, object]:
         # Title and text stems in order, each word between spaces, for checking phrases ("\n" between).
         "phrases": f" {title_stems} \n {text_stems} ".encode(),
         "vocab": " ".join(dict.fromkeys(title_words + body_words[:VOCAB_LEAD_WORDS])),
+        "words": " ".join(dict.fromkeys(title_words + body_words)),
         "heading": item.title,
         "excerpt": body[:EXCERPT_CHARS],
         "language": item.language,

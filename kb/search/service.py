@@ -4,6 +4,11 @@
 rules of the user, and returns one page of hits with their highlighted snippets, facet counts over the
 whole result set, notes on what was ignored or bounded, and a "did you mean" when little was found.
 
+Words that name a taxonomy concept in any of its languages also find the items tagged with it
+(kb.search.concepts), ranked below the items holding the words, with a note naming the concepts; a query
+starting with `=` (or `expand=False`) searches the words only, and quoted words are never expanded. When
+the words joined by AND find nothing, the items holding any of them are shown instead, with a note.
+
 Access, the rules of kb.contacts and kb.cases: items are visible to everyone signed in. Which contacts a
 user finds is kb.contacts.contact_scope: researchers and coordinators the ones that are not restricted,
 admins all; coordinators also the restricted ones linked to a case file they lead or are a member of
@@ -27,9 +32,10 @@ from kb import items as items_store
 from kb import sources as sources_store
 from kb.errors import InvalidInput
 from kb.knowledge import KnowledgeBase
+from kb.search import concepts as concepts_of_query
 from kb.search.documents import CASE, CONTACT, ITEM, KINDS, facet_of, item_document, parse_key
 from kb.search.index import query as engine
-from kb.search.index.parser import parse_query, query_words
+from kb.search.index.parser import Leaf, Node, parse_query, query_words
 
 # Words as kb.textnorm reads them (combining marks stay inside a word), found in the original text.
 from kb.text.normalize import WORD_RE, fold, stem, stem_language
@@ -118,11 +124,16 @@ class SearchHit:
     published: str | None
     snippet: str  # safe HTML: the text is escaped, <mark> is the only markup
     score: float
+    # Items whose snippet shows no matching word: the whole title as safe HTML, its matching words in <mark>
+    # (so a hit always shows why it matched); "" otherwise.
+    title_html: str = ""
+    concepts: list[str] = field(default_factory=list)  # labels of the expanded concepts it is tagged with
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "title": self.title, "url": self.url,
                 "language": self.language, "sectors": self.sectors, "topics": self.topics,
-                "published": self.published, "snippet": self.snippet}
+                "published": self.published, "snippet": self.snippet, "title_html": self.title_html,
+                "matched_concepts": self.concepts}
 
 
 @dataclass
@@ -157,13 +168,21 @@ def access_for(user: User | None, allowed_contacts: Collection[int] = ()) -> eng
 
 def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, *, user: User | None = None,
            sort: str = "relevance", page: int = 1, page_size: int = 20,
-           allowed_contacts: Collection[int] | None = None) -> SearchResults:
-    """One page of results for a query; malformed or expensive queries give notes, never errors."""
+           allowed_contacts: Collection[int] | None = None, expand: bool = True) -> SearchResults:
+    """One page of results for a query; malformed or expensive queries give notes, never errors.
+
+    `expand`: words naming a taxonomy concept also find the items tagged with it (a query starting with
+    `=` is never expanded)."""
     filters = filters or SearchFilters()
     if allowed_contacts is None:
         allowed_contacts = _visible_contacts(kb, user)
+    stripped = (query or "").lstrip()
+    if stripped.startswith("="):
+        expand = False
+        query = stripped[1:]
     parsed = parse_query(query)
     notes = parsed.notes
+    tree, concepts = concepts_of_query.expand(parsed.tree) if expand else (parsed.tree, {})
     if sort not in SORTS:
         notes.append(f"Unknown sort {sort[:20]!r}: sorted by relevance.")
         sort = "relevance"
@@ -175,7 +194,7 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
     if offset + page_size > engine.MAX_WINDOW:
         notes.append(f"Only the first {engine.MAX_WINDOW:,} results can be paged through; narrow the search.")
     request = engine.Request(
-        tree=parsed.tree, filters=_filter_values(kb, filters, notes),
+        tree=tree, filters=_filter_values(kb, filters, notes),
         access=access_for(user, allowed_contacts),
         sort=sort, offset=offset, limit=page_size, kinds=_kinds(filters.kind, notes),
         **_date_range(kb, filters, notes),
@@ -183,11 +202,37 @@ def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, 
     suggestion = None
     with kb.index.searcher() as searcher:
         answer = engine.run(searcher, request, notes)
-        if answer.total < engine.SUGGEST_BELOW and parsed.tree is not None:
-            suggestion = _suggest(searcher, query, parsed.tree, request, answer.total)
-    hits = _hits(kb, answer.matches, answer.marks)
+        found = answer.total  # "did you mean" looks at what the query itself found
+        loose = _any_of(tree)
+        if answer.total == 0 and loose is not None:
+            wider = engine.run(searcher, replace(request, tree=loose), [])
+            if wider.total:
+                answer = replace(wider, notes=notes)
+                notes.append("No result holds all the words: showing the results that hold any of them.")
+        if found < engine.SUGGEST_BELOW and parsed.tree is not None:
+            suggestion = _suggest(searcher, query, parsed.tree, request, found)
+    if concepts:
+        tagged = [c for c in concepts if answer.facets.get("topic", {}).get(c)]
+        if tagged:
+            labels = ", ".join(concepts_of_query.concept_label(c) for c in tagged)
+            notes.append(f"Also matched: {labels} (items tagged so, ranked after those holding the words; "
+                         "start the query with = to search the words only).")
+    hits = _hits(kb, answer.matches, answer.marks, answer.words, concepts)
     return SearchResults(total=answer.total, page=page, page_size=page_size, hits=hits, facets=answer.facets,
                          notes=answer.notes, suggestion=suggestion)
+
+
+def _any_of(tree: Leaf | Node | None) -> Leaf | Node | None:
+    """The query with its top-level AND made an OR (its NOT parts kept), or None when it has no such AND
+    of two or more positive parts."""
+    if not isinstance(tree, Node) or tree.op != "and":
+        return None
+    positive = [c for c in tree.children if not (isinstance(c, Node) and c.op == "not")]
+    negative = [c for c in tree.children if isinstance(c, Node) and c.op == "not"]
+    if len(positive) < 2:
+        return None
+    either = Node("or", tuple(positive))
+    return Node("and", (either, *negative)) if negative else either
 
 
 def _visible_contacts(kb: KnowledgeBase, user: User | None) -> Collection[int]:
@@ -203,7 +248,7 @@ def similar_items(kb: KnowledgeBase, item_id: int, limit: int = 5) -> list[Searc
     with kb.index.searcher() as searcher:
         matches = engine.similar(searcher, str(document["id"]), str(document["title"]), str(document["text"]),
                                  limit=max(1, min(limit, MAX_PAGE_SIZE)))
-    return _hits(kb, matches, frozenset())
+    return _hits(kb, matches, frozenset(), (), {})
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -300,7 +345,29 @@ def _literal(text: str) -> Callable[[re.Match[str]], str]:
 # --- hits and snippets ---------------------------------------------------------------------------
 
 
-def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str]) -> list[SearchHit]:
+def marks_in(marks: frozenset[str], words: Iterable[str], language: str | None) -> frozenset[str]:
+    """What a hit in `language` highlights: the marks, and the query's words stemmed in that language only
+    (as the search matched them)."""
+    code = stem_language(language)
+    if code is None:
+        return marks
+    return marks | {stem(word, code) for word in words}
+
+
+def _found_through(title: str, text: str, topics: list[str],
+                   concepts: dict[str, tuple[str, ...]]) -> list[str]:
+    """Labels of the query's concepts an item is tagged with and whose words it does not show (as a quick
+    check: the folded words inside the folded title and start of the text): what it was found through."""
+    wanted = [t for t in topics if t in concepts]
+    if not wanted:
+        return []
+    folded = fold(f"{title}\n{text[:SNIPPET_SCAN]}")
+    return [concepts_of_query.concept_label(t) for t in wanted
+            if not all(word in folded for word in concepts[t])]
+
+
+def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str], words: tuple[str, ...],
+          concepts: dict[str, tuple[str, ...]]) -> list[SearchHit]:
     keys = [parse_key(m.key) for m in matches]
     items = {item.id: item for item in items_store.load_items(kb.db, [i for kind, i in keys if kind == ITEM])}
     hits = []
@@ -310,11 +377,15 @@ def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str])
             if item is None:
                 continue  # deleted a moment ago; the index forgets it at the next sync
             topics = item.topics
+            own = marks_in(marks, words, item.language)
+            body = snippet(item.text or item.summary, own, item.language)
+            title = highlight(item.title, own, item.language) if "<mark>" not in body else ""
             hits.append(SearchHit(
                 id=item.id, kind=ITEM, title=item.title, url=item.url, language=item.language,
                 sectors=[t for t in topics if facet_of(t) == "sector"], topics=topics,
-                published=item.published,
-                snippet=snippet(item.text or item.summary, marks, item.language), score=match.score,
+                published=item.published, snippet=body, score=match.score,
+                title_html=title if "<mark>" in title else "",
+                concepts=_found_through(item.title, item.text or item.summary, topics, concepts),
             ))
         elif kind in (CONTACT, CASE):
             hits.append(SearchHit(
@@ -337,6 +408,11 @@ def _hint(text: str, marks: frozenset[str]) -> int | None:
         return None
     at = min(found) * len(text) // max(len(folded), 1)
     return max(0, at - 100)
+
+
+def highlight(text: str, marks: frozenset[str], language: str | None) -> str:
+    """The whole of a short text (a title) as safe HTML, the words matching `marks` in <mark>."""
+    return snippet(text, marks, language, size=len(text) + 1)
 
 
 def snippet(text: str, marks: frozenset[str], language: str | None, size: int = SNIPPET_CHARS) -> str:

@@ -451,6 +451,57 @@ def _relevance_verdict(db: Database) -> None:
         """)
 
 
+@MIGRATIONS(name="0010_queue")
+def _queue(db: Database) -> None:
+    # The digest takes an item in the week it was accepted or marked for it (`digest_at`), not the week it
+    # was published: a late find lands in the current digest, not an old (maybe sent) one. `status_at`
+    # cannot serve: it moves with every later decision, which would move the item between digests.
+    # Items decided before keep their last decision's time, else the time they were gathered.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN digest_at TEXT;
+        UPDATE items SET digest_at = COALESCE(status_at, created_at)
+            WHERE (status = 'accepted' OR in_digest = 1) AND status != 'rejected';
+        CREATE INDEX items_digest_at ON items(digest_at);
+        """)
+
+
+@MIGRATIONS(name="0011_user_language")
+def _user_language(db: Database) -> None:
+    # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
+    # browser's Accept-Language).
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0009_relevance_model")
+def _relevance_model(db: Database) -> None:
+    # A relevance model learned from the coordinator's accepts and rejects (kb.learning) scores incoming
+    # items: its probability and the n-grams behind it are kept on the item, with who judged its relevance
+    # (the terms, the model, or left to a reader). Models are stored as data (compressed JSON, not a
+    # pickle) with the figures of their cross-validation. Items stored before were judged by the terms.
+    _run_script(db,
+        """
+        ALTER TABLE items ADD COLUMN model_score REAL;
+        ALTER TABLE items ADD COLUMN model_features TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE items ADD COLUMN relevance_judge TEXT NOT NULL DEFAULT '';
+        UPDATE items SET relevance_judge =
+            CASE WHEN relevance_verdict = 'needs a reader' THEN 'reader' ELSE 'terms' END;
+        CREATE TABLE relevance_models (
+            id INTEGER PRIMARY KEY,
+            model_key TEXT NOT NULL UNIQUE,
+            trained_at TEXT NOT NULL,
+            labels INTEGER NOT NULL,
+            relevant INTEGER NOT NULL,
+            last_label_at TEXT NOT NULL,
+            decisions_mark INTEGER NOT NULL DEFAULT 0,
+            cv_precision REAL,
+            cv_recall REAL,
+            cv_folds INTEGER NOT NULL DEFAULT 0,
+            model BLOB NOT NULL
+        );
+        """)
+
+
 @MIGRATIONS(name="0007_systems")
 def _systems(db: Database) -> None:
     # The register of algorithmic systems (kb.systems): a record per system, its names and aliases (folded

@@ -118,7 +118,10 @@ def test_two_workers_on_redis_store_every_item_once_though_one_is_killed(tmp_pat
         assert kb.db.execute("SELECT count(*) FROM item_sources").fetchone()[0] == FEEDS * ENTRIES
         every = sources_store.list_sources(kb.db)
         assert all(s.failures == 0 and s.last_success and s.items == ENTRIES for s in every)
-        assert sum(s.last_counts.get("new", 0) for s in every) >= FEEDS * ENTRIES - stored_at_kill
+        # On a busy machine a task can wait in the queue past its 15 s lease, and its source is then
+        # fetched a second time, finding its entries stored ("duplicate"). Either way, the last run
+        # accounts for every entry of its feed exactly once.
+        assert all(sum(s.last_counts.values()) == ENTRIES for s in every), [s.last_counts for s in every]
         alive = [w for w in monitor.workers(kb.db) if w.alive() and w.role == "fetch"]
         assert {w.pid for w in alive} >= {workers[1].pid}
         assert answers(f"http://127.0.0.1:{port}/login") == 200

@@ -45,8 +45,12 @@ def test_status_is_recorded_with_who_and_when_in_the_item_and_the_audit_log(kb, 
     assert (decision.status, decision.by_id, decision.by) == ("accepted", coordinator.id, "Cora")
     assert decision.at is not None and decision.at.startswith(str(datetime.now(UTC).year))
     [entry] = curation.history(kb.db, item_id)
-    assert (entry.action, entry.user_email, entry.details) == (
-        "set-status", "coord@lab.example", {"status": "accepted", "was": "new"})
+    assert (entry.action, entry.user_email, entry.details["status"], entry.details["was"]) == (
+        "set-status", "coord@lab.example", "accepted", "new")
+    # What undo needs: the decision it belongs to and the item's state before it.
+    assert entry.details["before"] == {"status": "new", "in_digest": 0, "status_by": None, "status_at": None,
+                                       "digest_at": None}
+    assert isinstance(entry.details["decision"], str)
     assert outbox.pending_count(kb.db) == 1  # the status is searchable: the index hears of it
     assert items_store.get_item(kb.db, item_id).status == "accepted"
 

@@ -44,11 +44,13 @@ def _topics(*ids: str) -> tuple[TopicEvidence, ...]:
 
 def _item(kb: KnowledgeBase, *, status: str = "accepted", in_digest: bool = False,
           **overrides: object) -> int:
-    item_id = store_item(kb.db, make_draft(**overrides)).item_id
+    """An item decided when it was published: the week it was accepted is the week of its digest."""
+    draft = make_draft(**overrides)
+    item_id = store_item(kb.db, draft).item_id
     if status != "new":
-        curation.set_status(kb.db, item_id, status, None)
+        curation.set_status(kb.db, item_id, status, None, now=draft.published)
     if in_digest:
-        curation.set_in_digest(kb.db, item_id, True, None)
+        curation.set_in_digest(kb.db, item_id, True, None, now=draft.published)
     return item_id
 
 

@@ -134,3 +134,29 @@ def test_small_and_large_merges_are_planned_in_separate_lanes():
     assert len(plan_large) == store.MERGE_FACTOR and all(s.live == 8_000 for s in plan_large)
     assert store._merge_plan(built[:7] + fresh[:7], "small") == []  # fewer than eight in each tier
     assert store._merge_plan(built[:7] + fresh[:7], "large") == []
+
+
+def test_the_sync_folds_small_segments_when_the_merger_falls_behind(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch):
+    # No background merger runs here, as when its low-priority processes get no CPU on a busy machine.
+    monkeypatch.setattr(store, "FOLD_FROM", 4)
+    monkeypatch.setattr(store, "FOLD_DOCS", 7)
+    counts, urls = [], {}
+    for commit in range(30):
+        for _ in range(3):
+            draft = make_draft()
+            urls[items_store.store_item(kb.db, draft).item_id] = draft.url
+        if commit % 5 == 4:  # deletions and updates land in segments about to be folded
+            items_store.delete_item(kb.db, commit * 3 - 4)
+            retitled = make_draft(url=urls[commit * 3 - 7], title=f"Retitled {commit}",
+                                  text="A longer story, so the stored item is updated. " * 10)
+            assert items_store.store_item(kb.db, retitled).outcome == "updated"
+        kb.sync_index()
+        counts.append(len(_segment_sizes(kb)))
+    assert max(counts) <= store.FOLD_FROM + 1  # without the fold: one segment per commit, 30
+    assert min(counts[store.FOLD_FROM + 1:]) >= 2  # folds happened: nothing was merged in one go
+    folded = _documents(kb)
+    assert kb_search.search(kb, "retitled").total == 6
+    assert kb.index.rebuild(kb.db) == 90 - 6  # the reference: every item written afresh
+    assert folded == _documents(kb)
+    assert kb_search.search(kb, "retitled").total == 6

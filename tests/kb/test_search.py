@@ -101,6 +101,8 @@ class Corpus:
         return {by_id[h.id] for h in results.hits if h.kind == "item"}
 
     def find(self, query: str, filters: SearchFilters | None = None, **options: object) -> set[str]:
+        """The items found for the words (concept expansion off: tests/kb/test_search_concepts.py)."""
+        options.setdefault("expand", False)
         return self.names(search(self.kb, query, filters, page_size=100, **options))  # type: ignore[arg-type]
 
 

@@ -407,8 +407,9 @@ def test_admin_sees_the_audit_history(app, case_world):
     post(client_for(app, case_world, "lead"), f"/cases/{case_world.case_id}/edit", {"summary": "Audited"})
     page = text(client_for(app, case_world, "admin").get(f"/cases/{case_world.case_id}"))
     history = re.search(r'<section id="history".*?</section>', page, re.S).group(0)
-    assert "lead@lab.example" in history and "update" in history and "link-item" in history
-    assert "Audited" in history
+    # Readable: actions in words, the item's title instead of its id, the change as before and after.
+    assert "lead@lab.example" in history and ">Changed<" in history and ">Linked an article<" in history
+    assert re.search(r"<th scope=\"row\">Summary</th><td>[^<]*</td><td>Audited</td>", history), history
     for who in ("lead", "coordinator", "teamcoord"):
         page = text(client_for(app, case_world, who).get(f"/cases/{case_world.case_id}"))
         assert 'id="history"' not in page

@@ -70,9 +70,10 @@ def kb(tmp_path: Path, smtp_server: LocalSMTPServer) -> Iterator[KnowledgeBase]:
 
 
 def _accepted(kb: KnowledgeBase, **overrides: Any) -> int:
-    """A stored item, accepted by a person, as the curation queue would do."""
-    item_id = store_item(kb.db, make_draft(**overrides)).item_id
-    curation.set_status(kb.db, item_id, "accepted", None)
+    """A stored item, accepted by a person on the day it was published (so in that week's digest)."""
+    draft = make_draft(**overrides)
+    item_id = store_item(kb.db, draft).item_id
+    curation.set_status(kb.db, item_id, "accepted", None, now=draft.published)
     return item_id
 
 
@@ -145,6 +146,7 @@ ROUTES = [
     Route("POST", "/digest/restore", "/digest/restore", "coordinator", {"week": WEEK, "item_id": "{item}"}),
     Route("POST", "/digest/order", "/digest/order", "coordinator", {"week": WEEK, "pos-{item}": "1"}),
     Route("POST", "/digest/send", "/digest/send", "coordinator", {"week": WEEK}),
+    Route("POST", "/digest/test", "/digest/test", "coordinator", {"week": WEEK}),
     Route("GET", "/digest/archive", "/digest/archive", "coordinator"),
     Route("GET", "/digest/archive/<week>", "/digest/archive/2026-W46", "coordinator", sent=True),
     Route("GET", "/digest/recipients", "/digest/recipients", "coordinator"),
@@ -163,7 +165,7 @@ POSTS = [r for r in ROUTES if r.method == "POST" and r.role is not None]
 def _prepare(world: World, route: Route) -> dict[str, str]:
     """The world's item accepted for the week, an outside recipient, and (if asked) a digest sent."""
     kb = world.kb
-    curation.set_status(kb.db, world.item_id, "accepted", world.users["coordinator"].id)
+    curation.set_status(kb.db, world.item_id, "accepted", world.users["coordinator"].id, now=IN_WEEK)
     partner = recipients.add_recipient(kb.db, PARTNER, "Ana Partner")
     if route.sent:
         _accepted(kb, published=IN_WEEK - timedelta(days=7), title="Last week's story")
@@ -243,7 +245,7 @@ def test_the_draft_shows_items_in_several_languages_with_their_labels(signed_in,
                         topics=(TopicEvidence("sector/education", ("x",)),)),
         "de": store_item(kb.db, make_draft(language="de", title="Gesichtserkennung im Jobcenter")).item_id,
     }
-    curation.set_in_digest(kb.db, ids["de"], True, None)  # marked for the digest, not (yet) accepted
+    curation.set_in_digest(kb.db, ids["de"], True, None, now=IN_WEEK)  # marked for the digest, not accepted
     store_item(kb.db, make_draft(title="Undecided story"))
     _accepted(kb, title="Last week's story", published=IN_WEEK - timedelta(days=7))
 

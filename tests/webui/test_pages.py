@@ -4,6 +4,7 @@ dashboard, users and profile."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -228,7 +229,9 @@ def test_accept_from_the_queue_is_recorded_and_shown(signed_in, world):
     response = _post(client, f"/items/{world.item_id}/curation", status="accepted", next="/curation")
     assert response.status_code == 302 and response.headers["Location"] == "/curation"
     queue_page = _text(client.get("/curation"))
-    assert f'id="item-{world.item_id}"' not in queue_page and "The item: accepted." in queue_page
+    title = items_store.get_item(world.kb.db, world.item_id).title
+    assert f'id="item-{world.item_id}"' not in queue_page
+    assert f"Accepted: {html.escape(title)}" in queue_page
     decision = curation.decision(world.kb.db, world.item_id)
     assert (decision.status, decision.by_id) == ("accepted", world.users["coordinator"].id)
     [entry] = audit.entries(world.kb.db, entity="item", entity_id=world.item_id)

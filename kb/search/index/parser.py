@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb.text.normalize import fold, tokenize
@@ -32,6 +32,7 @@ class Leaf:
     words: tuple[str, ...]
     field: str | None = None
     raw: str = ""
+    quoted: bool = False  # typed in double quotes: searched as written, never expanded to concepts
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,8 @@ class _Parser:
                 return self.parse_primary(depth, text)
             return None
         if kind in ("word", "phrase"):
-            return self.leaf(text, token_field or field_name, phrase=kind == "phrase")
+            made = self.leaf(text, token_field or field_name, phrase=kind == "phrase")
+            return replace(made, quoted=True) if made is not None and kind == "phrase" else made
         return None  # a stray operator the callers did not consume
 
     def leaf(self, text: str, field_name: str | None, *, phrase: bool) -> Leaf | None:

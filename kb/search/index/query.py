@@ -4,19 +4,32 @@ How a search runs (see kb.search.service for the Whoosh-free front):
 1. `parse_query` (kb.search.index.parser) reads the user's syntax into a small tree and never raises: what
    it cannot read is left out and said in a note. Queries are bounded before anything runs (length,
    clauses, prefix terms).
-2. Each word becomes the stems it has in every language of the index (the index holds each item's words
-   stemmed in the item's own language, so a word of any language finds its inflections).
+2. Each word becomes, for the items of each language, its stem in that language (the index holds each
+   item's words stemmed in the item's own language): a word finds its inflections in the items of every
+   language, each through the stemmer of the item's language and no other, so the Portuguese
+   "incorporados" no longer reaches an English item's "incorporated" through the Portuguese stemmer.
 3. Matching runs on bitmaps, one Python int per segment, built from postings read in bulk
    (kb.search.index.codec) and cached per segment (kb.search.index.segments): the facet values, the
    dates, and the query terms. Counting a facet value over the whole result set is then one `&` and one
    `bit_count()`.
 4. Ranking is BM25 with index-wide statistics over the live documents (the formula is in
-   kb.search.index.segments.Bm25): each positive word of the query stands for its stems in every language
-   of the index, in the title and the text (a prefix for its most frequent expansions), and a document's
-   score adds up the BM25 part of every such (field, stem) pair its postings hold, the title's weighted by
-   its index-time boost. Every matching document is scored, with numpy over the postings read for
-   matching, and the page is then taken exactly: highest score first, equal scores in the order of the
-   documents' keys, so every page is the same however the index is segmented or merged, and paging shows
+   kb.search.index.segments.Bm25), after a count of the query's words the document holds exactly as typed:
+
+       order:  exact(d) descending, then bm25(d) descending, then the document's key
+       exact(d) = the distinct words w of the positive word and phrase leaves of the query that d holds
+                  unstemmed (folded) in its title or text (the `words` field; contacts and case files
+                  hold only unstemmed words, so each word they hold counts)
+       bm25(d)  = the sum, over the distinct (field, term) pairs of T(d), of the BM25 part of Bm25
+       T(d)     = (f, stem(w, language of d)) for each such word w and each field f it searches, and
+                  (f, t) for the most frequent expansions t of each prefix (not restricted to a language)
+
+   So an item holding "decisions" ranks above one holding only "decision" for the query "decisions",
+   however long either is; among items holding the same number of exact words BM25 decides. The two are
+   sorted as one number, exact(d) * S + bm25(d), with S a power of two above the highest possible bm25
+   (the sum of idf * (K1 + 1) over the query's pairs), and the hit's score is bm25(d).
+   Every matching document is scored, with numpy over the postings read for matching, and the page is
+   then taken exactly: in that order, equal values in the order of the documents' keys, so every page is
+   the same however the index is segmented or merged, and paging shows
    each hit once. Matches that no scored word reaches (a query of metadata values) follow, newest first.
    Whoosh's own collectors score every match in Python, which took 150-500 ms per query at 100,000
    items; this takes a few.
@@ -26,8 +39,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -39,6 +52,7 @@ from whoosh.searching import Searcher
 from kb.search.documents import CASE, CONTACT, ITEM, date_number
 from kb.search.index.parser import Leaf, Node, query_words
 from kb.search.index.segments import (
+    K1,
     SCORED_FIELDS,
     Bm25,
     SegmentLeaf,
@@ -47,7 +61,7 @@ from kb.search.index.segments import (
     mask_of,
     segment_leaves,
 )
-from kb.text.normalize import STEM_LANGUAGES, stem, tokenize
+from kb.text.normalize import stem, tokenize
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +75,8 @@ FACETS = ("language", "sector", "topic", "country", "source", "status", "case", 
 FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case")
 QUERY, PHRASE = "<query>", "<phrase>"  # kinds of leaf alternatives besides (field, term)
 MAX_SCORED_PREFIX_TERMS = 20  # a prefix's most frequent expansions take part in the score
+NO_LANGUAGE = ""  # the documents without a language (contacts, case files, items of unknown language)
+Languages = frozenset[str] | None  # the languages of the documents a term is searched in; None: all
 
 # --- what a search asks and gets -----------------------------------------------------------------
 
@@ -105,7 +121,8 @@ class Answer:
     total: int
     matches: list[Match]
     facets: dict[str, dict[str, int]]
-    marks: frozenset[str]  # folded words and stems to highlight
+    marks: frozenset[str]  # folded words and prefix expansions to highlight
+    words: tuple[str, ...]  # the query's positive words, highlighted with their stems in each hit's language
     notes: list[str]
 
 
@@ -120,14 +137,37 @@ class _Compiler:
         self.searcher = searcher
         self.access = access
         self.notes = notes
-        self.languages = sorted({code for code in languages if code in STEM_LANGUAGES})
+        self.languages = sorted(set(languages) - {NO_LANGUAGE})  # as the items' `language` field holds them
         self.expanded = 0
-        self.cache: dict[Leaf, list[tuple[str, Any]]] = {}
+        self.cache: dict[Leaf, list[tuple[str, Any, Languages]]] = {}
+        self.masks: dict[tuple[Any, frozenset[str]], int] = {}
+
+    def forms(self, words: tuple[str, ...]) -> dict[tuple[str, ...], frozenset[str]]:
+        """The stems of words in each language of the index, with the languages giving each: an item of
+        language L is searched for stem(w, L) only; documents without a language for the words as typed."""
+        found: dict[tuple[str, ...], set[str]] = {words: {NO_LANGUAGE}}
+        for code in self.languages:
+            found.setdefault(tuple(stem(w, code) for w in words), set()).add(code)
+        return {form: frozenset(codes) for form, codes in sorted(found.items())}
 
     def stems(self, word: str) -> list[str]:
-        found = {word}
-        found.update(stem(word, code) for code in self.languages)
-        return sorted(found)
+        """Every form a word is searched as, in some language."""
+        return sorted(form[0] for form in self.forms((word,)))
+
+    def language_mask(self, leaf: SegmentLeaf, languages: frozenset[str]) -> int:
+        """Bitmap of the documents of a segment in these languages (NO_LANGUAGE: those without one)."""
+        key = (leaf.segment.key, languages)
+        found = self.masks.get(key)
+        if found is None:
+            found = any_language = 0
+            for code, bits in leaf.facet("language"):
+                any_language |= bits
+                if code in languages:
+                    found |= bits
+            if NO_LANGUAGE in languages:
+                found |= leaf.live() & ~any_language
+            self.masks[key] = found
+        return found
 
     def fields_for(self, leaf: Leaf) -> tuple[list[str], list[str]]:
         """(item fields, private fields) a leaf searches."""
@@ -136,53 +176,67 @@ class _Compiler:
             leaf.field or "", ["private_title", "private_text"])
         return item, private if self.access.private else []
 
-    def alternatives(self, leaf: Leaf) -> list[tuple[str, Any]]:
-        """What a leaf matches: a union of (field, term), (QUERY, Whoosh query), (PHRASE, (part, words))."""
+    def alternatives(self, leaf: Leaf) -> list[tuple[str, Any, Languages]]:
+        """What a leaf matches: a union of (field, term), (QUERY, Whoosh query), (PHRASE, (part, words)),
+        each in the documents of the languages given (None: in every document)."""
         found = self.cache.get(leaf)
         if found is not None:
             return found
-        pairs: list[tuple[str, Any]] = []
+        pairs: list[tuple[str, Any, Languages]] = []
         item_fields, private_fields = self.fields_for(leaf)
         if leaf.kind == "value":
-            pairs = self.value_terms(leaf)
+            pairs = [(name, term, None) for name, term in self.value_terms(leaf)]
         elif leaf.kind == "word":
             word = leaf.words[0]
-            for stemmed in self.stems(word):
-                pairs += [(name, stemmed) for name in item_fields]
-            pairs += [(name, word) for name in private_fields]
+            for (stemmed,), languages in self.forms((word,)).items():
+                pairs += [(name, stemmed, languages) for name in item_fields]
+            pairs += [(name, word, None) for name in private_fields]
         elif leaf.kind == "phrase":
-            sequences = sorted({tuple(leaf.words)} | {tuple(stem(w, code) for w in leaf.words)
-                                                      for code in self.languages})
             part = leaf.field if leaf.field in ("title", "text") else None
-            pairs = [(PHRASE, (part, seq)) for seq in sequences]
-            pairs += [(QUERY, wq.Phrase(name, list(leaf.words))) for name in private_fields]
+            pairs = [(PHRASE, (part, seq), languages) for seq, languages in self.forms(leaf.words).items()]
+            pairs += [(QUERY, wq.Phrase(name, list(leaf.words)), None) for name in private_fields]
         elif leaf.kind == "prefix":
             terms = self.expand(leaf.words[0], item_fields[-1], leaf.raw)
-            pairs = [(name, term) for term in terms for name in item_fields]
+            pairs = [(name, term, None) for term in terms for name in item_fields]
             if private_fields:
                 private_terms = self.expand(leaf.words[0], private_fields[-1], leaf.raw)
-                pairs += [(name, term) for term in private_terms for name in private_fields]
+                pairs += [(name, term, None) for term in private_terms for name in private_fields]
         self.cache[leaf] = pairs
         return pairs
 
-    def marks(self, tree: Leaf | Node | None) -> frozenset[str]:
-        """Folded words and stems that the positive parts of the query match, for highlighting."""
+    def marks(self, tree: Leaf | Node | None) -> tuple[frozenset[str], tuple[str, ...]]:
+        """(folded words and prefix expansions, the positive words) of the query, for highlighting: a hit
+        highlights these and the words' stems in its own language."""
         found: set[str] = set()
+        words: dict[str, None] = {}
         for leaf in query_words(tree):
             if leaf.kind == "prefix":
-                found.update(term for name, term in self.alternatives(leaf) if name in SCORED_FIELDS)
+                found.update(term for name, term, _ in self.alternatives(leaf) if name in SCORED_FIELDS)
             else:
-                for word in leaf.words:
-                    found.update(self.stems(word))
-        return frozenset(found)
+                words.update(dict.fromkeys(leaf.words))
+        return frozenset(found | set(words)), tuple(words)
 
-    def scoring(self, tree: Leaf | Node | None, stats: Bm25) -> list[tuple[str, str, float]]:
-        """(field, term, idf) of the positive words of the query: the pairs a document's score adds up.
+    def exact_words(self, tree: Leaf | Node | None) -> list[str]:
+        """The distinct words of the positive word and phrase leaves: exact(d) counts those d holds."""
+        words = (w for leaf in query_words(tree) if leaf.kind != "prefix" for w in leaf.words)
+        return list(dict.fromkeys(words))
 
-        Each pair counts once, in a fixed order (however often the query repeats a word); the pairs of a
-        prefix are its MAX_SCORED_PREFIX_TERMS expansions held by the most live documents.
+    def scoring(self, tree: Leaf | Node | None, stats: Bm25) -> list[tuple[str, str, float, Languages]]:
+        """(field, term, idf, languages) of the positive words of the query: the pairs a document's score
+        adds up when its language is among `languages` (None: any).
+
+        Each pair counts once per document, in a fixed order (however often the query repeats a word, or
+        however many of its words share a stem); the pairs of a prefix are its MAX_SCORED_PREFIX_TERMS
+        expansions held by the most live documents, in every language.
         """
-        pairs: dict[tuple[str, str], None] = {}
+        pairs: dict[tuple[str, str], Languages] = {}
+
+        def add(name: str, term: str, languages: Languages) -> None:
+            if (name, term) in pairs:
+                known = pairs[(name, term)]
+                languages = None if known is None or languages is None else known | languages
+            pairs[(name, term)] = languages
+
         for leaf in query_words(tree):
             item_fields, private_fields = self.fields_for(leaf)
             if leaf.kind == "prefix":
@@ -190,18 +244,23 @@ class _Compiler:
                     if not fields:
                         continue
                     held = {t: stats.frequency(fields[-1], t)
-                            for name, t in self.alternatives(leaf) if name == fields[-1]}
+                            for name, t, _ in self.alternatives(leaf) if name == fields[-1]}
                     terms = sorted(held, key=lambda t: (-held[t], t))[:MAX_SCORED_PREFIX_TERMS]
-                    pairs.update(((name, t), None) for t in terms for name in fields)
+                    for t in terms:
+                        for name in fields:
+                            add(name, t, None)
                 continue
             for word in leaf.words:
-                pairs.update(((name, s), None) for s in self.stems(word) for name in item_fields)
-                pairs.update(((name, word), None) for name in private_fields)
-        scored = []
-        for name, term in pairs:
+                for (stemmed,), codes in self.forms((word,)).items():
+                    for name in item_fields:
+                        add(name, stemmed, codes)
+                for name in private_fields:
+                    add(name, word, None)
+        scored: list[tuple[str, str, float, Languages]] = []
+        for (name, term), where in pairs.items():
             idf = stats.idf(name, term)
             if idf:
-                scored.append((name, term, idf))
+                scored.append((name, term, idf, where))
         return scored
 
     def value_terms(self, leaf: Leaf) -> list[tuple[str, Any]]:
@@ -263,13 +322,16 @@ def _evaluate(tree: Leaf | Node, leaf: SegmentLeaf, compiler: _Compiler) -> int:
     """Bitmap of the documents of one segment that match the tree."""
     if isinstance(tree, Leaf):
         bitmap = 0
-        for name, term in compiler.alternatives(tree):
+        for name, term, languages in compiler.alternatives(tree):
             if name == QUERY:
-                bitmap |= leaf.docs(term)
+                bits = leaf.docs(term)
             elif name == PHRASE:
-                bitmap |= leaf.phrase(*term)
+                bits = leaf.phrase(*term)
             else:
-                bitmap |= leaf.term(name, term)
+                bits = leaf.term(name, term)
+            if bits and languages is not None:
+                bits &= compiler.language_mask(leaf, languages)
+            bitmap |= bits
         return bitmap
     if tree.op == "not":
         return leaf.live() & ~_evaluate(tree.children[0], leaf, compiler)
@@ -299,6 +361,13 @@ def _evaluate(tree: Leaf | Node, leaf: SegmentLeaf, compiler: _Compiler) -> int:
 def _index_languages(searcher: Searcher) -> list[str]:
     """The languages of the indexed documents, from the segments' cached facet tables."""
     return sorted({language for leaf in segment_leaves(searcher) for language, _ in leaf.facet("language")})
+
+
+def _languages_in(compiler: _Compiler, leaf: SegmentLeaf, languages: Languages) -> np.ndarray | None:
+    """The documents of a segment in these languages, as booleans (None: no restriction)."""
+    if languages is None:
+        return None
+    return mask_of(compiler.language_mask(leaf, languages), leaf.size)
 
 
 def _constraints(leaf: SegmentLeaf, request: Request) -> int:
@@ -363,6 +432,12 @@ def run(searcher: Searcher, request: Request, notes: list[str] | None = None) ->
     leaves, matched = _matches(searcher, request, compiler)
     total = sum(bits.bit_count() for bits in matched)
     facets = _count_facets(leaves, matched)
+    # A facet with values chosen is counted without its own filter, so that its other values can be added
+    # (values of one facet are alternatives): its counts say what choosing each value too would add.
+    for name, values in request.filters.items():
+        if values and name in FACETS:
+            others = replace(request, filters={k: v for k, v in request.filters.items() if k != name})
+            facets[name] = _count_facets(leaves, _matches(searcher, others, compiler)[1], (name,))[name]
     window = min(request.offset + request.limit, MAX_WINDOW)
     if total == 0 or request.offset >= window:
         page: list[tuple[int, float]] = []
@@ -370,10 +445,13 @@ def run(searcher: Searcher, request: Request, notes: list[str] | None = None) ->
         page = _newest(leaves, matched, request.offset, window)
     else:
         stats = bm25(searcher)
-        page = _rank(leaves, matched, compiler.scoring(request.tree, stats), stats, request.offset, window)
+        exact = compiler.exact_words(request.tree)
+        page = _rank(leaves, matched, compiler.scoring(request.tree, stats), stats, request.offset, window,
+                     compiler=compiler, exact=exact)
+    marks, words = compiler.marks(request.tree)
     return Answer(
         total=total, matches=[_match(searcher, docnum, score) for docnum, score in page], facets=facets,
-        marks=compiler.marks(request.tree), notes=notes,
+        marks=marks, words=words, notes=notes,
     )
 
 
@@ -392,9 +470,10 @@ def _only_negative(tree: Leaf | Node) -> bool:
     return all(_only_negative(c) for c in tree.children)
 
 
-def _count_facets(leaves: list[SegmentLeaf], matched: list[int]) -> dict[str, dict[str, int]]:
+def _count_facets(leaves: list[SegmentLeaf], matched: list[int],
+                  names: tuple[str, ...] = FACETS) -> dict[str, dict[str, int]]:
     facets: dict[str, dict[str, int]] = {}
-    for name in FACETS:
+    for name in names:
         counts: dict[str, int] = {}
         for leaf, bits in zip(leaves, matched, strict=True):
             if not bits:
@@ -460,15 +539,26 @@ def _newest(leaves: list[SegmentLeaf], matched: list[int], start: int, stop: int
     return [(docnum, 0.0) for docnum, _ in _page(candidates, start, stop)]
 
 
-def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, str, float]], stats: Bm25,
-          start: int, stop: int) -> list[tuple[int, float]]:
-    """Places start..stop-1 of the matches by BM25 (see Bm25), best first, equal scores by key.
+def _exact_weight(terms: list[tuple[str, str, float, Languages]]) -> float:
+    """S: a power of two above the highest bm25(d) the query's pairs can add up to (each part is below
+    idf * (K1 + 1)), so that exact(d) * S + bm25(d) orders by exact(d) first."""
+    bound = sum(idf for _, _, idf, _ in terms) * (K1 + 1) + 1.0
+    return float(2 ** math.ceil(math.log2(bound)))
 
-    Every match is scored: for each (field, term, idf) in turn, over the postings of the term in each
-    segment (or, when the matches are fewer than the postings, the matches looked up in them), so a
-    document's score adds the same numbers in the same order in any segment. Matches with no scored word
-    (a query of metadata values) follow, newest first, with a score of 0.
+
+def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, str, float, Languages]],
+          stats: Bm25, start: int, stop: int, *, compiler: _Compiler | None = None,
+          exact: Sequence[str] = ()) -> list[tuple[int, float]]:
+    """Places start..stop-1 of the matches by exact(d), then BM25 (see the module's docstring and Bm25),
+    best first, equal scores by key; the score given is bm25(d).
+
+    Every match is scored: for each (field, term, idf, languages) in turn, over the postings of the term in
+    each segment (or, when the matches are fewer than the postings, the matches looked up in them), only
+    the documents in those languages, so a document's score adds the same numbers in the same order in any
+    segment. Matches with no scored word (a query of metadata values, an item found through a concept it
+    is tagged with) follow, newest first, with a score of 0.
     """
+    scale = _exact_weight(terms)
     scored: _Candidates = []
     unscored: _Candidates = []
     for leaf, bits in zip(leaves, matched, strict=True):
@@ -477,30 +567,42 @@ def _rank(leaves: list[SegmentLeaf], matched: list[int], terms: list[tuple[str, 
         in_result = mask_of(bits, leaf.size)
         docs = np.flatnonzero(in_result).astype(np.uint32)  # as the postings' ids: no conversions below
         scores = np.zeros(len(docs))
-        for name, term, idf in terms:
+        for name, term, idf, languages in terms:
             postings = leaf.postings(name, term)
             ids, weights = postings.ids, postings.weights
             if not len(ids) or weights is None:
                 continue
+            in_languages = _languages_in(compiler, leaf, languages) if compiler is not None else None
+            allowed = in_result if in_languages is None else in_result & in_languages
             if len(ids) <= len(docs):  # the term's documents, those among the matches
-                held = in_result[ids]
+                held = allowed[ids]
                 holding = ids[held]
                 at = np.searchsorted(docs, holding)
                 weights = weights[held]
             else:  # the matches, those among the term's documents
                 where = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
                 hit = ids[where] == docs
+                if in_languages is not None:
+                    hit &= in_languages[docs]
                 at = np.flatnonzero(hit)
                 holding = docs[hit]
                 weights = weights[where[hit]]
             if len(at):
                 scores[at] += stats.parts(leaf, name, weights, holding, idf)
         positive = scores > 0
+        if exact:
+            counts = np.zeros(len(docs))
+            for word in exact:
+                held_bits = leaf.term("words", word) | leaf.term("private_title", word) | leaf.term(
+                    "private_text", word)
+                if held_bits & bits:
+                    counts += mask_of(held_bits, leaf.size)[docs]
+            scores = counts * scale + scores
         scored.append((leaf, docs[positive], scores[positive]))
         rest = docs[~positive]
         unscored.append((leaf, rest, leaf.published()[rest]))
     count = sum(len(docs) for _, docs, _ in scored)
-    page = _page(scored, start, min(stop, count))
+    page = [(docnum, math.fmod(value, scale)) for docnum, value in _page(scored, start, min(stop, count))]
     if stop > count:
         page += [(docnum, 0.0) for docnum, _ in _page(unscored, max(start - count, 0), stop - count)]
     return page
@@ -555,12 +657,13 @@ def similar(searcher: Searcher, key: str, title: str, text: str, limit: int = 5,
     chosen = scored[:words_used]
     if not chosen:
         return []
-    terms = [(name, word, weight) for weight, word in chosen for name in ("title", "text")]
+    terms: list[tuple[str, str, float, Languages]] = [
+        (name, word, weight, None) for weight, word in chosen for name in ("title", "text")]
     leaves = segment_leaves(searcher)
     matched = []
     for leaf in leaves:
         bits = 0
-        for name, word, _ in terms:
+        for name, word, _, _ in terms:
             bits |= leaf.term(name, word)
         kinds = dict(leaf.facet("kind"))
         matched.append(bits & leaf.live() & kinds.get(ITEM, 0) & ~leaf.term("id", key))

@@ -15,7 +15,7 @@ from whoosh.system import pack_uint
 
 # Bump when the schema or the analysis changes (here, in kb.search.documents, or kb.text.normalize's
 # folding and stemming): an index of another version is rebuilt on start.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # kb.search.documents hands every text field over as space-separated words it has folded and stemmed.
 WORDS: Any = SpaceSeparatedTokenizer()  # a tokenizer is a complete analyzer
@@ -58,6 +58,9 @@ def build_schema() -> fields.Schema:
         phrases=fields.COLUMN(columns.VarBytesColumn()),
         # Items: folded, unstemmed words of the title and the lead, the vocabulary of "did you mean".
         vocab=_words(fields.KEYWORD(**facet)),
+        # Items: each folded, unstemmed word of the title and text once, for ranking the words typed
+        # exactly above their inflections (kb.search.index.query).
+        words=_words(fields.KEYWORD(**facet)),
         # Contacts and case files: folded words, kept apart so that item-only features never see them.
         private_title=fields.TEXT(analyzer=WORDS, field_boost=TITLE_BOOST),
         private_text=fields.TEXT(analyzer=WORDS),

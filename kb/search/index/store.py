@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
-from whoosh.writing import NO_MERGE, IndexWriter, SegmentWriter
+from whoosh.writing import IndexWriter, SegmentWriter
 
 from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
@@ -61,6 +61,14 @@ MERGE_FACTOR = 8
 # large merge.
 LANES = {"small": range(0, 1), "large": range(1, 99)}
 MERGE_NICENESS = 10
+# The hard bound behind the background merger. Its processes run at low priority, so on a machine kept
+# busy by other work they can fall behind for as long as the load lasts (an hour of ingest beside other
+# busy programs left 226 segments, most under 1,000 documents). Once more than FOLD_FROM segments under
+# FOLD_BELOW documents exist, the index sync folds the smallest of them into its own commit, at its own
+# priority, FOLD_DOCS documents at most per commit, so one commit holds the writer for seconds at most.
+FOLD_FROM = 3 * MERGE_FACTOR
+FOLD_BELOW = 10_000
+FOLD_DOCS = 20_000
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,33 @@ def _merge_plan(segments: list[Any], lane: str) -> list[Any]:
     return []
 
 
+def _fold_small(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
+    """Whoosh merge hook of the sync's commits: the segments kept; the folded ones go into the new one.
+
+    Folds nothing while the background merger keeps up (at most FOLD_FROM small segments); past that,
+    the smallest ones, at least two and up to FOLD_DOCS documents in all.
+    """
+    small = sorted((s for s in segments if s.doc_count_all() < FOLD_BELOW), key=lambda s: s.doc_count_all())
+    if len(small) <= FOLD_FROM:
+        return segments
+    folded: list[Any] = []
+    documents = 0
+    for segment in small:
+        if len(folded) >= 2 and documents + segment.doc_count_all() > FOLD_DOCS:
+            break
+        folded.append(segment)
+        documents += segment.doc_count_all()
+    for segment in folded:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        try:
+            writer.add_reader(reader)  # copies the live documents; deleted ones are dropped
+        finally:
+            reader.close()
+    gone = {segment.segment_id() for segment in folded}
+    LOGGER.info("folded %d small index segments (%d documents) into a sync commit", len(folded), documents)
+    return [segment for segment in segments if segment.segment_id() not in gone]
+
+
 def _write_merged(ix: FileIndex, scratch: Path, chosen: list[Any]) -> tuple[Any, dict[tuple[str, int], int]]:
     """The live documents of `chosen` written as one segment into `scratch`, and where each document went.
 
@@ -401,8 +436,9 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        # Small commits never merge segments, so ingest is never stalled by a merge; optimize() merges.
-        writer.commit(mergetype=None if merge else NO_MERGE)
+        # Small commits leave merging to the background merger, so ingest is not stalled by a merge,
+        # unless it has fallen far behind (_fold_small); optimize() merges everything.
+        writer.commit(mergetype=None if merge else _fold_small)
 
     def sync(self, db: Database, *, wait: float = LOCK_WAIT_SECONDS, max_batches: int | None = None) -> int:
         """Drain the outbox into the index in batches; returns the number of changes applied."""
