@@ -118,3 +118,45 @@ def test_a_researcher_reads_the_system_page_without_buttons(served, browser_page
     assert page.locator("#suggested button").count() == 0
     assert page.locator("#status-form").count() == 0
     assert csp_violations == []
+
+
+def test_coordinator_confirms_a_suggestion_from_the_queue_with_one_key(served, browser_page):
+    server, kb, ids = served
+    base = server.url.rstrip("/")
+    page, csp_violations = browser_page
+    _sign_in(page, base, "cora@lab.example")
+    page.goto(base + "/curation")
+    row = page.locator(f"[data-queue-item][data-item-id='{ids['item']}']")
+    link = row.locator(f"[data-system='{ids['system']}']")
+    assert link.get_attribute("data-state") == "suggested"
+    assert "Online Compliance Intervention" in link.inner_text()
+    page.locator("h1").click()  # the page, not a field, has the focus
+    page.keyboard.press("s")
+    row.locator(f"[data-system='{ids['system']}'][data-state='confirmed']").wait_for()
+    assert page.url.endswith("/curation")  # no reload
+    assert "confirmed as about “Robodebt”" in page.inner_text("#queue-message")
+    assert link.locator("button").count() == 0
+    assert systems_store.links_for_items(kb.db, [ids["item"]])[ids["item"]][0].state == "confirmed"
+
+    page.goto(f"{base}/systems/{ids['system']}")
+    confirmed = page.locator("#confirmed li[data-item]")
+    found = [confirmed.nth(n).get_attribute("data-item") for n in range(confirmed.count())]
+    assert found == [str(ids["item"])]
+    assert csp_violations == []
+
+
+def test_the_reject_key_leaves_the_item_in_the_queue_without_the_system(served, browser_page):
+    server, kb, ids = served
+    base = server.url.rstrip("/")
+    page, csp_violations = browser_page
+    _sign_in(page, base, "cora@lab.example")
+    page.goto(base + "/curation")
+    page.locator("h1").click()
+    page.keyboard.press("n")
+    selector = f"[data-item-id='{ids['item']}'] [data-system='{ids['system']}']"
+    page.locator(selector + "[data-state='rejected']").wait_for()
+    assert systems_store.links_for_items(kb.db, [ids["item"]])[ids["item"]][0].state == "rejected"
+    page.goto(f"{base}/curation")
+    assert page.locator(selector).count() == 0  # rejected links are not shown again
+    assert page.locator(f"[data-queue-item][data-item-id='{ids['item']}']").count() == 1
+    assert csp_violations == []

@@ -627,3 +627,16 @@ def test_the_queues_script_gets_json_answers(app: Flask, register: Register):
     researcher = _client(app, register, "researcher")
     refused = post(researcher, f"/systems/{sid}/items/{item}/reject", headers={"Accept": "application/json"})
     assert refused.status_code == 403 and _state(register, item) == "confirmed"
+
+
+def test_the_curation_queue_shows_each_items_systems_with_the_buttons(app: Flask, register: Register):
+    page = text(_client(app, register, "coordinator").get("/curation"))
+    row = page[page.index(f'data-item-id="{register.suggested}"'):]
+    row = row[:row.index("</li>")]
+    assert f'data-system="{register.system_id}" data-state="suggested"' in row
+    assert f"/systems/{register.system_id}/items/{register.suggested}/confirm" in row
+    assert 'data-action="system-confirm"' in row and 'data-action="system-reject"' in row
+    assert "systems-queue.js" in page and "<kbd>s</kbd>" in page
+    confirmed = page[page.index(f'data-item-id="{register.confirmed}"'):]
+    confirmed = confirmed[:confirmed.index("</li>")]
+    assert 'data-state="confirmed"' in confirmed and "system-confirm" not in confirmed
