@@ -154,6 +154,12 @@ def system_links_for(items: list[Item]) -> dict[int, list[SystemLink]]:
 
 
 @bp.app_template_global()
+def queue_systems() -> list[System]:
+    """The register's systems, for the curation queue's filter."""
+    return systems_store.list_systems(current_kb().db, signed_in_user())
+
+
+@bp.app_template_global()
 def may_edit_systems() -> bool:
     return systems_store.can_edit_systems(signed_in_user())
 

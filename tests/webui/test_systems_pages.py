@@ -640,3 +640,19 @@ def test_the_curation_queue_shows_each_items_systems_with_the_buttons(app: Flask
     confirmed = page[page.index(f'data-item-id="{register.confirmed}"'):]
     confirmed = confirmed[:confirmed.index("</li>")]
     assert 'data-state="confirmed"' in confirmed and "system-confirm" not in confirmed
+
+
+def test_the_curation_queue_filters_by_system(app: Flask, register: Register):
+    client = _client(app, register, "coordinator")
+    page = text(client.get(f"/curation?system={register.system_id}"))
+    shown = set(re.findall(r'data-queue-item data-item-id="(\d+)"', page))
+    # Suggested and confirmed items of SyRI that wait (the accepted one is not new); the world's item is not.
+    assert shown == {str(register.suggested), str(register.confirmed)}
+    assert f'<option value="{register.system_id}" selected>SyRI</option>' in page
+    systems_store.reject_link(register.team.world.kb.db, register.team.users["admin"], register.system_id,
+                              register.suggested)
+    page = text(client.get(f"/curation?system={register.system_id}"))
+    assert set(re.findall(r'data-queue-item data-item-id="(\d+)"', page)) == {str(register.confirmed)}
+    assert not re.findall(r'data-queue-item data-item-id="(\d+)"',
+                          text(client.get(f"/curation?system={register.other_system}")))
+    assert client.get("/curation?system=abc").status_code == 400
