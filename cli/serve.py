@@ -232,6 +232,8 @@ def demo_command(state: CliState, port: int, build_only: bool) -> None:
         report = build_demo(state.settings, base_url)
         click.echo(report.summary.line())
         click.echo(f"Loaded {report.contacts} contacts and {report.cases} case files.")
+        click.echo(f"Loaded {report.systems} systems into the register ({report.case_system_links} "
+                   "case files linked to their system); see `kb systems list`.")
         if build_only:
             return
         click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from kb import tags
+from kb import systems, tags
 from kb.errors import InvalidInput, NotFound
 from kb.storage import outbox
 from kb.storage.db import transaction, utcnow
@@ -213,6 +213,9 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
             outcome = "updated"
         _link_source(db, item_id, source_id, draft, now)
         tags.apply_tagger_tags(db, item_id, draft.topics)
+        # The register's systems this version names become suggested links (never undoing a person's).
+        systems.suggest_for_item(db, item_id, title, _clip(draft.summary, MAX_SUMMARY),
+                                 _clip(draft.text, MAX_TEXT))
         if watched:
             db.execute(
                 "INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "

@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "webui.contacts",
     "webui.digest",
     "webui.i18n",
+    "webui.systems",
 )
 
 SECURITY_HEADERS = {
