@@ -28,7 +28,7 @@ from cli.demo import DEMO_PASSWORD, DEMO_USERS, build_demo, serve_sample
 from cli.web import web_app
 from kb import cases as cases_store
 from kb import contacts as contacts_store
-from kb import curation
+from kb import curation, systems
 from kb import items as items_store
 from kb import sources as sources_store
 from kb import users as users_store
@@ -96,6 +96,13 @@ PAGES = [
     Page("/admin/tokens", "/admin/tokens", "admin"),
     Page("/admin/tokens/<int:token_id>/revoke", "/admin/tokens/{token}/revoke", "admin"),
     Page("/admin/audit", "/admin/audit", "admin"),
+    Page("/systems", "/systems", "researcher"),
+    Page("/systems/<int:system_id>", "/systems/{system}", "researcher"),
+    Page("/countries", "/countries", "researcher"),
+    Page("/countries/<code>", "/countries/{country}", "researcher"),
+    Page("/systems/new", "/systems/new", "coordinator"),
+    Page("/systems/<int:system_id>/edit", "/systems/{system}/edit", "coordinator"),
+    Page("/systems/candidates", "/systems/candidates", "researcher"),
 ]
 # Error pages are pages too (the product's layout): one not found, one refused.
 ERROR_PAGES = [Page("", "/items/999999999", "researcher", 404), Page("", "/admin/users", "researcher", 403)]
@@ -104,7 +111,7 @@ ERROR_PAGES = [Page("", "/items/999999999", "researcher", 404), Page("", "/admin
 NOT_PAGES = {
     "/static/<path:filename>", "/digest/style.css", "/admin/audit.csv", "/search/export.<fmt>",
     "/cases/<int:case_id>/sources.csv", "/cases/<int:case_id>/sources.ris", "/sources/opml",
-    "/api/v1/search", "/api/v1/items/<int:item_id>",
+    "/api/v1/search", "/api/v1/items/<int:item_id>", "/api/v1/systems", "/api/v1/systems/<int:system_id>",
 }
 
 
@@ -178,6 +185,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "token": str(users_store.list_all_tokens(db)[0].id),
             "week": last_week,
             "unsubscribe": partner.unsubscribe_token,
+            "system": str(systems.list_systems(db, researcher)[0].id),
+            "country": "nl",
         }
         server = start_in_background(web_app(kb))
         try:
