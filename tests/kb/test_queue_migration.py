@@ -1,5 +1,5 @@
-"""Migration 0008_digest_week: items decided before it get the digest week of their last decision (else of when
-they were found); undecided and rejected ones get none."""
+"""Migration 0008_digest_week: items decided before it get the digest week of their last decision (else of
+when they were found); undecided and rejected ones get none."""
 
 from __future__ import annotations
 
