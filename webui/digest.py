@@ -15,6 +15,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from kb import systems as systems_store
 from kb.digest import recipients as recipients_store
 from kb.digest.deliveries import deliveries, list_digests, send_digest, send_test
 from kb.digest.draft import (
@@ -23,10 +24,12 @@ from kb.digest.draft import (
     current_week,
     drop_item,
     is_sending,
+    only_system,
     parse_week,
     render_html_body,
     restore_item,
     send_state,
+    set_grouping,
     set_intro,
     set_order,
     set_summary,
@@ -130,12 +133,21 @@ def draft() -> ResponseReturnValue:
     asked = request.args.get("week", "").strip()
     week = parse_week(asked) if asked else current_week(settings)
     digest = build_digest(kb.db, settings, week)
+    # The list may show only the items confirmed to be about one system; the preview stays whole.
+    register = systems_store.list_systems(kb.db, signed_in_user())
+    chosen = request.args.get("system", "").strip()
+    system = next((s for s in register if str(s.id) == chosen), None)
+    if chosen and system is None:
+        flash(f"There is no system number {chosen[:20]!r} in the register: all items are shown.", "error")
     now = datetime.now(UTC)
     next_week = _shift(week, 1)
     delivered = deliveries(kb.db, week)
     return render_template(
         "digest/draft.html",
         digest=digest,
+        shown=only_system(digest, system.id) if system else digest,
+        register=register,
+        system=system,
         preview=_preview(digest),
         previous_week=_shift(week, -1),
         next_week=next_week if next_week <= week_of(now, settings) else None,
@@ -161,6 +173,17 @@ def intro() -> ResponseReturnValue:
     kb, week = current_kb(), _form_week()
     _attempt(lambda: set_intro(kb.db, week, request.form.get("intro", ""), by=signed_in_user().id),
              "The introduction is saved.")
+    return _back(week)
+
+
+@bp.route("/digest/grouping", methods=["POST"])
+@role_required("coordinator")
+def grouping() -> ResponseReturnValue:
+    """Group a section by the systems of the register (by_system=1) or back by system topics."""
+    kb, week = current_kb(), _form_week()
+    on = request.form.get("by_system") == "1"
+    _attempt(lambda: set_grouping(kb.db, week, request.form.get("section", ""), on, by=signed_in_user().id),
+             "The section is grouped by system." if on else "The section is grouped by topic.")
     return _back(week)
 
 

@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from kb import cases as cases_store
 from kb import items as items_store
 from kb import sources as sources_store
+from kb import systems as systems_store
 from kb.errors import InvalidInput
 from kb.search import saved as saved_searches
 from kb.search.concepts import readable_key
@@ -36,7 +37,7 @@ bp = Blueprint("search", __name__)
 NAV = (("Search", "search.index", "researcher"),)
 
 FACETS = (("language", "Language"), ("sector", "Sector"), ("topic", "Topic"), ("country", "Country"),
-          ("source", "Source"), ("status", "Status"), ("case", "Case file"))
+          ("source", "Source"), ("status", "Status"), ("case", "Case file"), ("system", "System"))
 FACET_NAMES = tuple(name for name, _ in FACETS)
 FILTER_NAMES = (*FACET_NAMES, "kind")  # "kind" (item, contact, case) filters without a facet of its own
 SORTS = ("relevance", "newest")
@@ -141,6 +142,7 @@ def facet_labeller(user: User) -> dict[str, Any]:
     db = current_kb().db
     source_names = {str(s.id): s.name or s.url for s in sources_store.list_sources(db)}
     case_titles = {str(c.id): c.title for c in cases_store.list_cases(db, user)}
+    system_names = {str(s.id): s.name for s in systems_store.list_systems(db, user)}
     return {
         "language": language_name,
         "sector": _topic_name,
@@ -149,6 +151,7 @@ def facet_labeller(user: User) -> dict[str, Any]:
         "source": lambda v: source_names.get(v, f"Source {v}"),
         "status": lambda v: STATUS_NAMES.get(v, v),
         "case": lambda v: case_titles.get(v, f"Case {v}"),
+        "system": lambda v: system_names.get(v, "A system no longer in the register"),
     }
 
 

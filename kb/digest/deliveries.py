@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -166,8 +166,7 @@ def _record(db: Database, digest: Digest, recipient: Recipient, status: str, mes
         if status == "sent":
             edits = DigestEdits.from_json(row["edits"])
             if edits.sent_items is None:
-                frozen = DigestEdits(edits.order, edits.dropped, edits.summaries,
-                                     tuple(e.item_id for e in digest.entries))
+                frozen = replace(edits, sent_items=tuple(e.item_id for e in digest.entries))
                 db.execute("UPDATE digests SET edits = ? WHERE id = ?", [frozen.to_json(), row["id"]])
             db.execute("UPDATE digests SET sent_at = COALESCE(sent_at, ?) WHERE id = ?",
                        [utcnow(), row["id"]])

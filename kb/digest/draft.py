@@ -5,6 +5,9 @@ marked for the digest during that week (`items.digest_at`, set by kb.curation; i
 existed count from their last decision, else from when they were found), whatever their publication date:
 a story published months ago and found today is news for this week's readers. Items are grouped by sector
 then by system topic; an item without a sector goes to "Other", and a section without items is left out.
+The coordinator can group a section by the systems of the register instead (`set_grouping`): each item
+under the first, by name, of the systems it is confirmed to be about (kb.systems; never suggestions).
+`only_system(digest, id)` keeps the items confirmed to be about one system (the draft page's filter).
 Items in every language stay, each labelled with its language.
 
 The coordinator's changes (intro, order, dropped items, edited summaries) live in the `digests` row. At
@@ -19,7 +22,7 @@ import logging
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -35,6 +38,7 @@ from kb.settings import Settings
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 from kb.storage.meta import get_meta
+from kb.systems import confirmed_system_ids, systems_for_index
 from kb.text.language import language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
@@ -47,6 +51,7 @@ MAX_EDITED_SUMMARY = 2_000
 MAX_INTRO = 10_000
 OTHER_SECTOR = "Other"
 OTHER_SYSTEMS = "Other topics"
+NO_REGISTERED_SYSTEM = "No system in the register"
 LABEL_LANGUAGE = "en"
 # A send run holds the week for this long at most (a crashed run frees it after that).
 SEND_LOCK = timedelta(minutes=30)
@@ -129,6 +134,8 @@ class DigestEdits:
     dropped: frozenset[int] = frozenset()
     summaries: dict[int, str] = field(default_factory=dict)
     sent_items: tuple[int, ...] | None = None  # the frozen list, set at the first delivery
+    # Sections grouped by the systems of the register: their sector topic ids, "" for "Other".
+    by_system: frozenset[str] = frozenset()
 
     @classmethod
     def from_json(cls, text: str | None) -> DigestEdits:
@@ -139,6 +146,7 @@ class DigestEdits:
             dropped=frozenset(int(i) for i in data.get("dropped", ())),
             summaries={int(k): str(v) for k, v in data.get("summaries", {}).items()},
             sent_items=None if sent is None else tuple(int(i) for i in sent),
+            by_system=frozenset(str(s) for s in data.get("by_system", ())),
         )
 
     def to_json(self) -> str:
@@ -148,6 +156,8 @@ class DigestEdits:
         }
         if self.sent_items is not None:
             data["sent_items"] = list(self.sent_items)
+        if self.by_system:
+            data["by_system"] = sorted(self.by_system)
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -168,6 +178,7 @@ class DigestEntry:
     sector: str | None
     system: str | None
     also: tuple[str, ...] = ()  # labels of the item's other sectors and systems
+    systems: tuple[tuple[int, str], ...] = ()  # (id, name) of the register's systems it is confirmed about
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,7 @@ class DigestGroup:
     topic: str | None  # a system topic id, None for items without one
     label: str
     entries: tuple[DigestEntry, ...]
+    system_id: int | None = None  # in a section grouped by the register's systems: the system
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,12 @@ class DigestSection:
     sector: str | None  # a sector topic id, None for the "Other" section
     label: str
     groups: tuple[DigestGroup, ...]
+    by_system: bool = False  # grouped by the register's systems rather than by system topics
+
+    @property
+    def key(self) -> str:
+        """How `set_grouping` names the section: its sector topic id, "" for "Other"."""
+        return self.sector or ""
 
     @property
     def entries(self) -> list[DigestEntry]:
@@ -321,7 +339,7 @@ def _source_name(item: Item) -> str:
 
 
 def _entry(item: Item, settings: Settings, summaries: dict[int, str],
-           ranks: dict[str, dict[str, int]]) -> DigestEntry:
+           ranks: dict[str, dict[str, int]], systems: tuple[tuple[int, str], ...] = ()) -> DigestEntry:
     topics = item.topics
     sector = _primary(topics, "sector", ranks["sector"])
     system = _primary(topics, "system", ranks["system"])
@@ -342,6 +360,7 @@ def _entry(item: Item, settings: Settings, summaries: dict[int, str],
         sector=sector,
         system=system,
         also=also,
+        systems=systems,
     )
 
 
@@ -376,10 +395,12 @@ def build_digest(db: Database, settings: Settings, week: str | None = None, *,
     else:
         ids, order, dropped_ids, late = candidates, edits.order, edits.dropped, ()
     ranks = {"sector": _topic_rank("sector"), "system": _topic_rank("system")}
-    entries = [_entry(item, settings, edits.summaries, ranks) for item in load_items(db, ids)]
+    registered = _registered_systems(db, ids)
+    entries = [_entry(item, settings, edits.summaries, ranks, registered.get(item.id, ()))
+               for item in load_items(db, ids)]
     kept = [e for e in entries if e.item_id not in dropped_ids]
     dropped = tuple(e for e in entries if e.item_id in dropped_ids)
-    sections = _sections(kept, order, ranks)
+    sections = _sections(kept, order, ranks, edits.by_system)
     languages: dict[str, int] = {}
     for entry in kept:
         languages[entry.language_label] = languages.get(entry.language_label, 0) + 1
@@ -394,9 +415,51 @@ def build_digest(db: Database, settings: Settings, week: str | None = None, *,
     )
 
 
+def _registered_systems(db: Database, item_ids: Sequence[int]) -> dict[int, tuple[tuple[int, str], ...]]:
+    """(id, name) of the systems of the register each item is confirmed to be about, by name."""
+    links = confirmed_system_ids(db, item_ids)
+    names = {s.id: s.name for s in systems_for_index(db, sorted({i for ids in links.values() for i in ids}))}
+    return {item_id: tuple(sorted(((i, names[i]) for i in ids if i in names),
+                                  key=lambda pair: (pair[1].casefold(), pair[0])))
+            for item_id, ids in links.items()}
+
+
+def only_system(digest: Digest, system_id: int) -> Digest:
+    """The digest with only the items confirmed to be about this system (sections and groups left empty
+    dropped, counts recounted): what the draft page shows when filtered by a system."""
+    sections = []
+    for section in digest.sections:
+        groups = tuple(replace(g, entries=tuple(e for e in g.entries if system_id in dict(e.systems)))
+                       for g in section.groups)
+        groups = tuple(g for g in groups if g.entries)
+        if groups:
+            sections.append(replace(section, groups=groups))
+    languages: dict[str, int] = {}
+    for section in sections:
+        for entry in section.entries:
+            languages[entry.language_label] = languages.get(entry.language_label, 0) + 1
+    return replace(digest, sections=tuple(sections),
+                   sector_counts=tuple((s.label, len(s.entries)) for s in sections),
+                   language_counts=tuple(sorted(languages.items(), key=lambda pair: (-pair[1], pair[0]))))
+
+
+def _by_register(members: list[DigestEntry]) -> tuple[DigestGroup, ...]:
+    """A section's entries (in the digest's order) grouped by the first of their registered systems, the
+    groups in the order of their first entries; entries without one last."""
+    groups: dict[tuple[int, str] | None, list[DigestEntry]] = {}
+    for entry in members:
+        groups.setdefault(entry.systems[0] if entry.systems else None, []).append(entry)
+    ordered = sorted(groups.items(), key=lambda pair: pair[0] is None)  # stable: first entries' order
+    return tuple(DigestGroup(None, system[1] if system else NO_REGISTERED_SYSTEM, tuple(entries),
+                             system_id=system[0] if system else None)
+                 for system, entries in ordered)
+
+
 def _sections(entries: list[DigestEntry], order: Sequence[int],
-              ranks: dict[str, dict[str, int]]) -> tuple[DigestSection, ...]:
-    """Entries grouped by sector then system topic; no empty section.
+              ranks: dict[str, dict[str, int]],
+              by_system: frozenset[str] = frozenset()) -> tuple[DigestSection, ...]:
+    """Entries grouped by sector then system topic (or, in the sections of `by_system`, by the register's
+    systems); no empty section.
 
     Without an order from the coordinator, sections and groups follow the taxonomy ("Other" last) and
     items their date. Her order comes first: an item she moved up takes its group and section up with it.
@@ -418,9 +481,15 @@ def _sections(entries: list[DigestEntry], order: Sequence[int],
         by_sector.items(),
         key=lambda pair: rank(pair[0], "sector", [e for members in pair[1].values() for e in members]),
     ):
+        label = topic_label(sector) if sector else OTHER_SECTOR
+        if (sector or "") in by_system:
+            members = sorted((e for group in groups.values() for e in group),
+                             key=lambda e: position.get(e.item_id, len(position)))
+            sections.append(DigestSection(sector, label, _by_register(members), by_system=True))
+            continue
         sections.append(DigestSection(
             sector=sector,
-            label=topic_label(sector) if sector else OTHER_SECTOR,
+            label=label,
             groups=tuple(
                 DigestGroup(system, topic_label(system) if system else OTHER_SYSTEMS, tuple(members))
                 for system, members in sorted(groups.items(),
@@ -493,13 +562,13 @@ def set_intro(db: Database, week: str, intro: str, *, by: int | None = None) -> 
 def drop_item(db: Database, settings: Settings, week: str, item_id: int, *, by: int | None = None) -> None:
     """Leave an item out of the week's digest (it stays accepted in the knowledge base)."""
     _check_in_week(db, settings, week, [item_id])
-    _edit(db, week, lambda e, _: DigestEdits(e.order, e.dropped | {item_id}, e.summaries), by,
+    _edit(db, week, lambda e, _: replace(e, dropped=e.dropped | {item_id}), by,
           {"drop": item_id})
 
 
 def restore_item(db: Database, week: str, item_id: int, *, by: int | None = None) -> None:
     """Put a dropped item back in the digest."""
-    _edit(db, week, lambda e, _: DigestEdits(e.order, e.dropped - {item_id}, e.summaries), by,
+    _edit(db, week, lambda e, _: replace(e, dropped=e.dropped - {item_id}), by,
           {"restore": item_id})
 
 
@@ -508,7 +577,7 @@ def set_order(db: Database, settings: Settings, week: str, item_ids: Sequence[in
     """The order of items within their sections; items not listed follow in their default order."""
     order = tuple(dict.fromkeys(int(i) for i in item_ids))
     _check_in_week(db, settings, week, order)
-    _edit(db, week, lambda e, _: DigestEdits(order, e.dropped, e.summaries), by, {"order": list(order)})
+    _edit(db, week, lambda e, _: replace(e, order=order), by, {"order": list(order)})
 
 
 def set_summary(db: Database, settings: Settings, week: str, item_id: int, summary: str, *,
@@ -525,9 +594,21 @@ def set_summary(db: Database, settings: Settings, week: str, item_id: int, summa
             summaries[item_id] = text
         else:
             summaries.pop(item_id, None)
-        return DigestEdits(edits.order, edits.dropped, summaries)
+        return replace(edits, summaries=summaries)
 
     _edit(db, week, change, by, {"summary": item_id})
+
+
+def set_grouping(db: Database, week: str, section: str, by_system: bool, *, by: int | None = None) -> None:
+    """Group one section (its sector topic id, "" for "Other") by the systems of the register, or back
+    by system topics."""
+    key = section.strip()
+    if key and (not key.startswith("sector/") or key not in _topic_rank("sector")):
+        raise InvalidInput(f"there is no sector {key[:60]!r}: name a section by its sector, such as "
+                           "sector/welfare, or leave it empty for Other")
+    _edit(db, week, lambda e, _: replace(e, by_system=(e.by_system | {key}) if by_system else
+                                         (e.by_system - {key})),
+          by, {"group_by_system": key or OTHER_SECTOR, "on": by_system})
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -596,8 +677,9 @@ def render_email_html(digest: Digest, unsubscribe_link: str | None = None) -> st
 
 
 def _group_heading(section: DigestSection, group: DigestGroup) -> bool:
-    """A group is headed unless it is the section's only group and has no system topic."""
-    return group.topic is not None or len(section.groups) > 1
+    """A group is headed unless it is the section's only group and has no system topic (a section
+    grouped by the register's systems always heads its groups)."""
+    return group.topic is not None or section.by_system or len(section.groups) > 1
 
 
 def _wrapped(text: str, indent: str = "  ") -> list[str]:

@@ -1,4 +1,4 @@
-"""Items, contacts and case files as the fields of their search documents: pure, tested without Whoosh.
+"""Items, contacts, case files and systems as the fields of their search documents: pure, no Whoosh.
 
 All text analysis happens here, once, through kb.textnorm: the index receives the words of `title` and
 `text` folded and stemmed with the item's own language, joined by spaces; its analyzer only splits on
@@ -8,8 +8,10 @@ match on stems: "automated decision" finds "automated decisions"). The query sid
 and stems query words with the same functions, so both sides always agree. `vocab` holds the unstemmed
 words of the title and the lead, for "did you mean".
 
-Contacts and case files keep their words in fields of their own (`private_title`, `private_text`), so that
-the item vocabulary, which feeds "did you mean" and "similar items", never holds a contact's name.
+Contacts, case files and systems keep their words in fields of their own (`private_title`, `private_text`),
+so that the item vocabulary, which feeds "did you mean" and "similar items", never holds a contact's name.
+A system's name and aliases (any script) are its title; organisation, supplier and description its text.
+Items carry the ids of the systems they are confirmed to be about (`system`), never mere suggestions.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ EXCERPT_CHARS = 1_200
 MAX_BODY_WORDS = 50_000
 # Words of the body, after the title's, that feed the "did you mean" vocabulary.
 VOCAB_LEAD_WORDS = 20
-ITEM, CONTACT, CASE = "item", "contact", "case"
-KINDS = (ITEM, CONTACT, CASE)
+ITEM, CONTACT, CASE, SYSTEM = "item", "contact", "case", "system"
+KINDS = (ITEM, CONTACT, CASE, SYSTEM)
 
 
 def date_number(moment: datetime | None) -> int:
@@ -65,8 +67,8 @@ def parse_key(key: str) -> tuple[str, int]:
     return (kind or ITEM), int(number)
 
 
-def item_document(item: Item) -> dict[str, object]:
-    """The search fields of one item."""
+def item_document(item: Item, system_ids: Sequence[int] = ()) -> dict[str, object]:
+    """The search fields of one item; `system_ids`: the systems it is confirmed to be about."""
     active = item.topics
     by_facet: dict[str, list[str]] = {"sector": [], "country": []}
     for topic in active:
@@ -97,6 +99,7 @@ def item_document(item: Item) -> dict[str, object]:
         "source_name": " ".join(words(" ".join(s.name for s in item.sources))),
         "status": item.status,
         "case": [str(c) for c in item.case_ids],
+        "system": [str(s) for s in sorted(set(system_ids))],
         "published": published,
         "date": date_number(published),
         "month": published.strftime("%Y-%m") if published else "",
@@ -145,6 +148,23 @@ class CaseLike(Protocol):
     def status(self) -> str: ...
 
 
+class SystemLike(Protocol):
+    """What system_document reads from a system of the register (kb.systems.System)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> Sequence[str]: ...
+    @property
+    def organisation(self) -> str: ...
+    @property
+    def external_supplier(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+
+
 def contact_document(contact: ContactLike) -> dict[str, object]:
     """The search fields of one contact: names, organisation, role, expertise and notes, in private fields."""
     parts = (contact.organisation, contact.role, ", ".join(contact.expertise))
@@ -171,5 +191,21 @@ def case_document(case: CaseLike) -> dict[str, object]:
         "private_title": " ".join(words(case.title)),
         "private_text": " ".join(words(body, MAX_BODY_WORDS)),
         "heading": case.title,
+        "excerpt": body[:EXCERPT_CHARS],
+    }
+
+
+def system_document(system: SystemLike) -> dict[str, object]:
+    """The search fields of one system: name and aliases as its title; organisation, supplier and
+    description as its text."""
+    names = [system.name, *system.aliases]
+    who = " · ".join(part for part in (system.organisation, system.external_supplier) if part)
+    body = "\n".join(part for part in (", ".join(system.aliases), who, system.description) if part)
+    return {
+        "id": document_key(SYSTEM, system.id),
+        "kind": SYSTEM,
+        "private_title": " ".join(words(" ".join(names))),
+        "private_text": " ".join(words("\n".join(p for p in (who, system.description) if p), MAX_BODY_WORDS)),
+        "heading": system.name,
         "excerpt": body[:EXCERPT_CHARS],
     }

@@ -13,7 +13,9 @@ Access, the rules of kb.contacts and kb.cases: items are visible to everyone sig
 user finds is kb.contacts.contact_scope: researchers and coordinators the ones that are not restricted,
 admins all; coordinators also the restricted ones linked to a case file they lead or are a member of
 (kb.contacts.visible_contact_ids, unless the caller passes `allowed_contacts`; ignored for anyone else).
-Case files are visible to every active user. Without a user, only items are searched. What a user may
+Case files and systems (kb.systems.can_read_systems) are visible to every active user. Without a user,
+only items are searched. Systems are found by name, alias (any script), organisation, supplier and
+description; items can be filtered by the systems they are confirmed to be about (`system`). What a user may
 not see never reaches a hit, a total, a facet count or a suggestion.
 """
 
@@ -30,10 +32,11 @@ from typing import Any
 from kb import contacts as contacts_store
 from kb import items as items_store
 from kb import sources as sources_store
+from kb import systems as systems_store
 from kb.errors import InvalidInput
 from kb.knowledge import KnowledgeBase
 from kb.search import concepts as concepts_of_query
-from kb.search.documents import CASE, CONTACT, ITEM, KINDS, facet_of, item_document, parse_key
+from kb.search.documents import CASE, CONTACT, ITEM, KINDS, SYSTEM, facet_of, item_document, parse_key
 from kb.search.index import query as engine
 from kb.search.index.parser import Leaf, Node, parse_query, query_words
 
@@ -67,7 +70,8 @@ class SearchFilters:
     case: tuple[str, ...] = ()  # case file ids
     date_from: date | None = None  # inclusive, in the lab's time zone
     date_to: date | None = None  # inclusive
-    kind: tuple[str, ...] = ()  # "item", "contact", "case" (empty: all the user may see)
+    kind: tuple[str, ...] = ()  # "item", "contact", "case", "system" (empty: all the user may see)
+    system: tuple[str, ...] = ()  # ids of systems items are confirmed to be about
 
     def as_json(self) -> dict[str, Any]:
         """Only what is set, dates as ISO text (how saved searches store filters)."""
@@ -115,7 +119,7 @@ def _parse_date(value: Any, name: str) -> date | None:
 @dataclass(frozen=True)
 class SearchHit:
     id: int
-    kind: str  # "item", "contact" or "case"
+    kind: str  # "item", "contact", "case" or "system"
     title: str
     url: str
     language: str
@@ -163,7 +167,8 @@ def access_for(user: User | None, allowed_contacts: Collection[int] = ()) -> eng
         return engine.Access()
     scope = contacts_store.contact_scope(user)
     allowed = frozenset(int(i) for i in allowed_contacts) if scope.through_cases else frozenset()
-    return engine.Access(contacts=scope.contacts, allowed_contacts=allowed, cases=True)
+    return engine.Access(contacts=scope.contacts, allowed_contacts=allowed, cases=True,
+                         systems=systems_store.can_read_systems(user))
 
 
 def search(kb: KnowledgeBase, query: str, filters: SearchFilters | None = None, *, user: User | None = None,
@@ -267,6 +272,7 @@ def _filter_values(kb: KnowledgeBase, filters: SearchFilters, notes: list[str]) 
         "source": _source_ids(kb, filters.source, notes),
         "status": tuple(v.strip().lower() for v in filters.status if v.strip()),
         "case": tuple(v.strip() for v in filters.case if v.strip()),
+        "system": _system_ids(filters.system, notes),
     }
     return {name: found for name, found in values.items() if found}
 
@@ -293,11 +299,21 @@ def _source_ids(kb: KnowledgeBase, wanted: Iterable[str], notes: list[str]) -> t
     return tuple(dict.fromkeys(ids)) or (("none",) if named else ())
 
 
+def _system_ids(wanted: Iterable[str], notes: list[str]) -> tuple[str, ...]:
+    """System ids as the index holds them; other values are named in a note and match nothing."""
+    named = [w.strip() for w in wanted if w.strip()]
+    ids = tuple(dict.fromkeys(str(int(v)) for v in named if v.isdigit()))
+    bad = [v for v in named if not v.isdigit()]
+    if bad:
+        notes.append(f"A system is chosen by its number, not {bad[0][:40]!r}.")
+    return ids or (("none",) if named else ())
+
+
 def _kinds(wanted: Iterable[str], notes: list[str]) -> tuple[str, ...]:
     kinds = tuple(dict.fromkeys(k.strip().lower() for k in wanted if k.strip()))
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        notes.append(f"Unknown kind(s) {', '.join(unknown)[:60]} ignored: say item, contact or case.")
+        notes.append(f"Unknown kind(s) {', '.join(unknown)[:60]} ignored: say item, contact, case or system.")
     return tuple(k for k in kinds if k in KINDS)
 
 
@@ -387,9 +403,11 @@ def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str],
                 title_html=title if "<mark>" in title else "",
                 concepts=_found_through(item.title, item.text or item.summary, topics, concepts),
             ))
-        elif kind in (CONTACT, CASE):
+        elif kind in (CONTACT, CASE, SYSTEM):
+            # A system's page is readable by everyone who finds it; contacts and case files link nowhere here.
+            url = f"/systems/{record_id}" if kind == SYSTEM else ""
             hits.append(SearchHit(
-                id=record_id, kind=kind, title=match.heading, url="", language="", sectors=[], topics=[],
+                id=record_id, kind=kind, title=match.heading, url=url, language="", sectors=[], topics=[],
                 published=None, snippet=snippet(match.excerpt, marks, None), score=match.score,
             ))
     return hits

@@ -12,9 +12,9 @@ from sqlite_utils import Database
 
 from kb.storage.db import utcnow
 
-KINDS = ("item", "contact", "case")
+KINDS = ("item", "contact", "case", "system")
 # The table holding each kind of searchable record (fixed names, safe to place in SQL text).
-_TABLES = {"item": "items", "contact": "contacts", "case": "cases"}
+_TABLES = {"item": "items", "contact": "contacts", "case": "cases", "system": "systems"}
 
 
 def enqueue(db: Database, record_ids: Iterable[int], kind: str = "item") -> None:

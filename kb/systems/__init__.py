@@ -11,6 +11,7 @@ Public functions (the web UI, the JSON API and `kb systems` call these):
   `timeline(db, user, id)` (status steps, oldest first, each with its evidence item ids),
   `system_links(db, user, id, state=)` (the system's items), `links_for_items(db, item_ids)` (the systems
   of items, for item pages and the queue), `item_ids_for_system(db, id, states)` (for filters),
+  `confirmed_system_ids(db, item_ids)` and `systems_for_index` (for the search index),
   `system_cases`, `systems_for_case`, `system_contacts`,
   `system_history` (audit, admins), `mentions_by_month(db, id)` (confirmed and suggested items per month
   and language, for a chart).
@@ -73,6 +74,7 @@ from kb.systems.records import (
     can_read_systems,
     clean_fields,
     confirm_link,
+    confirmed_system_ids,
     create_system,
     delete_system,
     find_system,
@@ -105,6 +107,7 @@ __all__ = [
     "CSV_COLUMNS", "FIELDS", "IMPACT_ASSESSMENT", "LEVELS", "LINK_STATES", "SOURCE_DISCLOSED", "STATUSES",
     "NewSystemCandidate", "SampleRegisterReport", "StatusStep", "System", "SystemCase", "SystemContact",
     "SystemLink", "add_status", "can_edit_systems", "can_read_systems", "clean_fields", "confirm_link",
+    "confirmed_system_ids",
     "create_system", "delete_system", "draft_from_item", "export_csv", "export_records", "find_system",
     "find_system_by_name", "get_system", "import_systems", "item_ids_for_system", "link_case",
     "link_cases_by_name",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from kb.errors import NotFound
-from kb.storage import audit, meta
+from kb.storage import audit, meta, outbox
 from kb.storage.db import database_file, transaction, utcnow
 from kb.systems.records import (
     MATCHER_VERSION_KEY,
@@ -140,6 +140,7 @@ def draft_from_item(db: Database, user: User, item_id: int, name: str | None = N
         db.execute("INSERT INTO system_items (system_id, item_id, state, origin, evidence, decided_by, "
                    "decided_at, created_at) VALUES (?, ?, 'confirmed', 'person', '[]', ?, ?, ?)",
                    [system_id, item_id, user.id, utcnow(), utcnow()])
+        outbox.enqueue(db, [item_id])  # the item's `system` facet in the index
         audit.record(db, user.id, "confirm-item", "system", system_id, {"item_id": item_id, "before": None})
         return get_system(db, user, system_id)
 

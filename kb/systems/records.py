@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from kb import contacts
 from kb.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from kb.storage import audit, meta
+from kb.storage import audit, meta, outbox
 from kb.storage.db import transaction, utcnow
 from kb.text.alias_matcher import alias_key, alias_problem
 from kb.text.taxonomy import load_taxonomy
@@ -396,6 +396,23 @@ def links_for_items(db: Database, item_ids: Sequence[int]) -> dict[int, list[Sys
     return result
 
 
+def confirmed_system_ids(db: Database, item_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
+    """The systems each item is confirmed to be about (never suggestions), keyed by item id: for the
+    search index (all items when `item_ids` is None)."""
+    result: dict[int, list[int]] = {}
+    query = "SELECT item_id, system_id FROM system_items WHERE state = 'confirmed'"
+    if item_ids is None:
+        chunks: list[list[int]] = [[]]
+    else:
+        ids = [int(i) for i in item_ids]
+        chunks = [ids[start : start + 500] for start in range(0, len(ids), 500)]
+    for chunk in chunks:
+        where = f" AND item_id IN ({','.join('?' * len(chunk))})" if item_ids is not None else ""
+        for item_id, system_id in db.execute(query + where + " ORDER BY item_id, system_id", chunk):
+            result.setdefault(item_id, []).append(system_id)
+    return result
+
+
 def item_ids_for_system(db: Database, system_id: int,
                         states: Sequence[str] = ("suggested", "confirmed")) -> list[int]:
     """Ids of the items linked to a system in these states, ascending (for a queue or digest filter)."""
@@ -494,6 +511,7 @@ def _insert(db: Database, cleaned: Mapping[str, Any], by: int | None) -> int:
         raise RuntimeError("the INSERT made no row")
     system_id = int(cursor.lastrowid)
     _write_aliases(db, system_id, cleaned["name"], cleaned["aliases"])
+    outbox.enqueue(db, [system_id], "system")  # searchable: a kind of its own in kb.search
     audit.record(db, by, "create", "system", system_id, {"fields": _audit_values(cleaned)})
     return system_id
 
@@ -529,6 +547,7 @@ def update_system(db: Database, user: User, system_id: int, changes: Mapping[str
         if "name" in diff or "aliases" in diff:
             _write_aliases(db, system_id, cleaned.get("name", before.name),
                            cleaned.get("aliases", before.aliases))
+        outbox.enqueue(db, [system_id], "system")
         audit.record(db, user.id, "update", "system", system_id, {"changes": diff})
         return get_system(db, user, system_id)
 
@@ -538,6 +557,9 @@ def delete_system(db: Database, user: User, system_id: int) -> None:
     _editor(user)
     with transaction(db):
         before = get_system(db, user, system_id)
+        # Its confirmed items lose it from their `system` facet in the index.
+        outbox.enqueue(db, item_ids_for_system(db, system_id, ("confirmed",)))
+        outbox.enqueue(db, [system_id], "system")
         db.execute("DELETE FROM systems WHERE id = ?", [system_id])
         _bump_matcher(db)
         audit.record(db, user.id, "delete", "system", system_id, {"name": before.name})
@@ -620,6 +642,8 @@ def _decide_link(db: Database, user: User, system_id: int, item_id: int, state: 
                 "ON CONFLICT (system_id, item_id) DO UPDATE SET state = excluded.state, "
                 "decided_by = excluded.decided_by, decided_at = excluded.decided_at",
                 [system_id, item_id, state, user.id, now, now])
+            if "confirmed" in (before, state):  # the item's `system` facet in the index changes
+                outbox.enqueue(db, [item_id])
             action = {"confirmed": "confirm-item", "rejected": "reject-item"}[state]
             audit.record(db, user.id, action, "system", system_id, {"item_id": item_id, "before": before})
             _touch(db, system_id)
@@ -648,6 +672,7 @@ def unlink_item(db: Database, user: User, system_id: int, item_id: int) -> bool:
         if db.execute("DELETE FROM system_items WHERE system_id = ? AND item_id = ?",
                       [system_id, item_id]).rowcount == 0:
             return False
+        outbox.enqueue(db, [item_id])
         audit.record(db, user.id, "unlink-item", "system", system_id, {"item_id": item_id})
         _touch(db, system_id)
         return True

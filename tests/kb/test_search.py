@@ -298,7 +298,7 @@ def test_facets_count_the_whole_result_set(corpus: Corpus) -> None:
     assert results.facets["source"] == {str(corpus.sources["monde"]): 2, str(corpus.sources["pais"]): 1}
     assert results.facets["month"]["2025-01"] == 1
     assert set(results.facets) == {"language", "sector", "topic", "country", "source", "status", "case",
-                                   "month"}
+                                   "system", "month"}
 
 
 def test_facets_follow_the_query(corpus: Corpus) -> None:

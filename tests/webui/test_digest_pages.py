@@ -145,6 +145,8 @@ ROUTES = [
     Route("POST", "/digest/drop", "/digest/drop", "coordinator", {"week": WEEK, "item_id": "{item}"}),
     Route("POST", "/digest/restore", "/digest/restore", "coordinator", {"week": WEEK, "item_id": "{item}"}),
     Route("POST", "/digest/order", "/digest/order", "coordinator", {"week": WEEK, "pos-{item}": "1"}),
+    Route("POST", "/digest/grouping", "/digest/grouping", "coordinator",
+          {"week": WEEK, "section": "", "by_system": "1"}),
     Route("POST", "/digest/send", "/digest/send", "coordinator", {"week": WEEK}),
     Route("POST", "/digest/test", "/digest/test", "coordinator", {"week": WEEK}),
     Route("GET", "/digest/archive", "/digest/archive", "coordinator"),

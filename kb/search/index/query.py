@@ -49,7 +49,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from kb.search.documents import CASE, CONTACT, ITEM, date_number
+from kb.search.documents import CASE, CONTACT, ITEM, SYSTEM, date_number
 from kb.search.index.parser import Leaf, Node, query_words
 from kb.search.index.segments import (
     K1,
@@ -71,8 +71,8 @@ MAX_EXPANDED_TERMS = 400  # over the whole query
 MAX_WINDOW = 10_000  # hits a page may reach into (page * page_size)
 SUGGEST_BELOW = 3  # "did you mean" when a query finds fewer results than this
 FACET_LIMIT = 200  # values reported per facet
-FACETS = ("language", "sector", "topic", "country", "source", "status", "case", "month")
-FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case")
+FACETS = ("language", "sector", "topic", "country", "source", "status", "case", "system", "month")
+FILTER_FIELDS = ("language", "topic", "sector", "country", "source", "status", "case", "system")
 QUERY, PHRASE = "<query>", "<phrase>"  # kinds of leaf alternatives besides (field, term)
 MAX_SCORED_PREFIX_TERMS = 20  # a prefix's most frequent expansions take part in the score
 NO_LANGUAGE = ""  # the documents without a language (contacts, case files, items of unknown language)
@@ -88,10 +88,11 @@ class Access:
     contacts: str = "none"  # "none", "normal" (not restricted) or "all"
     allowed_contacts: frozenset[int] = frozenset()  # restricted contacts visible anyway
     cases: bool = False
+    systems: bool = False  # the register of systems (kb.systems: every active user)
 
     @property
     def private(self) -> bool:
-        return self.contacts != "none" or self.cases
+        return self.contacts != "none" or self.cases or self.systems
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,8 @@ def _forbidden(leaf: SegmentLeaf, access: Access, kinds: dict[str, int]) -> int:
     hidden = 0
     if not access.cases:
         hidden |= kinds.get(CASE, 0)
+    if not access.systems:
+        hidden |= kinds.get(SYSTEM, 0)
     contacts = kinds.get(CONTACT, 0)
     if access.contacts == "none":
         hidden |= contacts

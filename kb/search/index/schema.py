@@ -15,7 +15,7 @@ from whoosh.system import pack_uint
 
 # Bump when the schema or the analysis changes (here, in kb.search.documents, or kb.text.normalize's
 # folding and stemming): an index of another version is rebuilt on start.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # kb.search.documents hands every text field over as space-separated words it has folded and stemmed.
 WORDS: Any = SpaceSeparatedTokenizer()  # a tokenizer is a complete analyzer
@@ -61,7 +61,7 @@ def build_schema() -> fields.Schema:
         # Items: each folded, unstemmed word of the title and text once, for ranking the words typed
         # exactly above their inflections (kb.search.index.query).
         words=_words(fields.KEYWORD(**facet)),
-        # Contacts and case files: folded words, kept apart so that item-only features never see them.
+        # Contacts, case files and systems: folded words, kept apart so item-only features never see them.
         private_title=fields.TEXT(analyzer=WORDS, field_boost=TITLE_BOOST),
         private_text=fields.TEXT(analyzer=WORDS),
         sensitivity=fields.ID(),
@@ -76,6 +76,7 @@ def build_schema() -> fields.Schema:
         source_name=fields.TEXT(analyzer=WORDS, phrase=False),
         status=fields.ID(),
         case=fields.KEYWORD(**facet),
+        system=fields.KEYWORD(**facet),  # items: the systems they are confirmed to be about
         month=fields.ID(),
         # Dates are filtered and sorted on a column (seconds since 1970, 0 for none): indexing them as
         # terms (DATETIME) made the whole index 20% slower to write and would not be used.

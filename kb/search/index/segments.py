@@ -26,13 +26,13 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from kb.search.documents import CASE, CONTACT, ITEM, parse_key
+from kb.search.documents import CASE, CONTACT, ITEM, SYSTEM, parse_key
 from kb.search.index.codec import field_lengths, read_postings
 
 SCORED_FIELDS = ("title", "text", "private_title", "private_text")
 # The kinds of document holding each scored field: BM25's statistics of a field count these documents.
-FIELD_KINDS = {"title": (ITEM,), "text": (ITEM,), "private_title": (CONTACT, CASE),
-               "private_text": (CONTACT, CASE)}
+FIELD_KINDS = {"title": (ITEM,), "text": (ITEM,), "private_title": (CONTACT, CASE, SYSTEM),
+               "private_text": (CONTACT, CASE, SYSTEM)}
 K1, B = 1.2, 0.75  # BM25, as Whoosh's default BM25F and Lucene
 _PHRASE = "<phrase>"  # the kind of a phrase's entry in the term cache, beside field names
 

@@ -35,11 +35,22 @@ from whoosh.writing import IndexWriter, SegmentWriter
 from kb.cases import cases_for_index
 from kb.contacts import contacts_for_index
 from kb.items import Item, count_items, item_ids, iter_items, load_items
-from kb.search.documents import CONTACT, ITEM, case_document, contact_document, document_key, item_document
+from kb.search.documents import (
+    CASE,
+    CONTACT,
+    ITEM,
+    SYSTEM,
+    case_document,
+    contact_document,
+    document_key,
+    item_document,
+    system_document,
+)
 from kb.search.index.mapped import MappedStorage
 from kb.search.index.schema import SCHEMA_VERSION, build_schema
 from kb.storage import outbox
 from kb.storage.db import connect, database_file
+from kb.systems import confirmed_system_ids, systems_for_index
 
 LOGGER = logging.getLogger(__name__)
 
@@ -103,10 +114,12 @@ def _segment_bounds(db: Database, size: int) -> list[tuple[int, int]]:
             for start in range(0, len(ids), size)]
 
 
-def _write_items(writer: IndexWriter, items: Iterable[Item], progress: Callable[[int], None] | None) -> int:
+def _write_items(writer: IndexWriter, items: Iterable[Item], progress: Callable[[int], None] | None,
+                 systems: dict[int, list[int]]) -> int:
+    """Add these items; `systems`: the systems each is confirmed to be about (confirmed_system_ids)."""
     count = 0
     for item in items:
-        writer.add_document(**_fields(item_document(item)))
+        writer.add_document(**_fields(item_document(item, systems.get(item.id, ()))))
         count += 1
         if progress and count % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
@@ -154,7 +167,7 @@ def _build_segment(folder: str, db_file: str, after: int, up_to: int) -> tuple[A
         writer = SegmentWriter(_open_dir(folder), _lk=False,
                                limitmb=BUILD_LIMIT_MB)
         count = _write_items(writer, iter_items(db, after=after, up_to=up_to),
-                             _progress_queue.put if _progress_queue else None)
+                             _progress_queue.put if _progress_queue else None, confirmed_system_ids(db))
         segment = writer._finalize_segment() if count else None  # noqa: SLF001 - see the docstring
     finally:
         db.close()
@@ -178,7 +191,8 @@ def _merge_at(root: str, lane: str) -> None:
 
 
 def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -> int:
-    """Write every item, contact and case file into the empty index in `folder`; returns the items written.
+    """Write every item, contact, case file and system into the empty index in `folder`; returns the
+    items written.
 
     From PARALLEL_FROM items, the items are written on every core (see _build_segments): analysing
     and indexing both run in Python, so one process cannot go faster than one core. Each process writes
@@ -191,13 +205,15 @@ def _build(folder: Path, db: Database, progress: Callable[[int], None] | None) -
         db_file = database_file(db)
         segments: list[Any] = []  # written by worker processes, listed in this commit
         if db_file is None or count_items(db) < PARALLEL_FROM:
-            count = _write_items(writer, iter_items(db), progress)
+            count = _write_items(writer, iter_items(db), progress, confirmed_system_ids(db))
         else:
             count, segments = _build_segments(folder, db_file, _segment_bounds(db, SEGMENT_DOCS), progress)
         for contact in contacts_for_index(db):
             writer.add_document(**_fields(contact_document(contact)))
         for case in cases_for_index(db):
             writer.add_document(**_fields(case_document(case)))
+        for system in systems_for_index(db):
+            writer.add_document(**_fields(system_document(system)))
     except BaseException:
         writer.cancel()
         raise
@@ -412,10 +428,15 @@ class SearchIndex:
     def _documents(self, db: Database, kind: str, ids: list[int]) -> dict[int, dict[str, object]]:
         """The current search documents of these records; records that are gone are left out."""
         if kind == ITEM:
-            return {item.id: item_document(item) for item in load_items(db, ids)}
+            systems = confirmed_system_ids(db, ids)
+            return {item.id: item_document(item, systems.get(item.id, ())) for item in load_items(db, ids)}
         if kind == CONTACT:
             return {contact.id: contact_document(contact) for contact in contacts_for_index(db, ids)}
-        return {case.id: case_document(case) for case in cases_for_index(db, ids)}
+        if kind == SYSTEM:
+            return {system.id: system_document(system) for system in systems_for_index(db, ids)}
+        if kind == CASE:
+            return {case.id: case_document(case) for case in cases_for_index(db, ids)}
+        raise ValueError(f"unknown kind of record {kind!r}")
 
     def _apply(self, ix: FileIndex, db: Database, records: list[tuple[str, int]],
                merge: bool = False) -> None:
