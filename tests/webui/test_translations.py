@@ -32,32 +32,7 @@ TRANSLATIONS = ROOT / "webui" / "translations"
 LANGUAGES = ("fr", "es", "ar")
 # Templates other helpers were editing while the interface learnt its languages: they are marked after the
 # merge, and then leave this list (the test fails once a listed template is fully marked, so it only shrinks).
-NOT_YET_MARKED = {
-    "admin/_entry.html",
-    "admin/audit.html",
-    "admin/revoke.html",
-    "admin/tokens.html",
-    "sources/edit.html",
-    "sources/remove.html",
-    "admin/password.html",
-    "admin/users.html",
-    "dashboard/index.html",
-    "digest/_deliveries.html",
-    "digest/_subscription_form.html",
-    "digest/_tabs.html",
-    "digest/archive.html",
-    "digest/archived.html",
-    "digest/draft.html",
-    "digest/recipients.html",
-    "digest/subscription.html",
-    "digest/unsubscribe.html",
-    "items/_curate.html",
-    "items/queue.html",
-    "items/show.html",
-    "search/index.html",
-    "sources/_monitor.html",
-    "sources/index.html",
-}
+NOT_YET_MARKED: set[str] = set()
 TRANSLATING_CALLS = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
 PERSON_FACING_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label"}
 HOLE = "\x00"  # stands for a Jinja construct in the HTML that is left
@@ -84,8 +59,9 @@ class _TextFinder(HTMLParser):
         for name, value in attrs:
             if value is None:
                 continue
-            if name in PERSON_FACING_ATTRIBUTES or (name == "value" and (
-                    tag == "button" or values.get("type") in ("submit", "button", "reset"))):
+            # An input button shows its value; a <button> shows its content and only sends its value.
+            if name in PERSON_FACING_ATTRIBUTES or (name == "value" and tag == "input" and values.get(
+                    "type") in ("submit", "button", "reset")):
                 self._check(f"<{tag} {name}>", value)
 
     def handle_endtag(self, tag: str) -> None:
@@ -158,6 +134,7 @@ def test_the_checker_finds_unmarked_text(source):
     '<a href="{{ url_for(\'cases.show\', case_id=1) }}" class="cf-link">{{ _("Open") }}</a>',
     "{# A comment in words #}<p>{{ _(\"Lead:\") }} {{ lead }}</p>",
     '<input type="hidden" name="next" value="{{ next }}"><option value="en">{{ name }}</option>',
+    '<button type="submit" name="move" value="up">{{ _("Move up") }}</button>',
 ])
 def test_the_checker_passes_marked_text(source):
     assert unmarked_strings(source) == [], source
