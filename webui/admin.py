@@ -34,6 +34,11 @@ NAV = ((N_("Users"), "admin.users", "admin"), (N_("Audit log"), "admin.audit_log
 PAGE_SIZE = 50
 MAX_EXPORT = 100_000
 # The CSV: keys in their own columns for machines, then the same entry as a person reads it.
+# The kinds of record of the audit log's filter, marked for translation (kb.storage.audit.KINDS is English).
+KIND_LABELS = {"item": N_("Article"), "case": N_("Case file"), "contact": N_("Contact"),
+               "source": N_("Source"), "user": N_("User"), "api_token": N_("API token"),
+               "sign_in": N_("Sign-in"), "digest": N_("Digest"), "digest_recipient": N_("Digest recipient"),
+               "audit_log": N_("Audit log")}
 CSV_COLUMNS = ("id", "at_utc", "user_id", "user_email", "action", "entity", "entity_id", "details_json",
                "when", "who", "what", "record", "changes")
 
@@ -217,7 +222,8 @@ def audit_log() -> ResponseReturnValue:
     page = query.page_number
     found = [] if query.errors or page > pages else \
         audit.entries(db, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template("admin/audit.html", query=query, people=people, kinds=audit.KINDS,
+    kinds = {key: gettext(KIND_LABELS.get(key, label)) for key, label in audit.KINDS.items()}
+    return render_template("admin/audit.html", query=query, people=people, kinds=kinds,
                            entries=readable_audit(found), total=total, page=page, pages=pages,
                            page_size=PAGE_SIZE), (400 if query.errors else 200)
 

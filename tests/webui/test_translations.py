@@ -327,3 +327,46 @@ def test_error_pages_speak_the_users_language(app, world):
     client = _client_in(app, world, "researcher", "es")
     page = client.get("/cases/999999").get_data(as_text=True)
     assert "No encontrado" in page and "Volver a la búsqueda" in page
+
+
+# The pages marked after the merge: each renders in every language (a translation with a placeholder the
+# page does not pass would raise here), with its heading translated and no English left in it.
+PAGE_HEADINGS = {
+    "/curation": {"fr": "File de curation", "es": "Cola de curación", "ar": "قائمة الفرز"},
+    "/items/{item}": {"fr": "Sources qui l’ont publié", "es": "Fuentes que lo publicaron",
+                      "ar": "المصادر التي نشرته"},
+    "/?q=council": {"fr": "Rechercher", "es": "Buscar", "ar": "بحث"},
+    "/sources": {"fr": "Suivre un flux ou surveiller une page", "es": "Seguir un canal o vigilar una página",
+                 "ar": "متابعة خلاصة أو مراقبة صفحة"},
+    "/sources/{source}/edit": {"fr": "Modifier la source", "es": "Editar la fuente", "ar": "تعديل المصدر"},
+    "/sources/{source}/remove": {"fr": "Retirer la source", "es": "¿Eliminar la fuente",
+                                 "ar": "إزالة المصدر"},
+    "/dashboard": {"fr": "Échéances des dossiers ouverts", "es": "Plazos de los expedientes abiertos",
+                   "ar": "مواعيد ملفات القضايا المفتوحة"},
+    "/digest": {"fr": "Lettre de la semaine", "es": "Boletín de la semana", "ar": "نشرة الأسبوع"},
+    "/digest/archive": {"fr": "Archives de la lettre hebdomadaire", "es": "Archivo del boletín semanal",
+                        "ar": "أرشيف النشرة الأسبوعية"},
+    "/digest/recipients": {"fr": "Destinataires de la lettre hebdomadaire",
+                           "es": "Destinatarios del boletín semanal", "ar": "مستلمو النشرة الأسبوعية"},
+    "/digest/subscription": {"fr": "La lettre hebdomadaire", "es": "El boletín semanal",
+                             "ar": "النشرة الأسبوعية"},
+    "/admin/users": {"fr": "Ajouter un utilisateur", "es": "Añadir un usuario", "ar": "إضافة مستخدم"},
+    "/admin/audit": {"fr": "Journal d’audit", "es": "Registro de auditoría", "ar": "سجل التدقيق"},
+    "/admin/tokens": {"fr": "Jetons d’API", "es": "Tokens de API", "ar": "رموز واجهة البرمجة"},
+}
+ENGLISH_LEFT = ("Curation queue", "Digest of week", "Add a user", "Audit log", "Follow a feed",
+                "Edit the source",
+                "Remove the source", "Deadlines of open case files", "Digest archive", "Digest recipients")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_marked_pages_answer_in_every_language(app, world, language):
+    client = _client_in(app, world, "admin", language)
+    for path, headings in PAGE_HEADINGS.items():
+        url = path.format(item=world.item_id, source=world.source_id)
+        response = client.get(url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, f"{language} {url}: {response.status_code}"
+        assert headings[language] in page, f"{language} {url}"
+        left = [english for english in ENGLISH_LEFT if english in page]
+        assert not left, f"{language} {url}: {left}"
