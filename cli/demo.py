@@ -21,6 +21,7 @@ from kb import cases as cases_store
 from kb import items as items_store
 from kb import sample
 from kb import sources as sources_store
+from kb import systems as systems_store
 from kb import users as users_store
 from kb.errors import Conflict
 from kb.knowledge import KnowledgeBase, open_kb
@@ -89,6 +90,8 @@ class DemoReport:
     summary: IngestSummary
     contacts: int
     cases: int
+    systems: int = 0
+    case_system_links: int = 0
 
 
 def build_demo(settings: Settings, base_url: str) -> DemoReport:
@@ -109,10 +112,14 @@ def build_demo(settings: Settings, base_url: str) -> DemoReport:
         kb.set_meta("demo", "1")
         add_demo_users(kb)
         add_sample_sources(kb, base_url)
+        # The register first, so that ingest suggests its systems on the items it stores.
+        register = systems_store.load_sample_register(kb.db, sample.load_systems())
         summary = run_once(kb, [source.id for source in sources_store.list_sources(kb.db)])
         contacts, cases = _load_people_and_cases(kb)
+        # Case files name their system in free text: link them to the registered system they name.
+        case_links = systems_store.link_cases_by_name(kb.db)
         kb.sync_index()
-        return DemoReport(summary, contacts, cases)
+        return DemoReport(summary, contacts, cases, register.created, case_links)
     finally:
         kb.close()
 

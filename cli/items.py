@@ -12,9 +12,9 @@ from kb import items as items_store
 from kb.learning import training
 from kb.learning.retag import retag
 
-EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language", "topics",
-                 "sectors", "countries", "relevant", "status", "in_digest", "published", "created_at",
-                 "sources", "cases")
+EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language",
+                 "language_name", "topics", "topic_labels", "sectors", "countries", "relevant", "status",
+                 "in_digest", "published", "created_at", "sources", "cases")
 
 
 @click.group()

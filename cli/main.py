@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from cli import cases, contacts, database, digest, items, monitor, search, serve, sources, users
+from cli import cases, contacts, database, digest, items, monitor, search, serve, sources, systems, users
 from cli.state import CliState
 
 
@@ -24,7 +24,7 @@ def kb_group(ctx: click.Context, data_dir: str) -> None:
 for command in (
     database.init, database.status, database.reindex, database.backup,
     items.items, users.users, sources.sources, monitor.ingest, monitor.worker,
-    search.search_command, search.saved, contacts.contacts, cases.cases, digest.digest,
+    search.search_command, search.saved, contacts.contacts, cases.cases, systems.systems, digest.digest,
     serve.serve_command, serve.demo_command,
 ):
     kb_group.add_command(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 import click
 
@@ -35,8 +36,9 @@ def ingest(state: CliState, every: bool, source_id: int | None) -> None:
         click.echo(f"  source {failed_id}: {error}", err=True)
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM (the caller then finishes what is in flight)."""
+def wait_for_signal(running: Callable[[], bool] = lambda: True) -> None:
+    """Block until SIGINT or SIGTERM, or until `running()` (asked every second) turns false; the caller
+    then finishes what is in flight."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -45,7 +47,7 @@ def wait_for_signal() -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    while not stop.wait(1.0):
+    while not stop.wait(1.0) and running():
         pass
 
 

@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from kb import contacts
 from kb.contacts import Contact, spreadsheet_safe
 from kb.errors import InvalidInput, NotFound, PermissionDenied
-from kb.items import Item, load_items
+from kb.items import Item, load_items, topic_labels
 from kb.storage import audit, outbox
 from kb.storage.db import transaction, utcnow
 from kb.users import User
@@ -41,7 +41,8 @@ MULTILINE_FIELDS = ("legal_basis", "summary")
 MAX_NOTE = 20_000
 MAX_WHAT = 500
 MAX_ROLE = 200
-SOURCE_FIELDS = ("id", "title", "url", "author", "site_name", "published", "language", "topics", "summary")
+SOURCE_FIELDS = ("id", "title", "url", "author", "site_name", "published", "language", "topics",
+                 "topic_labels", "summary")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -583,7 +584,7 @@ def ris_record(item: Item) -> str:
         lines.append(("LA", item.language))
     if item.summary.strip():
         lines.append(("AB", _one_line(item.summary)))
-    lines += [("KW", topic) for topic in item.topics]
+    lines += [("KW", label) for label in topic_labels(item.topics)]  # reference managers show keywords as is
     lines.append(("ER", ""))
     return "".join(f"{tag}  - {value}\r\n" for tag, value in lines)
 
@@ -597,7 +598,8 @@ def source_csv_row(item: Item) -> list[str]:
     """The CSV cells of one source, in SOURCE_FIELDS order, topics joined with ';', formulas neutralised."""
     values = {"id": str(item.id), "title": item.title, "url": item.url, "author": item.author,
               "site_name": item.site_name, "published": item.published or "", "language": item.language,
-              "topics": ";".join(item.topics), "summary": item.summary}
+              "topics": ";".join(item.topics), "topic_labels": "; ".join(topic_labels(item.topics)),
+              "summary": item.summary}
     return [spreadsheet_safe(values[name]) for name in SOURCE_FIELDS]
 
 

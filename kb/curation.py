@@ -169,6 +169,7 @@ class QueueFilters:
     source: int | None = None
     relevant_only: bool = False
     needs_reader_only: bool = False
+    system: int | None = None  # items suggested for or confirmed as about this system (kb.systems)
 
 
 @dataclass(frozen=True)
@@ -554,6 +555,10 @@ def queue(db: Database, filters: QueueFilters | None = None, page: int = 1,
     if filters.source is not None:
         where.append("EXISTS (SELECT 1 FROM item_sources l WHERE l.item_id = i.id AND l.source_id = ?)")
         params.append(int(filters.source))
+    if filters.system is not None:
+        where.append("EXISTS (SELECT 1 FROM system_items s WHERE s.item_id = i.id AND s.system_id = ? "
+                     "AND s.state != 'rejected')")
+        params.append(int(filters.system))
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     total = int(db.execute(f"SELECT count(*) FROM items i {clause}", params).fetchone()[0])  # noqa: S608
     ids = [r[0] for r in db.execute(

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from kb import tags
+from kb import systems, tags
 from kb.errors import InvalidInput, NotFound
 from kb.storage import outbox
 from kb.storage.db import transaction, utcnow
 from kb.text.fingerprints import content_fingerprint
+from kb.text.language import language_name
 from kb.text.tagging import TopicEvidence
+from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import canonical_url
 
 LOGGER = logging.getLogger(__name__)
@@ -213,6 +215,9 @@ def store_item(db: Database, draft: ItemDraft, source_id: int | None = None, *,
             outcome = "updated"
         _link_source(db, item_id, source_id, draft, now)
         tags.apply_tagger_tags(db, item_id, draft.topics)
+        # The register's systems this version names become suggested links (never undoing a person's).
+        systems.suggest_for_item(db, item_id, title, _clip(draft.summary, MAX_SUMMARY),
+                                 _clip(draft.text, MAX_TEXT))
         if watched:
             db.execute(
                 "INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "
@@ -356,6 +361,13 @@ def delete_item(db: Database, item_id: int) -> None:
         outbox.enqueue(db, [item_id])
 
 
+def topic_labels(topic_ids: Iterable[str]) -> list[str]:
+    """The topics as a person reads them (English labels; an id the taxonomy no longer has stays as is).
+    Exports carry these beside the keys, which stay in their own column for programs."""
+    taxonomy = load_taxonomy()
+    return [taxonomy.label(topic) if topic in taxonomy else topic for topic in topic_ids]
+
+
 def export_record(item: Item) -> dict[str, object]:
     """The flat record `kb items export` writes: one per item, lists for topics, sectors and countries."""
     active = item.topics
@@ -373,6 +385,8 @@ def export_record(item: Item) -> dict[str, object]:
         "author": item.author,
         "language": item.language,
         "topics": active,
+        "topic_labels": topic_labels(active),
+        "language_name": language_name(item.language or "und"),
         "sectors": facet("sector"),
         "countries": facet("country"),
         "relevant": item.relevant,

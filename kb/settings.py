@@ -285,7 +285,7 @@ class Settings:
         10, _count(1), "Seconds between two looks for due sources by the scheduler (kb serve; at least 1)."
     )
     # Web
-    web_threads: int = _setting(8, _count(1), "Threads of the production web server (kb serve; at least 1).")
+    web_threads: int = _setting(8, _count(1), "Threads of each web server process (kb serve; at least 1).")
     session_minutes: int = _setting(480, _count(1), "Minutes after which a web session expires (at least 1).")
     secure_cookies: bool = _setting(False, _bool, "Mark cookies Secure; turn on when served over HTTPS.")
     # Digest

@@ -90,6 +90,10 @@ def test_items_export_jsonl_and_csv(data_dir: Path, tmp_path: Path):
     assert required <= records[0].keys()
     assert records[0]["title"] == "Première histoire, avec virgule"
     assert records[0]["sectors"] == ["sector/welfare"]
+    # Keys for programs, and the same topics as a person reads them (labels from taxonomy.toml).
+    assert records[0]["topics"] == ["sector/welfare", "system/risk-scoring"]
+    assert records[0]["topic_labels"] == ["Welfare and social protection", "Risk scoring and fraud detection"]
+    assert (records[0]["language_name"], records[1]["language_name"]) == ("French", "English")
 
     target = tmp_path / "items.csv"
     exported = run_kb(data_dir, "items", "export", "--format", "csv", "--output", str(target))
@@ -97,6 +101,7 @@ def test_items_export_jsonl_and_csv(data_dir: Path, tmp_path: Path):
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [row["title"] for row in rows][0] == "Première histoire, avec virgule"
     assert required <= rows[0].keys()
+    assert rows[0]["topic_labels"] == "Welfare and social protection|Risk scoring and fraud detection"
 
 
 def test_sources_list_prints_the_warning_and_what_the_last_fetch_did(data_dir: Path):

@@ -19,7 +19,8 @@ MAX_LOOSE_KB_MODULES = 12
 SQL_MODULES = {
     *(f"kb/{name}.py" for name in ("items", "sources", "tags", "curation", "contacts", "cases", "users")),
     "kb/monitor.py", "kb/digest/draft.py", "kb/digest/deliveries.py", "kb/digest/recipients.py",
-    "kb/search/saved.py", "kb/learning/records.py",
+    "kb/search/saved.py", "kb/learning/records.py", "kb/systems/records.py", "kb/systems/matching.py",
+    "kb/systems/exchange.py",
 }
 SQL_RE = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
                     r"CREATE\s+(TABLE|INDEX|TRIGGER))\b", re.IGNORECASE | re.DOTALL)

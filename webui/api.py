@@ -20,6 +20,7 @@ from kb.items import Item
 from kb.users import User
 from webui.access import current_kb, login_required, signed_in_user
 from webui.search import parse_request, run_search
+from webui.systems import item_system_links, link_json, list_json, system_detail_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -41,6 +42,7 @@ def item_json(item: Item, user: User) -> dict[str, Any]:
     record["notes"] = [note.as_json() for note in curation.list_notes(db, item.id)]
     record["cases"] = [{"id": c.id, "title": c.title, "status": c.status}
                        for c in (cases_store.find_case(db, user, cid) for cid in item.case_ids) if c]
+    record["systems"] = [link_json(link) for link in item_system_links(item.id)]
     return record
 
 
@@ -104,3 +106,17 @@ def curate(item_id: int) -> ResponseReturnValue:
     db = current_kb().db
     curation.apply(db, [item_id], change, user.id)
     return jsonify(item_json(items_store.get_item(db, item_id), user))
+
+
+@bp.route("/systems")
+@login_required
+def systems() -> ResponseReturnValue:
+    """GET /api/v1/systems?country=nl&sector=welfare&status=in+use&q=syri (as the register's list)."""
+    return jsonify(list_json(request.args, signed_in_user()))
+
+
+@bp.route("/systems/<int:system_id>")
+@login_required
+def system(system_id: int) -> ResponseReturnValue:
+    """A system with its status timeline and its confirmed items."""
+    return jsonify(system_detail_json(system_id, signed_in_user()))

@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "webui.contacts",
     "webui.digest",
     "webui.i18n",
+    "webui.systems",
 )
 
 SECURITY_HEADERS = {
@@ -50,7 +51,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-# Failed sign-ins allowed per window before further attempts are refused (in memory, per process).
+# Failed sign-ins allowed per window before further attempts are refused (counted in the database, so
+# across every web process).
 SIGN_IN_LIMIT_PER_ACCOUNT = 5
 SIGN_IN_LIMIT_PER_ADDRESS = 20
 SIGN_IN_WINDOW_SECONDS = 300
@@ -99,8 +101,8 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None, intake: S
     )
     app.config.update(config)
     app.extensions["kb_sign_in_limits"] = (
-        FailureLimiter(SIGN_IN_LIMIT_PER_ACCOUNT, SIGN_IN_WINDOW_SECONDS),
-        FailureLimiter(SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_WINDOW_SECONDS),
+        FailureLimiter(SIGN_IN_LIMIT_PER_ACCOUNT, SIGN_IN_WINDOW_SECONDS, "account"),
+        FailureLimiter(SIGN_IN_LIMIT_PER_ADDRESS, SIGN_IN_WINDOW_SECONDS, "address"),
     )
     csrf.init_app(app)
     templating.init_app(app)

@@ -21,7 +21,7 @@ from kb.curation import Change, LastDecision, QueueFilters, Undone
 from kb.errors import InvalidInput, KbError
 from kb.items import PageVersion
 from kb.search.service import similar_items
-from kb.storage.db import parse_published
+from kb.storage.db import parse_published, parse_row_id
 from kb.text.taxonomy import FACETS, load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
@@ -266,6 +266,8 @@ def _queue_filters(args: MultiDict[str, str]) -> QueueFilters:
         source=source_id,
         relevant_only=args.get("relevant") == "1",
         needs_reader_only=args.get("reader") == "1",
+        system=parse_row_id(raw, "choose a system from the list")
+        if (raw := args.get("system", "").strip()) else None,
     )
 
 
@@ -308,6 +310,8 @@ def _filters_on(filters: QueueFilters) -> list[str]:
         on.append(gettext("relevant only"))
     if filters.needs_reader_only:
         on.append(gettext("needs a reader only"))
+    if filters.system is not None:
+        on.append(gettext("one system"))
     return on
 
 

@@ -49,9 +49,9 @@ MAX_PAGE = 500
 MAX_QUERY = 500
 MAX_VALUES = 50
 EXPORT_LIMIT = 5_000
-EXPORT_FIELDS = ("id", "title", "url", "canonical_url", "published", "language", "topics", "sectors",
-                 "countries", "status", "in_digest", "relevant", "author", "sources", "cases", "summary",
-                 "text", "created_at")
+EXPORT_FIELDS = ("id", "title", "url", "canonical_url", "published", "language", "language_name", "topics",
+                 "topic_labels", "sectors", "countries", "status", "in_digest", "relevant", "author",
+                 "sources", "cases", "summary", "text", "created_at")
 # Spreadsheet programs run cells starting with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

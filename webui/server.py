@@ -1,9 +1,16 @@
-"""Serving the app with waitress, a production WSGI server (never Flask's development server)."""
+"""Serving the app with production WSGI servers (never Flask's development server).
+
+- `serve_workers`: gunicorn's pre-fork workers, several processes behind one port, each building its own
+  app (and so its own database connections and searchers) after the fork. What `kb serve` runs on Unix.
+- `serve` and `start_in_background`: waitress, threads in this one process. For platforms without fork
+  (Windows), and for servers embedded in a process that does other work (the tests, the browser tests).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +23,8 @@ LOGGER = logging.getLogger(__name__)
 # Bounds that keep slow or huge requests from tying up the threads (uploads are OPML files).
 MAX_REQUEST_BODY = 10_000_000
 CHANNEL_TIMEOUT = 60
+# Seconds a stopping worker process has to finish the requests in hand before it is killed.
+GRACEFUL_SECONDS = 10
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 8) -> None:
@@ -49,3 +58,57 @@ def start_in_background(app: Flask, host: str = "127.0.0.1", port: int = 0,
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     return BackgroundServer(server, thread, f"http://{host}:{server.effective_port}/")  # type: ignore[union-attr]
+
+
+def worker_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn's settings for `serve_workers`."""
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        # A worker takes a connection only while one of its threads is free, and a connection carries one
+        # request: waiting requests stay in the kernel's queue on the shared port, where whichever process
+        # frees a thread first takes the next. With keep-alive (or more connections than threads) a process
+        # keeps the clients it happened to accept and queues them behind its own busy threads while another
+        # process idles. A reverse proxy in front keeps browsers' connections alive anyway.
+        "worker_connections": threads,
+        "keepalive": 0,
+        # A worker whose main loop stops reporting for this long is killed and replaced.
+        "timeout": CHANNEL_TIMEOUT,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "proc_name": "kb-web",
+        "loglevel": "info",
+        "accesslog": None,
+        "preload_app": False,  # the app is built in each worker, after the fork (no shared connections)
+    }
+
+
+def serve_workers(load: Callable[[], Flask], *, host: str, port: int, workers: int, threads: int,
+                  ready: Callable[[str, int], None] | None = None) -> None:
+    """Serve with `workers` gunicorn processes of `threads` threads until SIGTERM (or SIGINT), in this
+    process's main thread, which becomes the workers' master. Each worker calls `load()` once to build its
+    app. `ready(host, port)` is called once the port is bound (port 0: a free one was chosen)."""
+    from gunicorn.app.base import BaseApplication  # Unix only: imported when serving with it
+
+    options = worker_options(host, port, workers, threads)
+
+    def when_ready(arbiter: Any) -> None:
+        if ready is not None:
+            address = arbiter.LISTENERS[0].sock.getsockname()
+            ready(address[0], int(address[1]))
+
+    class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+        def load_config(self) -> None:
+            for name, value in options.items():
+                self.cfg.set(name, value)
+            self.cfg.set("when_ready", when_ready)
+            # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl), which
+            # two servers on one machine would share; nothing here uses it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Flask:
+            return load()
+
+    _Application().run()

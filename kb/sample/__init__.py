@@ -1,4 +1,5 @@
-"""The bundled offline sample corpus: feeds, article pages, a watched page, contacts and cases."""
+"""The bundled offline sample corpus: feeds, article pages, a watched page, contacts, cases and a starter
+register of systems."""
 
 from __future__ import annotations
 
@@ -30,3 +31,9 @@ def load_cases() -> list[dict[str, Any]]:
     """The two sample case files."""
     cases: list[dict[str, Any]] = _load_json("cases.json")
     return cases
+
+
+def load_systems() -> list[dict[str, Any]]:
+    """The starter register: systems the sample articles discuss, described from public facts (kb.systems)."""
+    systems: list[dict[str, Any]] = _load_json("systems.json")
+    return systems

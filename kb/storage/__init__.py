@@ -1,5 +1,6 @@
 """Storage of record: the SQLite connection and its migrations (`db`), the outbox that feeds the search
-index (`outbox`), the audit log (`audit`) and the `meta` table (`meta`).
+index (`outbox`), the audit log (`audit`), the `meta` table (`meta`) and
+the failures counted for sign-in throttling (`throttle`).
 
 Imports nothing of `kb` but `kb.errors`: every other area builds on it. SQL lives here and in the record
 modules at the top of `kb/` (one per entity), never in `kb.search`, `kb.text`, `ingest`, `webui` or `cli`.

@@ -451,7 +451,96 @@ def _relevance_verdict(db: Database) -> None:
         """)
 
 
-@MIGRATIONS(name="0010_queue")
+@MIGRATIONS(name="0007_systems")
+def _systems(db: Database) -> None:
+    # The register of algorithmic systems (kb.systems): a record per system, its names and aliases (folded
+    # for matching, unique across the register), a dated status timeline backed by items, and its links to
+    # items (suggested by the matcher, confirmed or rejected by a person: a rejection is kept so matching
+    # never suggests it again), to case files and to contacts. Field names follow the UK Algorithmic
+    # Transparency Recording Standard where one fits (README).
+    _run_script(db,
+        """
+        CREATE TABLE systems (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            country TEXT NOT NULL DEFAULT '',
+            level TEXT NOT NULL DEFAULT '' CHECK (level IN ('', 'national', 'regional', 'city')),
+            organisation TEXT NOT NULL DEFAULT '',
+            external_supplier TEXT NOT NULL DEFAULT '',
+            sector TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            decision TEXT NOT NULL DEFAULT '',
+            legal_basis TEXT NOT NULL DEFAULT '',
+            rights TEXT NOT NULL DEFAULT '[]',
+            register_url TEXT NOT NULL DEFAULT '',
+            impact_assessment TEXT NOT NULL DEFAULT 'unknown',
+            source_disclosed TEXT NOT NULL DEFAULT 'unknown',
+            notes TEXT NOT NULL DEFAULT '',
+            draft INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX systems_country ON systems(country);
+
+        CREATE TABLE system_aliases (
+            system_id INTEGER NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+            alias TEXT NOT NULL,
+            folded TEXT NOT NULL UNIQUE,
+            is_name INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX system_aliases_system ON system_aliases(system_id);
+
+        CREATE TABLE system_status (
+            id INTEGER PRIMARY KEY,
+            system_id INTEGER NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('announced', 'piloted', 'in use', 'suspended', 'ended',
+                                                   'ruled unlawful')),
+            date TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX system_status_system ON system_status(system_id, date);
+        CREATE TABLE system_status_items (
+            step_id INTEGER NOT NULL REFERENCES system_status(id) ON DELETE CASCADE,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            PRIMARY KEY (step_id, item_id)
+        );
+
+        CREATE TABLE system_items (
+            system_id INTEGER NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            state TEXT NOT NULL CHECK (state IN ('suggested', 'confirmed', 'rejected')),
+            origin TEXT NOT NULL CHECK (origin IN ('matcher', 'person')),
+            evidence TEXT NOT NULL DEFAULT '[]',
+            decided_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            decided_at TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (system_id, item_id)
+        );
+        CREATE INDEX system_items_item ON system_items(item_id);
+        CREATE INDEX system_items_state ON system_items(state, system_id);
+
+        CREATE TABLE system_cases (
+            system_id INTEGER NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+            case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            added_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (system_id, case_id)
+        );
+        CREATE INDEX system_cases_case ON system_cases(case_id);
+        CREATE TABLE system_contacts (
+            system_id INTEGER NOT NULL REFERENCES systems(id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            role TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (system_id, contact_id)
+        );
+        CREATE INDEX system_contacts_contact ON system_contacts(contact_id);
+        """)
+
+
+@MIGRATIONS(name="0008_digest_week")
 def _queue(db: Database) -> None:
     # The digest takes an item in the week it was accepted or marked for it (`digest_at`), not the week it
     # was published: a late find lands in the current digest, not an old (maybe sent) one. `status_at`
@@ -466,14 +555,14 @@ def _queue(db: Database) -> None:
         """)
 
 
-@MIGRATIONS(name="0011_user_language")
+@MIGRATIONS(name="0009_user_language")
 def _user_language(db: Database) -> None:
     # The interface speaks English, French, Spanish and Arabic; each user may choose one ("" follows the
     # browser's Accept-Language).
     db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
 
 
-@MIGRATIONS(name="0009_relevance_model")
+@MIGRATIONS(name="0010_relevance_model")
 def _relevance_model(db: Database) -> None:
     # A relevance model learned from the coordinator's accepts and rejects (kb.learning) scores incoming
     # items: its probability and the n-grams behind it are kept on the item, with who judged its relevance
@@ -499,4 +588,23 @@ def _relevance_model(db: Database) -> None:
             cv_folds INTEGER NOT NULL DEFAULT 0,
             model BLOB NOT NULL
         );
+        """)
+
+
+@MIGRATIONS(name="0011_sign_in_failures")
+def _sign_in_failures(db: Database) -> None:
+    # Failed sign-ins are counted here rather than in a web process's memory: `kb serve` answers from
+    # several processes, and a count kept by each would let a guesser try as many times over as there are
+    # processes. Keys are keyed hashes of the account or address (see kb.storage.throttle); rows older
+    # than the window are deleted as new ones arrive.
+    _run_script(db,
+        """
+        CREATE TABLE sign_in_failures (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            failed_at REAL NOT NULL
+        );
+        CREATE INDEX sign_in_failures_by_key ON sign_in_failures (scope, key, failed_at);
+        CREATE INDEX sign_in_failures_by_age ON sign_in_failures (scope, failed_at);
         """)

@@ -289,8 +289,8 @@ def test_ris_record_format(db: Database) -> None:
         "T2  - Civic Ledger\r\n"
         "LA  - en\r\n"
         "AB  - Income averaging produced false debts.\r\n"
-        "KW  - sector/welfare\r\n"
-        "KW  - system/risk-scoring\r\n"
+        "KW  - Welfare and social protection\r\n"
+        "KW  - Risk scoring and fraud detection\r\n"
         "ER  - \r\n"
     )
 
@@ -314,7 +314,8 @@ def test_sources_exports(db: Database, people: People, case: cases.CaseFile) -> 
     rows = list(csv.DictReader(io.StringIO(cases.sources_csv(db, people.researcher, case.id))))
     assert [int(r["id"]) for r in rows] == [first, second]
     assert rows[0]["title"] == "'=cmd|' /C calc'!A0"
-    assert rows[1]["topics"] == "sector/welfare;system/risk-scoring"
+    assert rows[1]["topics"] == "sector/welfare;system/risk-scoring"  # keys for programs
+    assert rows[1]["topic_labels"] == "Welfare and social protection; Risk scoring and fraud detection"
 
 
 def test_cli_cases(tmp_path: Path, people: People) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kb import systems as systems_store
 from kb import users as users_store
 from kb.search import saved as saved_searches
 from tests.webui.conftest import PASSWORD, ROLES, World, csrf_token
@@ -79,6 +80,8 @@ ROUTES = [
     Route("GET", "/api/v1/items/<int:item_id>", "/api/v1/items/{item}", "researcher"),
     Route("POST", "/api/v1/items/<int:item_id>/curation", "/api/v1/items/{item}/curation", "coordinator",
           json={"status": "accepted"}),
+    Route("GET", "/api/v1/systems", "/api/v1/systems?country=nl", "researcher"),
+    Route("GET", "/api/v1/systems/<int:system_id>", "/api/v1/systems/{system}", "researcher"),
 ]
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
           ("GET", "/static/<path:filename>")}
@@ -89,6 +92,7 @@ def _ids(world: World, role: str | None) -> dict[str, int]:
     ids = {"item": world.item_id, "source": world.source_id, "case": world.case_id, "saved": 0, "token": 0}
     other = users_store.add_user(world.kb.db, "other@lab.example", PASSWORD, "researcher")
     ids["other"] = other.id
+    ids["system"] = systems_store.create_system(world.kb.db, world.users["admin"], {"name": "Matrix"}).id
     if role is not None:
         user = world.users[role]
         users_store.create_token(world.kb.db, user.id, "t")

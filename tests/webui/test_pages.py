@@ -128,6 +128,11 @@ def test_export_csv_and_json(signed_in, world, corpus):
     as_json = json.loads(_text(client.get("/search/export.json?q=algorithm&language=fr")))
     assert [i["id"] for i in as_json["items"]] == [corpus["french"]]
     assert as_json["items"][0]["sectors"] == ["sector/health"]
+    assert as_json["items"][0]["language_name"] == "French"
+    assert as_json["items"][0]["topic_labels"] == ["Health"]
+    evil = next(row for row in rows if row["title"].startswith("'=HYPERLINK"))
+    assert evil["topics"] == "sector/welfare; system/risk-scoring"
+    assert evil["topic_labels"] == "Welfare and social protection; Risk scoring and fraud detection"
     assert client.get("/search/export.xlsx").status_code == 404
 
 

@@ -32,7 +32,17 @@ TRANSLATIONS = ROOT / "webui" / "translations"
 LANGUAGES = ("fr", "es", "ar")
 # Templates other helpers were editing while the interface learnt its languages: they are marked after the
 # merge, and then leave this list (the test fails once a listed template is fully marked, so it only shrinks).
-NOT_YET_MARKED: set[str] = set()
+NOT_YET_MARKED = {
+    "systems/_chart.html",
+    "systems/_item_links.html",
+    "systems/_queue_links.html",
+    "systems/candidates.html",
+    "systems/countries.html",
+    "systems/country.html",
+    "systems/form.html",
+    "systems/index.html",
+    "systems/show.html",
+}
 TRANSLATING_CALLS = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
 PERSON_FACING_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label"}
 HOLE = "\x00"  # stands for a Jinja construct in the HTML that is left
