@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from kb import users as users_store
@@ -25,13 +26,19 @@ from kb.errors import InvalidInput, NotFound
 from kb.storage import audit
 from kb.users import ROLES
 from webui.access import current_kb, refresh_session_version, role_required, signed_in_user
+from webui.i18n import N_, key_label
 from webui.templating import topic_label, when
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-NAV = (("Users", "admin.users", "admin"), ("Audit log", "admin.audit_log", "admin"))
+NAV = ((N_("Users"), "admin.users", "admin"), (N_("Audit log"), "admin.audit_log", "admin"))
 PAGE_SIZE = 50
 MAX_EXPORT = 100_000
 # The CSV: keys in their own columns for machines, then the same entry as a person reads it.
+# The kinds of record of the audit log's filter, marked for translation (kb.storage.audit.KINDS is English).
+KIND_LABELS = {"item": N_("Article"), "case": N_("Case file"), "contact": N_("Contact"),
+               "source": N_("Source"), "user": N_("User"), "api_token": N_("API token"),
+               "sign_in": N_("Sign-in"), "digest": N_("Digest"), "digest_recipient": N_("Digest recipient"),
+               "audit_log": N_("Audit log")}
 CSV_COLUMNS = ("id", "at_utc", "user_id", "user_email", "action", "entity", "entity_id", "details_json",
                "when", "who", "what", "record", "changes")
 
@@ -54,7 +61,8 @@ def add_user() -> ResponseReturnValue:
                                 name=form.get("name", ""), by=signed_in_user().id)
     if generated:  # shown once, in this response only
         return render_template("admin/password.html", person=user, password=password, created=True)
-    flash(f"{user.email} can now sign in as {user.role}.", "info")
+    role = key_label("role_label", user.role)
+    flash(gettext("%(email)s can now sign in as %(role)s.", email=user.email, role=role), "info")
     return redirect(url_for("admin.users"))
 
 
@@ -70,7 +78,7 @@ def update_user(user_id: int) -> ResponseReturnValue:
         raise InvalidInput("you cannot change your own role or deactivate yourself; ask another admin")
     name = form.get("name")
     person = users_store.update_user(current_kb().db, user_id, role=role, active=active, name=name, by=me.id)
-    flash(f"{person.email} updated.", "info")
+    flash(gettext("%(email)s updated.", email=person.email), "info")
     return redirect(url_for("admin.users") + f"#user-{user_id}")
 
 
@@ -90,7 +98,8 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         refresh_session_version(users_store.get_user(db, user_id))
     if generated:
         return render_template("admin/password.html", person=person, password=password, created=False)
-    flash(f"The password of {person.email} is reset; their sessions are ended.", "info")
+    flash(gettext("The password of %(email)s is reset; their sessions are ended.", email=person.email),
+          "info")
     return redirect(url_for("admin.users"))
 
 
@@ -123,9 +132,10 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     token = _token_or_404(token_id)
     if request.form.get("confirm") != "yes":
         return render_template("admin/revoke.html", token=token,
-                               error="Tick the box to confirm, then press Revoke."), 400
+                               error=gettext("Tick the box to confirm, then press Revoke.")), 400
     users_store.revoke_token(current_kb().db, token.user_id, token_id, by=signed_in_user())
-    flash(f"The token {token.name or '(unnamed)'} of {token.owner} is revoked.", "info")
+    flash(gettext("The token %(name)s of %(owner)s is revoked.", name=token.name or gettext("(unnamed)"),
+                  owner=token.owner), "info")
     return redirect(url_for("admin.tokens"))
 
 
@@ -154,7 +164,8 @@ class AuditQuery:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            self.errors[name] = f"“{text[:40]}” is not a date: pick one, or type it as 2026-03-31."
+            self.errors[name] = gettext("“%(text)s” is not a date: pick one, or type it as 2026-03-31.",
+                                        text=text[:40])
             return None
 
     def check(self, people: Sequence[tuple[int, str]]) -> audit.AuditFilter:
@@ -164,14 +175,14 @@ class AuditQuery:
             if self.person.isascii() and self.person.isdigit() and int(self.person) in {p for p, _ in people}:
                 person_id = int(self.person)
             else:
-                self.errors["person"] = "Choose a person from the list."
+                self.errors["person"] = gettext("Choose a person from the list.")
         if self.kind and self.kind not in audit.KINDS:
-            self.errors["kind"] = "Choose a kind of record from the list."
+            self.errors["kind"] = gettext("Choose a kind of record from the list.")
         since, until = self._date("from", self.since), self._date("to", self.until)
         if since and until and since > until:
-            self.errors["to"] = "The end date is before the start date."
+            self.errors["to"] = gettext("The end date is before the start date.")
         if not (self.page.isascii() and self.page.isdigit() and int(self.page) >= 1):
-            self.errors["page"] = "The page number must be a whole number from 1."
+            self.errors["page"] = gettext("The page number must be a whole number from 1.")
         tz = current_kb().settings.tz
         return audit.AuditFilter(
             person_id=person_id, entity=self.kind if "kind" not in self.errors else None,
@@ -211,7 +222,8 @@ def audit_log() -> ResponseReturnValue:
     page = query.page_number
     found = [] if query.errors or page > pages else \
         audit.entries(db, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_template("admin/audit.html", query=query, people=people, kinds=audit.KINDS,
+    kinds = {key: gettext(KIND_LABELS.get(key, label)) for key, label in audit.KINDS.items()}
+    return render_template("admin/audit.html", query=query, people=people, kinds=kinds,
                            entries=readable_audit(found), total=total, page=page, pages=pages,
                            page_size=PAGE_SIZE), (400 if query.errors else 200)
 

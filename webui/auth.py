@@ -7,6 +7,7 @@ import math
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 
 from kb import users as users_store
 from kb.errors import InvalidInput
@@ -44,14 +45,15 @@ def sign_in() -> ResponseReturnValue:
     wait = max(per_account.retry_after(account_key), per_address.retry_after(address_key))
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
-        message = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        message = ngettext("Too many failed sign-ins. Try again in %(num)s minute.",
+                           "Too many failed sign-ins. Try again in %(num)s minutes.", minutes)
         return render_template("auth/sign_in.html", next=target, email=email, error=message), 429
     user = users_store.sign_in(current_kb().db, email, password, address=address_key)  # audited either way
     if user is None:
         per_account.fail(account_key)
         per_address.fail(address_key)
         return render_template("auth/sign_in.html", next=target, email=email,
-                               error="Wrong e-mail address or password."), 200
+                               error=gettext("Wrong e-mail address or password.")), 200
     per_account.reset(account_key)
     start_session(user)
     return redirect(target)
@@ -64,7 +66,7 @@ def sign_out() -> ResponseReturnValue:
     if user is not None:
         users_store.end_sessions(current_kb().db, user.id, signing_out=True)
     session.clear()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"))
 
 
@@ -82,13 +84,13 @@ def change_password() -> ResponseReturnValue:
     user = signed_in_user()
     db = current_kb().db
     if users_store.authenticate(db, user.email, request.form.get("current", "")) is None:
-        raise InvalidInput("the current password is wrong")
+        raise InvalidInput(gettext("the current password is wrong"))
     new = request.form.get("new", "")
     if new != request.form.get("confirm", ""):
-        raise InvalidInput("the two new passwords differ")
+        raise InvalidInput(gettext("the two new passwords differ"))
     users_store.set_password(db, user.id, new, by=user.id)
     refresh_session_version(users_store.get_user(db, user.id))  # other sessions end, this one goes on
-    flash("Your password is changed; your other sessions are signed out.", "info")
+    flash(gettext("Your password is changed; your other sessions are signed out."), "info")
     return redirect(url_for("auth.profile"))
 
 
@@ -108,5 +110,5 @@ def create_token() -> ResponseReturnValue:
 def revoke_token(token_id: int) -> ResponseReturnValue:
     user = signed_in_user()
     users_store.revoke_token(current_kb().db, user.id, token_id, by=user)
-    flash("The token is revoked.", "info")
+    flash(gettext("The token is revoked."), "info")
     return redirect(url_for("auth.profile"))

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from kb import cases as cases_store
 from kb import curation
@@ -18,11 +19,12 @@ from kb.curation import Series
 from kb.learning import training
 from kb.learning.retag import judge_shares
 from webui.access import current_kb, role_required, signed_in_user
+from webui.i18n import N_
 from webui.sources import monitor_status
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("dashboard", __name__)
-NAV = (("Dashboard", "dashboard.index", "coordinator"),)
+NAV = ((N_("Dashboard"), "dashboard.index", "coordinator"),)
 
 # Colour-blind-safe palette (Okabe and Ito); the last is for "other" and "no sector".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
@@ -86,7 +88,7 @@ def line_chart(title: str, weeks: Sequence[str], series: Sequence[Series],
 
 
 def _sector_label(key: str) -> str:
-    return "No sector" if key == curation.NO_SECTOR else topic_label(f"sector/{key}")
+    return gettext("No sector") if key == curation.NO_SECTOR else topic_label(f"sector/{key}")
 
 
 @bp.route("/dashboard")
@@ -95,8 +97,8 @@ def index() -> ResponseReturnValue:
     kb = current_kb()
     board = curation.dashboard(kb.db, tz=kb.settings.tz)
     charts = [
-        line_chart("Items per week by sector", board.weeks, board.by_sector, _sector_label),
-        line_chart("Items per week by language", board.weeks, board.by_language, language_name),
+        line_chart(gettext("Items per week by sector"), board.weeks, board.by_sector, _sector_label),
+        line_chart(gettext("Items per week by language"), board.weeks, board.by_language, language_name),
     ]
     today = datetime.now(kb.settings.tz).date()  # the lab's day
     deadlines = cases_store.upcoming_deadlines(kb.db, signed_in_user(), days=DEADLINE_DAYS, today=today)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from markupsafe import Markup
 
 from kb import systems as systems_store
@@ -42,9 +43,10 @@ from kb.errors import InvalidInput, KbError, NotFound
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.app import csrf
+from webui.i18n import N_
 
 bp = Blueprint("digest", __name__)
-NAV = (("Digest", "digest.draft", "coordinator"),)
+NAV = ((N_("Digest"), "digest.draft", "coordinator"),)
 
 MOVES = ("up", "down")
 # Pages reached through an unsubscribe link carry its token in the address: keep them out of caches.
@@ -56,7 +58,7 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofoll
 
 def _sentence(error: KbError) -> str:
     """An error of the core as a sentence for a flash message."""
-    text = str(error).strip() or "That did not work"
+    text = str(error).strip() or gettext("That did not work")
     if not any(mark in text.split(" ", 1)[0] for mark in "@/:"):  # an address stays as it is
         text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -172,7 +174,7 @@ def stylesheet() -> ResponseReturnValue:
 def intro() -> ResponseReturnValue:
     kb, week = current_kb(), _form_week()
     _attempt(lambda: set_intro(kb.db, week, request.form.get("intro", ""), by=signed_in_user().id),
-             "The introduction is saved.")
+             gettext("The introduction is saved."))
     return _back(week)
 
 
@@ -193,7 +195,8 @@ def summary() -> ResponseReturnValue:
     kb, week, item_id = current_kb(), _form_week(), _form_item()
     text = request.form.get("summary", "")
     _attempt(lambda: set_summary(kb.db, kb.settings, week, item_id, text, by=signed_in_user().id),
-             "The summary is saved." if text.strip() else "The summary is back to the default.")
+             gettext("The summary is saved.") if text.strip()
+             else gettext("The summary is back to the default."))
     return _back(week, item_id)
 
 
@@ -202,7 +205,7 @@ def summary() -> ResponseReturnValue:
 def drop() -> ResponseReturnValue:
     kb, week, item_id = current_kb(), _form_week(), _form_item()
     _attempt(lambda: drop_item(kb.db, kb.settings, week, item_id, by=signed_in_user().id),
-             "The item is left out of this digest (it stays accepted in the knowledge base).")
+             gettext("The item is left out of this digest (it stays accepted in the knowledge base)."))
     return _back(week)
 
 
@@ -211,7 +214,7 @@ def drop() -> ResponseReturnValue:
 def restore() -> ResponseReturnValue:
     kb, week, item_id = current_kb(), _form_week(), _form_item()
     _attempt(lambda: restore_item(kb.db, week, item_id, by=signed_in_user().id),
-             "The item is back in the digest.")
+             gettext("The item is back in the digest."))
     return _back(week, item_id)
 
 
@@ -226,12 +229,12 @@ def _moved(digest: Digest, item_id: int, move: str) -> list[int]:
             index = members.index(item_id)
             other = index - 1 if move == "up" else index + 1
             if not 0 <= other < len(members):
-                raise InvalidInput(f"the item is already the {'first' if move == 'up' else 'last'} "
-                                   "of its topic")
+                raise InvalidInput(gettext("the item is already the first of its topic") if move == "up"
+                                   else gettext("the item is already the last of its topic"))
             a, b = order.index(members[index]), order.index(members[other])
             order[a], order[b] = order[b], order[a]
             return order
-    raise InvalidInput(f"item {item_id} is not in the digest of {digest.week}")
+    raise InvalidInput(gettext("item %(id)s is not in the digest of %(week)s", id=item_id, week=digest.week))
 
 
 def _positioned(digest: Digest) -> list[int]:
@@ -242,7 +245,8 @@ def _positioned(digest: Digest) -> list[int]:
         try:
             position = float(raw) if raw else float(index)
         except ValueError as exc:
-            raise InvalidInput(f"the position of {entry.title[:60]!r} is not a number") from exc
+            raise InvalidInput(gettext("the position of %(title)s is not a number",
+                                       title=repr(entry.title[:60]))) from exc
         keyed.append((position, position == index, index, entry.item_id))
     return [item_id for *_, item_id in sorted(keyed)]
 
@@ -266,7 +270,7 @@ def order() -> ResponseReturnValue:
             ids = _positioned(digest)
         set_order(kb.db, kb.settings, week, ids, by=signed_in_user().id)
 
-    _attempt(change, None if move else "The order is saved.")
+    _attempt(change, None if move else gettext("The order is saved."))
     return _back(week, item_id)
 
 
@@ -282,7 +286,7 @@ def send() -> ResponseReturnValue:
     else:
         flash(report.line(), "info")
         for email, answer in report.failed:
-            flash(f"Not delivered to {email}: {answer}", "error")
+            flash(gettext("Not delivered to %(email)s: %(answer)s", email=email, answer=answer), "error")
     return _back(week)
 
 
@@ -292,7 +296,8 @@ def test_copy() -> ResponseReturnValue:
     """The draft as it stands, to the signed-in coordinator's own address only; nothing is marked sent."""
     kb, week, user = current_kb(), _form_week(), signed_in_user()
     _attempt(lambda: send_test(kb.db, kb.settings, week, user.email, user.name, by=user.id),
-             f"A test copy of the draft went to {user.email}. Nothing is marked as sent.")
+             gettext("A test copy of the draft went to %(email)s. Nothing is marked as sent.",
+                     email=user.email))
     return _back(week)
 
 
@@ -380,8 +385,8 @@ def set_subscription() -> ResponseReturnValue:
             recipients_store.subscribe_user(db, user.email, by=user.id)
         recipients_store.unsubscribe_user(db, user.email, by=user.id)
 
-    _attempt(change, "You will receive the weekly digest." if wanted
-             else "You will no longer receive the weekly digest.")
+    _attempt(change, gettext("You will receive the weekly digest.") if wanted
+             else gettext("You will no longer receive the weekly digest."))
     return redirect(safe_next(request.form.get("next"), url_for("digest.subscription")))
 
 

@@ -41,6 +41,7 @@ MENU_LABELS = (N_("Search"), N_("Curation"), N_("Sources"), N_("Dashboard"), N_(
 KEY_LABELS: dict[str, dict[str, str]] = {
     "role_label": {"researcher": N_("researcher"), "coordinator": N_("coordinator"), "admin": N_("admin")},
     "case_status": {"open": N_("Open"), "closed": N_("Closed")},
+    "status_name": {"new": N_("New"), "accepted": N_("Accepted"), "rejected": N_("Rejected")},
     "contact_kind": {"journalist": N_("Journalist"), "expert": N_("Expert"), "partner": N_("Partner"),
                      "lawyer": N_("Lawyer"), "affected person": N_("Affected person")},
     "sensitivity_label": {"normal": N_("Normal"), "restricted": N_("Restricted")},

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
@@ -25,14 +26,16 @@ from kb.text.taxonomy import FACETS, load_taxonomy
 from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.errors import status_of
-from webui.templating import STATUS_NAMES, language_name, topic_label
+from webui.i18n import N_, key_label
+from webui.templating import language_name, topic_label
 
 bp = Blueprint("items", __name__)
-NAV = (("Curation", "items.queue", "coordinator"),)
+NAV = ((N_("Curation"), "items.queue", "coordinator"),)
 
 MAX_DIFF_LINES = 400
-STATUS_DONE = {"accepted": "Accepted", "rejected": "Rejected", "new": "Back in the queue"}
-AFTER_UNDO = {"new": "back in the queue", "accepted": "accepted again", "rejected": "rejected again"}
+STATUS_DONE = {"accepted": N_("Accepted"), "rejected": N_("Rejected"), "new": N_("Back in the queue")}
+AFTER_UNDO = {"new": N_("back in the queue"), "accepted": N_("accepted again"),
+              "rejected": N_("rejected again")}
 TITLES_SHOWN = 3  # a bulk confirmation names this many items, then counts the rest
 # The queue offers to undo one's last decision for this long (the undo itself has no time limit).
 UNDO_OFFER = timedelta(hours=1)
@@ -94,48 +97,56 @@ def change_from_form(form: MultiDict[str, str]) -> Change:
 
 def _named(titles: Sequence[str], count: int) -> str:
     """The items a confirmation is about: the title of one, else how many and the first few titles."""
-    names = [title.strip() or "(no title)" for title in titles[:TITLES_SHOWN]]
+    names = [title.strip() or gettext("(no title)") for title in titles[:TITLES_SHOWN]]
     if count == 1 and names:
         return names[0]
     rest = count - len(names)
-    listed = "; ".join(names) + (f" and {rest} more" if rest > 0 else "")
-    return f"{count} items ({listed})" if names else f"{count} items"
+    listed = "; ".join(names) + (gettext(" and %(rest)s more", rest=rest) if rest > 0 else "")
+    if names:
+        return ngettext("%(num)s item (%(listed)s)", "%(num)s items (%(listed)s)", count, listed=listed)
+    return ngettext("%(num)s item", "%(num)s items", count)
 
 
 def describe(change: Change, titles: Sequence[str], count: int | None = None) -> str:
     """The confirmation of a change, naming its items: "Accepted: <title>"."""
     parts = []
     if change.status:
-        parts.append(STATUS_DONE[change.status])
+        parts.append(gettext(STATUS_DONE[change.status]))
     if change.in_digest is not None:
-        parts.append("Marked for the digest" if change.in_digest else "Taken out of the digest")
+        parts.append(gettext("Marked for the digest") if change.in_digest
+                     else gettext("Taken out of the digest"))
     if change.add_tags or change.remove_tags:
-        parts.append("Tags changed")
+        parts.append(gettext("Tags changed"))
     if change.case_id is not None:
-        parts.append("Filed under the case")
+        parts.append(gettext("Filed under the case"))
     if change.note.strip():
-        parts.append("Note added")
-    what = ", ".join([parts[0], *(part.lower() for part in parts[1:])]) if parts else "Saved"
-    return f"{what}: {_named(titles, len(titles) if count is None else count)}"
+        parts.append(gettext("Note added"))
+    what = ", ".join([parts[0], *(part.lower() for part in parts[1:])]) if parts else gettext("Saved")
+    named = _named(titles, len(titles) if count is None else count)
+    return gettext("%(what)s: %(items)s", what=what, items=named)
 
 
 def describe_undo(undone: Undone) -> str:
     if len(undone.items) == 1:
         item = undone.items[0]
-        states = [AFTER_UNDO[item.status]] if item.status_changed or not item.digest_changed else []
+        states = [gettext(AFTER_UNDO[item.status])] if item.status_changed or not item.digest_changed else []
         if item.digest_changed:
-            states.append("in the digest again" if item.in_digest else "out of the digest again")
-        return f"Undone: {item.title.strip() or '(no title)'} is {' and '.join(states)}"
-    return f"Undone for {_named([item.title for item in undone.items], len(undone.items))}"
+            states.append(gettext("in the digest again") if item.in_digest
+                          else gettext("out of the digest again"))
+        return gettext("Undone: %(title)s is %(states)s", title=item.title.strip() or gettext("(no title)"),
+                       states=gettext(" and ").join(states))
+    named = _named([item.title for item in undone.items], len(undone.items))
+    return gettext("Undone for %(items)s", items=named)
 
 
 def describe_last(last: LastDecision) -> str:
     """One's last decision, as the queue's undo offer names it."""
     if last.status:
-        what = STATUS_DONE[last.status]
+        what = gettext(STATUS_DONE[last.status])
     else:
-        what = "Marked for the digest" if last.action == "digest-add" else "Taken out of the digest"
-    return f"{what}: {_named(last.titles, len(last.item_ids))}"
+        what = (gettext("Marked for the digest") if last.action == "digest-add"
+                else gettext("Taken out of the digest"))
+    return gettext("%(what)s: %(items)s", what=what, items=_named(last.titles, len(last.item_ids)))
 
 
 def wants_json() -> bool:
@@ -158,7 +169,7 @@ def _json_reply(message: str, item_ids: Sequence[int], undo: str | None) -> Resp
 
 
 def _json_error(error: KbError) -> ResponseReturnValue:
-    text = str(error).strip() or "That did not work"
+    text = str(error).strip() or gettext("That did not work")
     response = jsonify(ok=False, error=text[:1].upper() + text[1:])
     response.status_code = status_of(error)
     return response
@@ -199,7 +210,7 @@ def show(item_id: int) -> ResponseReturnValue:
 @login_required
 def add_note(item_id: int) -> ResponseReturnValue:
     curation.add_note(current_kb().db, item_id, signed_in_user().id, request.form.get("note", ""))
-    flash("Note added.", "info")
+    flash(gettext("Note added."), "info")
     return redirect(url_for("items.show", item_id=item_id) + "#notes")
 
 
@@ -288,19 +299,19 @@ def _filters_on(filters: QueueFilters) -> list[str]:
     """The filters in use, in words, for the folded filter form's summary."""
     on = []
     if filters.status != "new":
-        on.append(STATUS_NAMES.get(filters.status, filters.status).lower())
+        on.append(key_label("status_name", filters.status).lower())
     if filters.language:
         on.append(language_name(filters.language))
     if filters.topic:
         on.append(topic_label(filters.topic))
     if filters.source is not None:
-        on.append("one source")
+        on.append(gettext("one source"))
     if filters.relevant_only:
-        on.append("relevant only")
+        on.append(gettext("relevant only"))
     if filters.needs_reader_only:
-        on.append("needs a reader only")
+        on.append(gettext("needs a reader only"))
     if filters.system is not None:
-        on.append("one system")
+        on.append(gettext("one system"))
     return on
 
 

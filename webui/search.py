@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
@@ -31,13 +32,15 @@ from kb.search.saved import SavedSearch
 from kb.search.service import SearchFilters, SearchHit, SearchResults, search
 from kb.users import User
 from webui.access import current_kb, login_required, signed_in_user
-from webui.templating import STATUS_NAMES, language_name, link_to, topic_label
+from webui.i18n import N_, key_label
+from webui.templating import language_name, link_to, topic_label
 
 bp = Blueprint("search", __name__)
-NAV = (("Search", "search.index", "researcher"),)
+NAV = ((N_("Search"), "search.index", "researcher"),)
 
-FACETS = (("language", "Language"), ("sector", "Sector"), ("topic", "Topic"), ("country", "Country"),
-          ("source", "Source"), ("status", "Status"), ("case", "Case file"), ("system", "System"))
+FACETS = (("language", N_("Language")), ("sector", N_("Sector")), ("topic", N_("Topic")),
+          ("country", N_("Country")), ("source", N_("Source")), ("status", N_("Status")),
+          ("case", N_("Case file")), ("system", N_("System")))
 FACET_NAMES = tuple(name for name, _ in FACETS)
 FILTER_NAMES = (*FACET_NAMES, "kind")  # "kind" (item, contact, case) filters without a facet of its own
 SORTS = ("relevance", "newest")
@@ -126,8 +129,8 @@ def run_search(parsed: SearchRequest, user: User) -> SearchResults:
     results = search(current_kb(), parsed.query, parsed.filters, user=user, sort=parsed.sort,
                      page=parsed.page, page_size=parsed.page_size, expand=parsed.expand)
     if parsed.cut:
-        results.notes.insert(0, f"The query was longer than {MAX_QUERY} characters: only the first "
-                                f"{MAX_QUERY} were searched.")
+        results.notes.insert(0, gettext("The query was longer than %(max)s characters: only the first "
+                                        "%(max)s were searched.", max=MAX_QUERY))
     return results
 
 
@@ -148,10 +151,10 @@ def facet_labeller(user: User) -> dict[str, Any]:
         "sector": _topic_name,
         "topic": _topic_name,
         "country": _topic_name,
-        "source": lambda v: source_names.get(v, f"Source {v}"),
-        "status": lambda v: STATUS_NAMES.get(v, v),
-        "case": lambda v: case_titles.get(v, f"Case {v}"),
-        "system": lambda v: system_names.get(v, "A system no longer in the register"),
+        "source": lambda v: source_names.get(v, gettext("Source %(id)s", id=v)),
+        "status": lambda v: key_label("status_name", v),
+        "case": lambda v: case_titles.get(v, gettext("Case %(id)s", id=v)),
+        "system": lambda v: system_names.get(v, gettext("A system no longer in the register")),
     }
 
 
@@ -178,7 +181,7 @@ def build_facets(results: SearchResults, parsed: SearchRequest, user: User) -> l
                              _toggle(request.args, name, value))
                   for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         if values:
-            facets.append(Facet(name, title, values))
+            facets.append(Facet(name, gettext(title), values))
     return facets
 
 
@@ -286,7 +289,7 @@ def save() -> ResponseReturnValue:
     parsed = parse_request(request.form)
     saved = saved_searches.create_saved_search(current_kb().db, user.id, request.form.get("name", ""),
                                                parsed.query, parsed.filters)
-    flash(f"Search saved as “{saved.name}”.", "info")
+    flash(gettext("Search saved as “%(name)s”.", name=saved.name), "info")
     return redirect(saved_search_url(saved))
 
 
@@ -294,7 +297,7 @@ def save() -> ResponseReturnValue:
 @login_required
 def delete_saved(search_id: int) -> ResponseReturnValue:
     saved_searches.delete_saved_search(current_kb().db, signed_in_user().id, search_id)
-    flash("Saved search deleted.", "info")
+    flash(gettext("Saved search deleted."), "info")
     return redirect(url_for("search.index"))
 
 

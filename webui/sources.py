@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from werkzeug.datastructures import MultiDict
 
 from kb import monitor
@@ -28,16 +29,16 @@ from kb.monitor import Run, Worker
 from kb.sources import KINDS, MAX_INTERVAL_MINUTES, MAX_NAME, Source
 from kb.text.urls import is_http_url
 from webui.access import current_kb, current_user, role_required, signed_in_user
+from webui.i18n import N_
 from webui.templating import ago
 
 LOGGER = logging.getLogger(__name__)
 
 bp = Blueprint("sources", __name__)
-NAV = (("Sources", "sources.index", "coordinator"),)
+NAV = ((N_("Sources"), "sources.index", "coordinator"),)
 
-NOT_CONFIGURED = ("This web server was started without fetching: it lists the sources but cannot add or "
+NOT_CONFIGURED = N_("This web server was started without fetching: it lists the sources but cannot add or "
                   "fetch any. Start the web UI with `kb serve`.")
-QUEUE_UNREACHABLE = "The task queue is unreachable"
 
 
 class SourceIntake(Protocol):
@@ -77,7 +78,7 @@ def _configured_intake() -> SourceIntake | None:
 def _intake() -> SourceIntake:
     intake = _configured_intake()
     if intake is None:
-        raise KbError(NOT_CONFIGURED)
+        raise KbError(gettext(NOT_CONFIGURED))
     return intake
 
 
@@ -101,10 +102,10 @@ class MonitorStatus:
 def _period(since: str, now: datetime) -> str:
     minutes = max(0, int((now - datetime.fromisoformat(since)).total_seconds() // 60))
     if minutes < 120:
-        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} hours"
-    return f"{minutes // (24 * 60)} days"
+        return ngettext("%(num)s hour", "%(num)s hours", minutes // 60)
+    return ngettext("%(num)s day", "%(num)s days", minutes // (24 * 60))
 
 
 def banner_lines(workers: Sequence[Worker], now: datetime) -> tuple[str, ...]:
@@ -113,14 +114,17 @@ def banner_lines(workers: Sequence[Worker], now: datetime) -> tuple[str, ...]:
     lines = []
     fetchers = [w for w in workers if w.role == "fetch"]
     if not any(w.alive(now) for w in fetchers):
-        since = f"for {_period(fetchers[0].last_seen, now)}" if fetchers else "yet"
-        lines.append(f"No worker has fetched {since}: sources are not being monitored. "
-                     "Start `kb serve` or `kb worker`.")
+        lines.append(gettext("No worker has fetched for %(period)s: sources are not being monitored. "
+                             "Start `kb serve` or `kb worker`.", period=_period(fetchers[0].last_seen, now))
+                     if fetchers else gettext("No worker has fetched yet: sources are not being monitored. "
+                                              "Start `kb serve` or `kb worker`."))
     writers = [w for w in workers if w.role == "writer"]
     if not any(w.alive(now) for w in writers):
-        since = f"for {_period(writers[0].last_seen, now)}" if writers else "yet"
-        lines.append(f"No writer has run {since}: what workers fetch is not stored and no source is "
-                     "scheduled. Start `kb serve`.")
+        lines.append(gettext("No writer has run for %(period)s: what workers fetch is not stored and no "
+                             "source is scheduled. Start `kb serve`.",
+                             period=_period(writers[0].last_seen, now))
+                     if writers else gettext("No writer has run yet: what workers fetch is not stored and no "
+                                             "source is scheduled. Start `kb serve`."))
     return tuple(lines)
 
 
@@ -177,24 +181,25 @@ def _progress(run: Run | None, now: datetime) -> str:
     if run is None:
         return ""
     if run.expired(now):
-        return f"A fetch started {ago(run.started_at, now)} did not finish in time; it will be fetched again."
+        return gettext("A fetch started %(ago)s did not finish in time; it will be fetched again.",
+                       ago=ago(run.started_at, now))
     if run.state == "queued":
-        return f"Fetch queued {ago(run.started_at, now)}, waiting for a worker."
+        return gettext("Fetch queued %(ago)s, waiting for a worker.", ago=ago(run.started_at, now))
     if run.chunks_waiting > 0:
-        return (f"Reading entries: {run.chunks_waiting} chunk{'' if run.chunks_waiting == 1 else 's'} "
-                "to store.")
-    return "Storing entries."
+        return ngettext("Reading entries: %(num)s chunk to store.",
+                        "Reading entries: %(num)s chunks to store.", run.chunks_waiting)
+    return gettext("Storing entries.")
 
 
 def source_row(source: Source, run: Run | None, now: datetime) -> SourceRow:
     if source.paused:
-        health = "Paused"
+        health = gettext("Paused")
     elif source.failures:
-        health = "Failing"
+        health = gettext("Failing")
     elif source.last_success:
-        health = "Healthy"
+        health = gettext("Healthy")
     else:
-        health = "Not fetched yet"
+        health = gettext("Not fetched yet")
     return SourceRow(source, health, _progress(run, now), source.entries_summary())
 
 
@@ -225,23 +230,26 @@ class AddForm:
     def check(self, kb: KnowledgeBase) -> bool:
         """Find every mistake, in words for the person who typed it; True when there is none."""
         if not self.url:
-            self.errors["url"] = "Enter the address of a feed, or of a web page to watch."
+            self.errors["url"] = gettext("Enter the address of a feed, or of a web page to watch.")
         elif not is_http_url(self.url):
-            self.errors["url"] = "This is not a web address: enter one that starts with http:// or https://."
+            self.errors["url"] = gettext("This is not a web address: enter one that starts with http:// or "
+                                         "https://.")
         else:
             known = sources_store.find_source_by_url(kb.db, self.url)
             if known is not None:
                 self.already_followed(known)
         if self.kind not in KINDS:
-            self.errors["kind"] = "Choose a feed, or a page to watch for changes."
+            self.errors["kind"] = gettext("Choose a feed, or a page to watch for changes.")
         if self.interval and not _interval_ok(self.interval):
-            self.errors["interval"] = (f"Enter a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES:,} "
-                                       "(a month), or leave it empty for the default.")
+            self.errors["interval"] = gettext("Enter a whole number of minutes from 1 to %(max)s (a month), "
+                                              "or leave it empty for the default.",
+                                              max=format(MAX_INTERVAL_MINUTES, ","))
         return not self.errors
 
     def already_followed(self, known: Source | None) -> None:
-        name = f", as “{known.name}”" if known is not None and known.name else ""
-        self.errors["url"] = f"You already follow this address{name}."
+        self.errors["url"] = (gettext("You already follow this address, as “%(name)s”.", name=known.name)
+                              if known is not None and known.name
+                              else gettext("You already follow this address."))
         self.conflict = True
 
     @property
@@ -274,14 +282,16 @@ class EditForm:
 
     def check(self) -> bool:
         if not self.name.strip():
-            self.errors["name"] = "Enter a name: it is how the source shows in lists and on its items."
+            self.errors["name"] = gettext("Enter a name: it is how the source shows in lists and on its "
+                                          "items.")
         elif len(self.name.strip()) > MAX_NAME:
-            self.errors["name"] = f"Keep the name to {MAX_NAME} characters."
+            self.errors["name"] = gettext("Keep the name to %(max)s characters.", max=MAX_NAME)
         if not _interval_ok(self.interval):
-            self.errors["interval"] = (f"Enter a whole number of minutes from 1 to {MAX_INTERVAL_MINUTES:,} "
-                                       "(a month).")
+            self.errors["interval"] = gettext("Enter a whole number of minutes from 1 to %(max)s (a month).",
+                                              max=format(MAX_INTERVAL_MINUTES, ","))
         if self.mode not in ("summary", "full"):
-            self.errors["mode"] = "Choose whether to keep the feed's summary or fetch each full article."
+            self.errors["mode"] = gettext("Choose whether to keep the feed's summary or fetch each full "
+                                          "article.")
         return not self.errors
 
 
@@ -317,7 +327,7 @@ def add() -> ResponseReturnValue:
     if not form.check(kb):
         return _page(form)
     if intake is None:
-        form.errors["form"] = NOT_CONFIGURED
+        form.errors["form"] = gettext(NOT_CONFIGURED)
         return _page(form)
     try:
         source = intake.subscribe(kb, form.url, kind=form.kind, name=form.name,
@@ -327,10 +337,10 @@ def add() -> ResponseReturnValue:
         form.already_followed(sources_store.find_source_by_url(kb.db, form.url))
         return _page(form)
     except InvalidInput as exc:
-        form.errors["form"] = f"This source cannot be added: {exc}"
+        form.errors["form"] = gettext("This source cannot be added: %(reason)s", reason=exc)
         return _page(form)
-    flash(f"Now following {source.name or source.url}: its first fetch checks the address, and its row "
-          "shows how that went.", "info")
+    flash(gettext("Now following %(name)s: its first fetch checks the address, and its row shows how "
+                  "that went.", name=source.name or source.url), "info")
     return redirect(url_for("sources.index") + f"#source-{source.id}")
 
 
@@ -339,7 +349,8 @@ def add() -> ResponseReturnValue:
 def pause(source_id: int) -> ResponseReturnValue:
     db = current_kb().db
     sources_store.set_paused(db, source_id, True, by=signed_in_user().id)
-    flash(f"Paused {_called(sources_store.get_source(db, source_id))}: it is not fetched until resumed.",
+    flash(gettext("Paused %(name)s: it is not fetched until resumed.",
+                  name=_called(sources_store.get_source(db, source_id))),
           "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
@@ -349,7 +360,7 @@ def pause(source_id: int) -> ResponseReturnValue:
 def resume(source_id: int) -> ResponseReturnValue:
     db = current_kb().db
     sources_store.set_paused(db, source_id, False, by=signed_in_user().id)
-    flash(f"Resumed {_called(sources_store.get_source(db, source_id))}.", "info")
+    flash(gettext("Resumed %(name)s.", name=_called(sources_store.get_source(db, source_id))), "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
 
@@ -384,10 +395,12 @@ def save(source_id: int) -> ResponseReturnValue:
                                               interval_minutes=int(form.interval),
                                               full_text=form.mode == "full", by=signed_in_user().id)
     except InvalidInput as exc:
-        form.errors["form"] = f"The source was not changed: {exc}."
+        form.errors["form"] = gettext("The source was not changed: %(reason)s.", reason=exc)
         return _edit_page(source, form, 400)
-    flash(f"Saved {_called(changed)}: every {changed.interval_minutes} min, "
-          f"{'full articles' if changed.full_text else 'feed summaries'}.", "info")
+    flash(gettext("Saved %(name)s: every %(minutes)s min, full articles.", name=_called(changed),
+                  minutes=changed.interval_minutes) if changed.full_text else
+          gettext("Saved %(name)s: every %(minutes)s min, feed summaries.", name=_called(changed),
+                  minutes=changed.interval_minutes), "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
 
@@ -405,11 +418,14 @@ def remove(source_id: int) -> ResponseReturnValue:
     source = sources_store.get_source(db, source_id)
     if request.form.get("confirm") != "yes":
         return render_template("sources/remove.html", source=source,
-                               error="Tick the box to confirm, then press Remove."), 400
+                               error=gettext("Tick the box to confirm, then press Remove.")), 400
     sources_store.delete_source(db, source_id, by=signed_in_user().id)
-    kept = (f"; its {source.items:,} item{' stays' if source.items == 1 else 's stay'} in the knowledge base"
-            if source.items else "")
-    flash(f"Removed {_called(source)}: it is no longer fetched{kept}.", "info")
+    flash(ngettext("Removed %(name)s: it is no longer fetched; its %(count)s item stays in the knowledge "
+                   "base.",
+                   "Removed %(name)s: it is no longer fetched; its %(count)s items stay in the knowledge "
+                   "base.",
+                   source.items, name=_called(source), count=format(source.items, ",")) if source.items else
+          gettext("Removed %(name)s: it is no longer fetched.", name=_called(source)), "info")
     return redirect(url_for("sources.index"))
 
 
@@ -424,8 +440,8 @@ def fetch_now(source_id: int) -> ResponseReturnValue:
     sources_store.make_due(kb.db, source_id)
     intake = _configured_intake()
     if intake is None:
-        flash(f"{name} is due now, but this web server was started without fetching: it is fetched once "
-              "the monitor runs (`kb serve`).", "error")
+        flash(gettext("%(name)s is due now, but this web server was started without fetching: it is "
+                      "fetched once the monitor runs (`kb serve`).", name=name), "error")
     else:
         try:
             queued = intake.fetch_now(kb, source_id)
@@ -433,11 +449,11 @@ def fetch_now(source_id: int) -> ResponseReturnValue:
             raise
         except Exception as exc:  # noqa: BLE001 - the queue is unreachable: say so, never a 500
             LOGGER.warning("fetch of source %s not queued: %s", source_id, exc)
-            flash(f"{QUEUE_UNREACHABLE}, so no fetch of {name} was queued. It is due now: the monitor "
-                  "fetches it once the queue answers again.", "error")
+            flash(gettext("The task queue is unreachable, so no fetch of %(name)s was queued. It is due "
+                          "now: the monitor fetches it once the queue answers again.", name=name), "error")
         else:
-            flash(f"Queued a fetch of {name}." if queued else f"A fetch of {name} is already under way.",
-                  "info")
+            flash(gettext("Queued a fetch of %(name)s.", name=name) if queued
+                  else gettext("A fetch of %(name)s is already under way.", name=name), "info")
     return redirect(url_for("sources.index") + f"#source-{source_id}")
 
 
@@ -456,6 +472,7 @@ def opml_import() -> ResponseReturnValue:
     if upload is None or not upload.filename:
         raise InvalidInput("choose an OPML file to import")
     added, skipped = _intake().import_opml(current_kb(), upload.read(), signed_in_user().id)
-    flash(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''}; "
-          f"{len(skipped)} already followed.", "info")
+    flash(ngettext("Imported %(num)s feed; %(skipped)s already followed.",
+                   "Imported %(num)s feeds; %(skipped)s already followed.", len(added),
+                   skipped=len(skipped)), "info")
     return redirect(url_for("sources.index"))

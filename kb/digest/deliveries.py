@@ -39,6 +39,7 @@ from kb.digest.draft import (
     render_text,
     send_state,
 )
+from kb.digest.headings import DEFAULT_LANGUAGE
 from kb.digest.mail import MailError, RecipientRefused, SmtpConfig, SmtpSession, header_safe
 from kb.digest.recipients import Recipient, deliverable_recipients, unsubscribe, unsubscribe_url
 from kb.errors import Conflict
@@ -46,6 +47,7 @@ from kb.settings import Settings
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 from kb.storage.meta import set_meta
+from kb.users import user_language
 
 __all__ = [
     "Delivery", "DigestRecord", "SendReport", "build_message", "deliveries", "due_for_sending",
@@ -64,18 +66,26 @@ def _digest_row(db: Database, week: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def recipient_language(db: Database, recipient: Recipient) -> str:
+    """The language a recipient reads the digest in: a user's chosen interface language, else (outside
+    addresses, users who follow their browser) the lab's default."""
+    chosen = user_language(db, recipient.user_id) if recipient.user_id is not None else ""
+    return chosen or DEFAULT_LANGUAGE
+
+
 def build_message(digest: Digest, recipient: Recipient, config: SmtpConfig, base_url: str,
-                  now: datetime | None = None) -> EmailMessage:
+                  now: datetime | None = None, *, language: str = DEFAULT_LANGUAGE) -> EmailMessage:
     """One recipient's message: text and HTML alternatives, and headers that no item text can reach."""
     link = unsubscribe_url(base_url, recipient)
-    return _message(digest, recipient.name, recipient.email, config, link, now)
+    return _message(digest, recipient.name, recipient.email, config, link, now, language=language)
 
 
 def _message(digest: Digest, name: str, email: str, config: SmtpConfig, link: str | None,
-             now: datetime | None, *, test: bool = False) -> EmailMessage:
+             now: datetime | None, *, test: bool = False, language: str = DEFAULT_LANGUAGE) -> EmailMessage:
     domain = header_safe(config.sender_address.rpartition("@")[2]).replace(" ", "") or "localhost"
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = header_safe(f"[Test] {digest.subject}" if test else digest.subject)
+    subject = digest.subject_in(language)
+    message["Subject"] = header_safe(f"[Test] {subject}" if test else subject)
     message["From"] = config.sender
     message["To"] = Address(display_name=header_safe(name, 200), addr_spec=header_safe(email))
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
@@ -86,8 +96,9 @@ def _message(digest: Digest, name: str, email: str, config: SmtpConfig, link: st
         message["List-Unsubscribe"] = f"<{header_safe(link, 1000)}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render_text(digest, link), subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(render_email_html(digest, link), subtype="html", charset="utf-8",
+    message.set_content(render_text(digest, link, language), subtype="plain", charset="utf-8",
+                        cte="quoted-printable")
+    message.add_alternative(render_email_html(digest, link, language), subtype="html", charset="utf-8",
                             cte="quoted-printable")
     return message
 
@@ -104,7 +115,8 @@ def send_test(db: Database, settings: Settings, week: str, email: str, name: str
     if digest.total == 0:
         raise EmptyDigest(f"the digest of {digest.week} ({digest.period}) has no items accepted or marked "
                           "for the digest: there is nothing to test")
-    message = _message(digest, name, email, config, None, now, test=True)
+    language = (user_language(db, by) if by is not None else "") or DEFAULT_LANGUAGE  # the tester's own
+    message = _message(digest, name, email, config, None, now, test=True, language=language)
     with SmtpSession(config) as smtp:
         smtp.send(message, email)
     row = _digest_row(db, digest.week)
@@ -207,7 +219,8 @@ def send_digest(db: Database, settings: Settings, week: str | None = None, *, no
             return report
         with SmtpSession(config) as smtp:
             for recipient in pending:
-                message = build_message(digest, recipient, config, settings.base_url, now)
+                message = build_message(digest, recipient, config, settings.base_url, now,
+                                        language=recipient_language(db, recipient))
                 message_id = str(message["Message-ID"])
                 try:
                     smtp.send(message, recipient.email)

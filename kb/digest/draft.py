@@ -32,6 +32,7 @@ import jinja2
 from markupsafe import Markup
 from sqlite_utils import Database
 
+from kb.digest.headings import DEFAULT_LANGUAGE, Headings, headings
 from kb.errors import Conflict, InvalidInput, KbError, NotFound
 from kb.items import Item, load_items
 from kb.settings import Settings
@@ -242,8 +243,12 @@ class Digest:
 
     @property
     def subject(self) -> str:
-        plural = "item" if self.total == 1 else "items"
-        return f"Media monitoring digest, week {self.number} {self.year} ({self.total} {plural})"
+        return self.subject_in(DEFAULT_LANGUAGE)
+
+    def subject_in(self, language: str) -> str:
+        """The e-mail's subject in a recipient's language."""
+        words = headings(language)
+        return f"{words.title.format(number=self.number, year=self.year)} ({words.count(self.total)})"
 
     @property
     def period(self) -> str:
@@ -662,18 +667,42 @@ def _style(inline: bool) -> Callable[[str], Markup]:
     return lambda name: Markup(' class="digest-{}"').format(name)
 
 
-def render_html_body(digest: Digest, *, inline_css: bool = False) -> str:
-    """The digest as an HTML fragment: with classes for a web page, or with inline styles for e-mail."""
-    return _templates().get_template("body.html").render(digest=digest, st=_style(inline_css))
+def _labeller(words: Headings) -> Callable[[str | None, str], str]:
+    """A section's or group's label in the reader's language: its topic's label there, else the words for
+    "Other"; in English the label the digest was built with."""
+    def label(topic: str | None, english: str) -> str:
+        if words.language == DEFAULT_LANGUAGE:
+            return english
+        if topic is None:
+            return words.other_sector if english == OTHER_SECTOR else words.other_topics
+        try:
+            return load_taxonomy().label(topic, words.language)
+        except NotFound:
+            return english
+    return label
 
 
-def render_email_html(digest: Digest, unsubscribe_link: str | None = None) -> str:
+def render_html_body(digest: Digest, *, inline_css: bool = False, language: str = DEFAULT_LANGUAGE) -> str:
+    """The digest as an HTML fragment: with classes for a web page, or with inline styles for e-mail;
+    its headings in `language` (see kb.digest.headings)."""
+    words = headings(language)
+    return _templates().get_template("body.html").render(digest=digest, st=_style(inline_css), h=words,
+                                                         label=_labeller(words))
+
+
+def render_email_html(digest: Digest, unsubscribe_link: str | None = None,
+                      language: str = DEFAULT_LANGUAGE) -> str:
     """The whole HTML document of the e-mail: inline styles only, nothing loaded from outside."""
+    body = render_html_body(digest, inline_css=True, language=language)
     return _templates().get_template("email.html").render(
         # The body was rendered by the autoescaping template just above: it is markup already.
-        digest=digest, st=_style(True), body=Markup(render_html_body(digest, inline_css=True)),  # noqa: S704
-        unsubscribe_link=unsubscribe_link,
+        digest=digest, st=_style(True), body=Markup(body), h=headings(language),  # noqa: S704
+        subject=digest.subject_in(language), unsubscribe_link=unsubscribe_link,
     )
+
+
+def _period(digest: Digest, words: Headings) -> str:
+    return words.period.format(start=digest.start.isoformat(), end=digest.end.isoformat())
 
 
 def _group_heading(section: DigestSection, group: DigestGroup) -> bool:
@@ -687,31 +716,35 @@ def _wrapped(text: str, indent: str = "  ") -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
 
 
-def render_text(digest: Digest, unsubscribe_link: str | None = None) -> str:
-    """The digest as plain text (the text/plain part and `kb digest preview`)."""
-    lines = [one_line(digest.subject), f"{digest.period}", ""]
+def render_text(digest: Digest, unsubscribe_link: str | None = None, language: str = DEFAULT_LANGUAGE) -> str:
+    """The digest as plain text (the text/plain part and `kb digest preview`), its headings in `language`."""
+    words = headings(language)
+    label = _labeller(words)
+    lines = [one_line(digest.subject_in(language)), _period(digest, words), ""]
     for paragraph in re.split(r"\n\s*\n", digest.intro):
         if paragraph.strip():
             lines += [*_wrapped(one_line(paragraph), ""), ""]
-    lines.append("By sector: " + ", ".join(f"{label} {count}" for label, count in digest.sector_counts))
-    lines.append("By language: " + ", ".join(f"{label} {count}" for label, count in digest.language_counts))
+    lines.append(f"{words.by_sector} " + ", ".join(f"{label(s.sector, s.label)} {len(s.entries)}"
+                                                   for s in digest.sections))
+    lines.append(f"{words.by_language} " + ", ".join(f"{name} {count}"
+                                                     for name, count in digest.language_counts))
     for section in digest.sections:
-        lines += ["", "", f"== {section.label} ({len(section.entries)}) ==".upper()]
+        lines += ["", "", f"== {label(section.sector, section.label)} ({len(section.entries)}) ==".upper()]
         for group in section.groups:
-            lines += ["", f"-- {group.label} --", ""] if _group_heading(section, group) else [""]
+            heading = ["", f"-- {label(group.topic, group.label)} --", ""]
+            lines += heading if _group_heading(section, group) else [""]
             for entry in group.entries:
                 lines.append(f"* {entry.title} [{entry.language_label}]")
                 lines.append("  " + " | ".join(part for part in (entry.source, entry.date) if part))
                 if entry.also:
-                    lines.append("  Also: " + ", ".join(entry.also))
+                    lines.append(f"  {words.also} " + ", ".join(entry.also))
                 if entry.summary:
                     lines += _wrapped(one_line(entry.summary))
                 if entry.url:
-                    lines.append(f"  Original: {entry.url}")
-                lines.append(f"  In the knowledge base: {entry.kb_url}")
+                    lines.append(f"  {words.original} {entry.url}")
+                lines.append(f"  {words.in_kb}: {entry.kb_url}")
                 lines.append("")
     if unsubscribe_link:
-        lines += ["", "-- ", "You receive this digest of the lab's media monitoring as a subscriber.",
-                  f"Unsubscribe: {unsubscribe_link}"]
+        lines += ["", "-- ", words.footer, f"{words.unsubscribe}: {unsubscribe_link}"]
     text = "\n".join(line.rstrip() for line in lines).strip() + "\n"
     return re.sub(r"\n{4,}", "\n\n\n", text)
