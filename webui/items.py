@@ -17,6 +17,7 @@ from kb import cases as cases_store
 from kb import curation
 from kb import items as items_store
 from kb import sources as sources_store
+from kb import users as users_store
 from kb.curation import Change, LastDecision, QueueFilters, Undone
 from kb.errors import InvalidInput, KbError
 from kb.items import PageVersion
@@ -191,8 +192,11 @@ def show(item_id: int) -> ResponseReturnValue:
     kb = current_kb()
     item = items_store.get_item(kb.db, item_id)
     cases = [case for case in (cases_store.find_case(kb.db, user, cid) for cid in item.case_ids) if case]
+    deciders = {tag.decided_by for tag in item.tags if tag.decided_by is not None}
     context: dict[str, object] = {
         "item": item,
+        # Who set or confirmed each tag, by name: the tag table says who, not "a person".
+        "deciders": {u.id: u.name or u.email for u in users_store.list_users(kb.db) if u.id in deciders},
         "decision": curation.decision(kb.db, item_id),
         "history": curation.history(kb.db, item_id),
         "notes": curation.list_notes(kb.db, item_id),

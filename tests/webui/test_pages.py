@@ -172,7 +172,10 @@ def test_item_page_shows_everything_about_the_item(signed_in, world):
     assert f'href="{draft.url}" rel="noopener noreferrer" target="_blank"' in page
     assert "Example News" in page and "Mirror" in page
     assert "Welfare and social protection" in page and "benefit" in page  # label and evidence
-    assert "the tagger" in page and "a person" in page
+    # The tag table says who set a tag: the coordinator added "right/privacy" by hand.
+    privacy_row = re.search(r'<tr class="tag-active">\s*<td>Privacy[^<]*</td>\s*<td>([^<]*)</td>', page)
+    assert privacy_row is not None and privacy_row.group(1).startswith("Coordinator, ")
+    assert "the tagger" in page and "a person" not in page
     assert "Last decision: <strong>Accepted</strong>" in page and "by Coordinator" in page
     assert "Researcher," in page and "<p>Second paragraph</p>" in page
     assert "Fraud scoring in Rotterdam" in page
