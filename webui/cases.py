@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
 from kb import contacts as contacts_store
+from kb import systems as systems_store
 from kb import users as users_store
 from kb.cases import CaseFile
 from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
@@ -203,6 +204,7 @@ def show(case_id: int) -> ResponseReturnValue:
         active_people=sorted((p for p in people.values() if p.active),
                              key=lambda p: (p.name or p.email).casefold()),
         items=cases_store.case_items(db, user, case_id), contacts=linked_contacts, pickable=pickable,
+        systems=systems_store.systems_for_case(db, case_id),
         notes=cases_store.case_notes(db, user, case_id),
         deadlines=cases_store.case_deadlines(db, user, case_id),
         history=cases_store.case_history(db, user, case_id) if allowed.history else [],

@@ -656,3 +656,11 @@ def test_the_curation_queue_filters_by_system(app: Flask, register: Register):
     assert not re.findall(r'data-queue-item data-item-id="(\d+)"',
                           text(client.get(f"/curation?system={register.other_system}")))
     assert client.get("/curation?system=abc").status_code == 400
+
+
+def test_a_case_file_page_lists_its_systems(app: Flask, register: Register):
+    case_page = _client(app, register, "researcher").get(f"/cases/{register.team.world.case_id}")
+    page = case_page.get_data(as_text=True)
+    section = page.split('<section id="systems">', 1)[1].split("</section>", 1)[0]
+    assert f'href="/systems/{register.system_id}">SyRI</a>' in section
+    assert "In use" in section
