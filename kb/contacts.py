@@ -15,28 +15,25 @@ of ids, or None for "all".
 from __future__ import annotations
 
 import csv
-import io
 import json
-import logging
 import re
 import sqlite3
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from kb.errors import InvalidInput, KbError, NotFound, PermissionDenied
+from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.storage import audit, outbox
+from kb.storage.csvimport import MAX_IMPORT_BYTES as MAX_IMPORT_BYTES  # the web form's upload limit
+from kb.storage.csvimport import ImportReport, import_csv
 from kb.storage.db import transaction, utcnow
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
-
-LOGGER = logging.getLogger(__name__)
 
 KINDS = ("journalist", "expert", "partner", "lawyer", "affected person")
 SENSITIVITIES = ("normal", "restricted")
@@ -50,7 +47,6 @@ MAX_LENGTH = {"name": 200, "organisation": 200, "role": 200, "kind": 20, "countr
               "consent_how": 1_000, "consent_date": 10, "sensitivity": 10}
 MAX_ENTRY_LENGTH = {"languages": 35, "emails": 254, "phones": 40, "expertise": 100, "networks": 100}
 MAX_ENTRIES = 20
-MAX_IMPORT_BYTES = 5_000_000
 LIST_SEPARATOR = ";"
 # Header spellings people use in spreadsheets, mapped to the field they mean.
 COLUMN_ALIASES = {"email": "emails", "e-mail": "emails", "e-mails": "emails", "phone": "phones",
@@ -107,29 +103,6 @@ class ContactFilter:
     kind: str = ""
     sensitivity: str = ""
     case_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    line: int
-    action: str  # "created", "updated", "unchanged" or "refused"
-    reason: str = ""
-    name: str = ""
-    contact_id: int | None = None
-
-
-@dataclass
-class ImportReport:
-    dry_run: bool
-    rows: list[ImportRow] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(1 for row in self.rows if row.action == action)
-
-    def summary(self) -> str:
-        """One line such as "2 created, 1 updated, 0 unchanged, 1 refused (dry run: nothing written)"."""
-        counts = ", ".join(f"{self.count(a)} {a}" for a in ("created", "updated", "unchanged", "refused"))
-        return counts + (" (dry run: nothing written)" if self.dry_run else "")
 
 
 # Access
@@ -583,7 +556,7 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _unquote_formula(value: str) -> str:
+def unquote_formula(value: str) -> str:
     """Undo `spreadsheet_safe` on import, so an export read back gives the same values."""
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
@@ -627,18 +600,9 @@ def _header(fieldnames: Sequence[str]) -> list[str]:
     return header
 
 
-def _decode(data: bytes) -> str:
-    if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB; split it")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("the file is not UTF-8 text: save it as 'CSV UTF-8'") from None
-
-
 def _import_row(db: Database, user: User, raw: Mapping[str, str]) -> tuple[str, str, int]:
     """Create or update the contact of one row; returns (action, reason, contact id). Raises KbError."""
-    given = {k: _unquote_formula(v) for k, v in raw.items() if v.strip()}  # an empty cell changes nothing
+    given = {k: unquote_formula(v) for k, v in raw.items() if v.strip()}  # an empty cell changes nothing
     cleaned = clean_fields(given, partial=True)
     if not cleaned.get("name"):
         raise InvalidInput("missing name")
@@ -656,24 +620,6 @@ def _import_row(db: Database, user: User, raw: Mapping[str, str]) -> tuple[str, 
         return "updated", f"contact {before.id}: {', '.join(diff)}", before.id
 
 
-@contextmanager
-def _rolled_back(db: Database) -> Iterator[None]:
-    """Everything written inside is undone at the end (the dry run runs the real import, then forgets it)."""
-    if db.conn.in_transaction:
-        db.conn.execute("SAVEPOINT kb_dry_run")
-        try:
-            yield
-        finally:
-            db.conn.execute("ROLLBACK TO SAVEPOINT kb_dry_run")
-            db.conn.execute("RELEASE SAVEPOINT kb_dry_run")
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        db.conn.execute("ROLLBACK")
-
-
 def import_contacts(db: Database, user: User, data: bytes, *, dry_run: bool = False) -> ImportReport:
     """Import contacts from CSV bytes, one transaction per row; the report says what happened to each row.
 
@@ -682,41 +628,6 @@ def import_contacts(db: Database, user: User, data: bytes, *, dry_run: bool = Fa
     run performs the same import inside a transaction that is rolled back, so its report is exact.
     """
     _require_editor(user)
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    header: list[str] | None = None
-    report = ImportReport(dry_run=dry_run)
-    with _rolled_back(db) if dry_run else nullcontext():
-        start = 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = _header(cells)
-                continue
-            record = dict(zip(header, cells, strict=False))
-            name = _clean_text(record.get("name"), multiline=False)[:200]
-            if len(cells) > len(header):
-                reason = f"{len(cells)} cells for {len(header)} columns"
-                report.rows.append(ImportRow(line, "refused", reason, name))
-                continue
-            report.rows.append(_import_one(db, user, line, name, record, dry_run))
-    if header is None:
-        raise InvalidInput("the file is empty; the first line must name the columns")
-    if not dry_run:
-        with transaction(db):
-            audit.record(db, user.id, "import", "contact", None,
-                         {a: report.count(a) for a in ("created", "updated", "unchanged", "refused")})
-    return report
-
-
-def _import_one(db: Database, user: User, line: int, name: str, cells: Mapping[str, str],
-                dry_run: bool) -> ImportRow:
-    try:
-        action, reason, contact_id = _import_row(db, user, cells)
-    except KbError as exc:
-        return ImportRow(line, "refused", str(exc), name)
-    except sqlite3.IntegrityError as exc:
-        LOGGER.warning("contact import: line %s could not be stored: %s", line, exc)
-        return ImportRow(line, "refused", f"could not be stored ({exc})", name)
-    return ImportRow(line, action, reason, name, None if dry_run and action == "created" else contact_id)
+    return import_csv(db, data, read_header=_header, import_row=lambda record: _import_row(db, user, record),
+                      row_name=lambda record: _clean_text(record.get("name"), multiline=False)[:200],
+                      dry_run=dry_run, user_id=user.id, entity="contact")

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import csv
-import io
-import sqlite3
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-# The contacts import's report, decoding and dry run serve this import too (one of each idea).
-from kb.contacts import ImportReport, ImportRow, spreadsheet_safe
-from kb.contacts import _decode as decode_csv
-from kb.contacts import _rolled_back as rolled_back
-from kb.errors import InvalidInput, KbError
-from kb.storage import audit
+from kb.contacts import spreadsheet_safe, unquote_formula
+from kb.errors import InvalidInput
+from kb.storage.csvimport import ImportReport, import_csv
 from kb.storage.db import transaction
 from kb.systems.records import (
     FIELDS,
@@ -104,10 +98,19 @@ def export_csv(db: Database, user: User, out: TextIO) -> int:
     return len(records)
 
 
+def _header(cells: Sequence[str]) -> list[str]:
+    header = ["_".join(c.strip().lower().split()) for c in cells]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown or "name" not in header:
+        named = ", ".join(map(repr, unknown)) or "(no name)"
+        raise InvalidInput(f"unknown column(s) {named}; the columns are: {', '.join(CSV_COLUMNS)}, "
+                           "and 'name' is required")
+    return header
+
+
 def _import_row(db: Database, user: User, cells: Mapping[str, str]) -> tuple[str, str, int]:
     """Create or update the system of one row (matched by its name or an alias, folded)."""
-    given = {k: (v[1:] if len(v) > 1 and v[0] == "'" and v[1] in "=+-@\t\r" else v)
-             for k, v in cells.items() if v.strip()}  # an empty cell changes nothing
+    given = {k: unquote_formula(v) for k, v in cells.items() if v.strip()}  # an empty cell changes nothing
     steps = _parse_timeline(given.pop("timeline", ""))
     cleaned = clean_fields(given, partial=True)
     if not cleaned.get("name"):
@@ -142,46 +145,9 @@ def import_systems(db: Database, user: User, data: bytes, *, dry_run: bool = Fal
     updates that system: an empty cell leaves a field alone, aliases are replaced, timeline steps added.
     The dry run performs the same import inside a transaction that is rolled back, so its report is exact."""
     _editor(user)
-    text = decode_csv(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    report = ImportReport(dry_run=dry_run)
-    with rolled_back(db) if dry_run else nullcontext():
-        start = 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = ["_".join(c.strip().lower().split()) for c in cells]
-                unknown = [h for h in header if h not in CSV_COLUMNS]
-                if unknown or "name" not in header:
-                    named = ", ".join(map(repr, unknown)) or "(no name)"
-                    raise InvalidInput(f"unknown column(s) {named}; the columns are: "
-                                       f"{', '.join(CSV_COLUMNS)}, and 'name' is required")
-                continue
-            name = _clean_text(cells[header.index("name")] if len(cells) > header.index("name") else "",
-                               multiline=False)[:200]
-            if len(cells) > len(header):
-                report.rows.append(ImportRow(line, "refused", f"{len(cells)} cells for {len(header)} columns",
-                                             name))
-                continue
-            try:
-                action, reason, system_id = _import_row(db, user, dict(zip(header, cells, strict=False)))
-            except KbError as exc:
-                report.rows.append(ImportRow(line, "refused", str(exc), name))
-                continue
-            except sqlite3.IntegrityError as exc:
-                report.rows.append(ImportRow(line, "refused", f"could not be stored ({exc})", name))
-                continue
-            report.rows.append(ImportRow(line, action, reason, name))
-    if header is None:
-        raise InvalidInput("the file is empty; the first line must name the columns")
-    if not dry_run:
-        with transaction(db):
-            audit.record(db, user.id, "import", "system", None,
-                         {a: report.count(a) for a in ("created", "updated", "unchanged", "refused")})
-    return report
+    return import_csv(db, data, read_header=_header, import_row=lambda record: _import_row(db, user, record),
+                      row_name=lambda record: _clean_text(record.get("name"), multiline=False)[:200],
+                      dry_run=dry_run, user_id=user.id, entity="system")
 
 
 def load_sample_register(db: Database, records: Sequence[Mapping[str, Any]]) -> SampleRegisterReport:
