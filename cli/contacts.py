@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cli.reports import print_import_report
 from cli.state import AS_OPTION, OUTPUT_OPTION, CliState, pass_state, reports_errors, write_output
 from kb import contacts as contacts_store
 
@@ -27,10 +28,7 @@ def contacts_import(state: CliState, file: str, dry_run: bool, as_email: str) ->
     """Create or update contacts from a CSV file (the columns of `kb contacts export`; lists split by ';')."""
     user = state.acting_user(as_email)
     report = contacts_store.import_contacts(state.kb().db, user, Path(file).read_bytes(), dry_run=dry_run)
-    for row in report.rows:
-        detail = f" - {row.reason}" if row.reason else ""
-        click.echo(f"line {row.line:>5}: {row.action:<9} {row.name}{detail}")
-    click.echo(report.summary(), err=True)
+    print_import_report(report)
 
 
 @contacts.command("export")

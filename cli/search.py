@@ -98,17 +98,23 @@ def _print(results: SearchResults, as_json: bool) -> None:
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--words-only", is_flag=True,
+              help="Match the words only: a word naming a topic, sector, kind of system or country does not "
+                   "also find the items tagged with it (the same as starting the query with =).")
 @click.option("--user", "email", envvar="KB_USER",
               help="Search with this user's access (contacts, case files).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_state
 @reports_errors
-def search_command(state: CliState, query: str, sort: str, page: int, email: str | None, as_json: bool,
-                   **options: Any) -> None:
+def search_command(state: CliState, query: str, sort: str, page: int, words_only: bool, email: str | None,
+                   as_json: bool, **options: Any) -> None:
     """Search the knowledge base: words (all must match), "phrases", OR, NOT or -word, (groups),
-    field:value (title, text, source, language, topic, country) and prefix*."""
+    field:value (title, text, source, language, topic, country) and prefix*. Words naming a concept of the
+    taxonomy in any of its languages ("welfare", "aide sociale", "France") also find the items tagged with
+    it, ranked after those holding the words; --words-only turns that off."""
     kb = state.kb()
-    results = search(kb, query, _filters(options), user=_user(state, email), sort=sort, page=page)
+    results = search(kb, query, _filters(options), user=_user(state, email), sort=sort, page=page,
+                     expand=not words_only)
     _print(results, as_json)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from cli.reports import print_import_report
 from cli.state import AS_OPTION, OUTPUT_OPTION, CliState, pass_state, reports_errors, write_output
 from kb import systems as systems_store
 from kb.users import User
@@ -40,10 +41,7 @@ def systems_import(state: CliState, file: str, dry_run: bool, as_email: str) -> 
     timeline steps separated by ';', a step written "2020-02-05 ruled unlawful")."""
     user = state.acting_user(as_email)
     report = systems_store.import_systems(state.kb().db, user, Path(file).read_bytes(), dry_run=dry_run)
-    for row in report.rows:
-        detail = f" - {row.reason}" if row.reason else ""
-        click.echo(f"line {row.line:>5}: {row.action:<9} {row.name}{detail}")
-    click.echo(report.summary(), err=True)
+    print_import_report(report)
     if report.count("refused"):
         raise SystemExit(1)
 
