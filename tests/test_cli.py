@@ -19,6 +19,7 @@ import pytest
 
 from kb import items as items_store
 from kb import sources as sources_store
+from kb import users as users_store
 from tests.factories import make_draft, make_kb
 
 KB = str(Path(sys.executable).with_name("kb"))
@@ -30,6 +31,14 @@ def run_kb(data_dir: Path, *args: str, input: str | None = None, env: dict[str, 
     environment.update(env or {})
     return subprocess.run([KB, "--data-dir", str(data_dir), *args], input=input, capture_output=True,
                           text=True, env=environment, timeout=timeout)
+
+
+def folder_with_user(data_dir: Path, email: str, role: str) -> Path:
+    """A data folder holding one user, for the commands run --as someone."""
+    base = make_kb(data_dir)
+    users_store.add_user(base.db, email, "a long enough password", role)
+    base.close()
+    return data_dir
 
 
 @pytest.fixture

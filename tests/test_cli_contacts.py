@@ -7,19 +7,14 @@ import csv
 import io
 from pathlib import Path
 
-from kb import users as users_store
-from tests.factories import make_kb
-from tests.test_cli import run_kb
+from tests.test_cli import folder_with_user, run_kb
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contacts"
 ADMIN = "admin@lab.example"
 
 
 def _folder(data_dir: Path) -> Path:
-    base = make_kb(data_dir)
-    users_store.add_user(base.db, ADMIN, "a long enough password", "admin")
-    base.close()
-    return data_dir
+    return folder_with_user(data_dir, ADMIN, "admin")
 
 
 def _exported_names(data_dir: Path) -> list[str]:
