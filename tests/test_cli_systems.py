@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 
 from kb import items as items_store
-from kb import users as users_store
 from tests.factories import make_draft, make_kb
-from tests.test_cli import run_kb
+from tests.test_cli import folder_with_user, run_kb
 
 COORDINATOR = "coordinator@lab.example"
 CSV_TEXT = """name,aliases,country,level,sector,kind,description,timeline
@@ -23,10 +22,7 @@ Robodebt,Online Compliance Intervention,AU,national,welfare,eligibility,Income a
 
 
 def _folder(path: Path) -> Path:
-    base = make_kb(path)
-    users_store.add_user(base.db, COORDINATOR, "a long enough password", "coordinator")
-    base.close()
-    return path
+    return folder_with_user(path, COORDINATOR, "coordinator")
 
 
 def _names(data_dir: Path) -> list[str]:
