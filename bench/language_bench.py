@@ -163,19 +163,23 @@ def table_row(label: str, outcomes: list[Outcome]) -> str:
     counts = {kind: sum(o.relevance == kind for o in outcomes) for kind in ("correct", NEEDS_READER, "wrong")}
     lost = sum(o.row["relevant"] and o.verdict == NOT_RELEVANT for o in outcomes)
     precision, recall, score = f1(outcomes)
+    sectors = f"{precision:5.2f} {recall:5.2f} {score:5.2f}"
+    if not any(o.sectors or o.expected_sectors for o in outcomes):
+        sectors = f"{'-':>5} {'-':>5} {'-':>5}"  # no sector written nor found: nothing to score
+    read_relevant = sum(o.row["relevant"] and o.verdict == NEEDS_READER for o in outcomes)
+    split = f"{read_relevant}/{counts[NEEDS_READER] - read_relevant}"
     return (f"  {label:<8} {n:>4}  {language:>3}/{n:<4} {counts['correct']:>3}/{n:<4} "
-            f"{counts[NEEDS_READER]:>6} {counts['wrong']:>6} {lost:>5}   "
-            f"{precision:5.2f} {recall:5.2f} {score:5.2f}")
+            f"{counts[NEEDS_READER]:>6} {split:>9} {counts['wrong']:>6} {lost:>5}   {sectors}")
 
 
-HEADER = (f"  {'':<8} {'n':>4}  {'language':<8} {'relevance':<9} {'reader':>6} {'wrong':>6} {'lost':>5}"
-          f"   {'sector P':>5} {'R':>5} {'F1':>5}")
+HEADER = (f"  {'':<8} {'n':>4}  {'language':<8} {'relevance':<9} {'reader':>6} {'(rel/off)':>9} {'wrong':>6} "
+          f"{'lost':>5}   {'sector P':>5} {'R':>5} {'F1':>5}")
 
 
 def report(title: str, outcomes: dict[str, list[Outcome]]) -> None:
     print(f"\n=== {title} ===")
-    print("  (relevance: correct/n; reader: needs a reader; wrong: the other verdict; lost: relevant items "
-          "judged not relevant)")
+    print("  (relevance: correct/n; reader: needs a reader, of which relevant/off-topic items; wrong: the "
+          "other verdict; lost: relevant items judged not relevant)")
     print(HEADER)
     for name, rows in outcomes.items():
         print(table_row(name, rows))
