@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,59 @@ from kb.text.taxonomy import load_taxonomy
 DATA = Path(__file__).with_name("data") / "relevance_labelled.jsonl"
 
 
-def load() -> list[dict]:
-    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load(path: Path = DATA) -> list[dict]:
+    """The rows of a JSONL file (blank lines skipped); by default the labelled set."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds per item of tagging and of the model's score plus the verdict (CPU time)."""
+
+    tag_ms: list[float]
+    single_ms: list[float]  # model score + verdict one item at a time
+    chunk_ms: list[float]  # the same per item, scored in chunks of 25 as the writer stores them
+
+    def lines(self, repeat: int) -> list[str]:
+        tag, single = statistics.mean(self.tag_ms), statistics.mean(self.single_ms)
+        chunked = statistics.mean(self.chunk_ms)
+        return [
+            f"Time per item over {len(self.tag_ms)} items ({repeat} passes): tagging {tag:.2f} ms "
+            f"(p95 {np.percentile(self.tag_ms, 95):.2f}); model score + verdict {chunked:.2f} ms in chunks "
+            f"of 25 as the writer stores them ({single:.2f} ms one at a time)",
+            f"  tagging + relevance: {tag + chunked:.2f} ms per item on average (one at a time: "
+            f"{tag + single:.2f} ms; target < 5 ms)",
+        ]
+
+
+def time_tagging(tagger: Tagger, model: RelevanceModel, articles: list[tuple[str, str, str]],
+                 repeat: int) -> Timing:
+    """What ingest does per article (tagging) plus what the writer does (model score and verdict), timed
+    `repeat` times over (title, text, language) triples after a warm-up pass."""
+    for title, text, language in articles[:5]:  # warm up: matchers compile on first use of a language
+        detect_language(title, text, language)
+    for title, text, language in articles:
+        tagger.tag(title, text, language)
+        model.score(title, text)
+    timing = Timing([], [], [])
+    for _ in range(repeat):
+        results = []
+        for title, text, language in articles:
+            started = time.process_time()
+            results.append(tagger.tag(title, text, language))
+            middle = time.process_time()
+            judge(results[-1].verdict, results[-1].reason, model.score(title, text))
+            timing.tag_ms.append((middle - started) * 1000)
+            timing.single_ms.append((time.process_time() - middle) * 1000)
+        # The writer scores a stored chunk (25 entries, ingest.pipeline.CHUNK) at once.
+        for start in range(0, len(articles), 25):
+            chunk = articles[start : start + 25]
+            started = time.process_time()
+            scores = model.score_many([(title, text) for title, text, _ in chunk])
+            for result, score in zip(results[start : start + 25], scores, strict=True):
+                judge(result.verdict, result.reason, score)
+            timing.chunk_ms.append((time.process_time() - started) * 1000 / len(chunk))
+    return timing
 
 
 def line(name: str, predicted: list[bool], actual: list[bool], extra: str = "") -> str:
@@ -102,39 +154,11 @@ def main() -> int:
     total_right = sum(right for _, right, _ in per_language)
     print(f"  accuracy {total_right}/{len(rows)} = {total_right / len(rows):.2f} (chance: 0.50)")
 
-    # Timing: what ingest does per item (tagging) plus what the writer does (model score and verdict).
     model = RelevanceModel.fit(texts, actual)
-    for row in rows[:5]:  # warm up: matchers compile on first use of a language
-        detect_language(row["title"], row["text"], row["lang"])
-    for row in rows:
-        tagger.tag(row["title"], row["text"], row["lang"])
-        model.score(row["title"], row["text"])
-    tag_ms: list[float] = []
-    single_ms: list[float] = []
-    chunk_ms: list[float] = []
-    for _ in range(args.repeat):
-        results = []
-        for row in rows:
-            started = time.process_time()
-            results.append(tagger.tag(row["title"], row["text"], row["lang"]))
-            middle = time.process_time()
-            judge(results[-1].verdict, results[-1].reason, model.score(row["title"], row["text"]))
-            tag_ms.append((middle - started) * 1000)
-            single_ms.append((time.process_time() - middle) * 1000)
-        # The writer scores a stored chunk (25 entries, ingest.pipeline.CHUNK) at once.
-        for start in range(0, len(rows), 25):
-            chunk = rows[start : start + 25]
-            started = time.process_time()
-            scores = model.score_many([(row["title"], row["text"]) for row in chunk])
-            for result, score in zip(results[start : start + 25], scores, strict=True):
-                judge(result.verdict, result.reason, score)
-            chunk_ms.append((time.process_time() - started) * 1000 / len(chunk))
-    tag, single, chunked = statistics.mean(tag_ms), statistics.mean(single_ms), statistics.mean(chunk_ms)
-    print(f"\nTime per item over {len(tag_ms)} items ({args.repeat} passes): tagging {tag:.2f} ms "
-          f"(p95 {np.percentile(tag_ms, 95):.2f}); model score + verdict {chunked:.2f} ms in chunks of 25 as "
-          f"the writer stores them ({single:.2f} ms one at a time)")
-    print(f"  tagging + relevance: {tag + chunked:.2f} ms per item on average (one at a time: "
-          f"{tag + single:.2f} ms; target < 5 ms)")
+    articles = [(row["title"], row["text"], row["lang"]) for row in rows]
+    timing = time_tagging(tagger, model, articles, args.repeat)
+    print()
+    print("\n".join(timing.lines(args.repeat)))
     return 0
 
 
