@@ -179,7 +179,13 @@ def test_item_page_shows_everything_about_the_item(signed_in, world):
     assert "Last decision: <strong>Accepted</strong>" in page and "by Coordinator" in page
     assert "Researcher," in page and "<p>Second paragraph</p>" in page
     assert "Fraud scoring in Rotterdam" in page
-    assert "set-status" in page and "link-case" in page
+    # The history reads as the audit log does (its readable entries), not as keys.
+    history = re.search(r'<section id="history".*?</section>', page, re.S).group(0)
+    assert "set-status" not in history and "link-case" not in history
+    assert "<td>Changed the status</td>" in history and "<td>Linked to a case file</td>" in history
+    assert re.search(r'<th scope="row">Status</th><td>new</td><td>accepted</td>', history), history
+    assert "<dt>Case file</dt><dd>“Fraud scoring in Rotterdam”</dd>" in history
+    assert "<dt>Topic</dt><dd>Privacy" in history
 
 
 def test_page_versions_show_what_changed(signed_in, world):
