@@ -143,19 +143,23 @@ def saved_list(state: CliState, email: str | None, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("query", default="")
 @filter_options
+@click.option("--words-only", is_flag=True, help="Match the words only: no topics or countries they name.")
 @_user_option
 @pass_state
 @reports_errors
-def saved_add(state: CliState, name: str, query: str, email: str | None, **options: Any) -> None:
+def saved_add(state: CliState, name: str, query: str, email: str | None, words_only: bool,
+              **options: Any) -> None:
     """Save QUERY with its filters under NAME, or replace the query and filters of an existing NAME."""
     kb = state.kb()
     user = _owner(state, email)
     existing = saved_store.find_saved_search_by_name(kb.db, user.id, name)
     if existing:
-        saved_store.update_saved_search(kb.db, user.id, existing.id, query=query, filters=_filters(options))
+        saved_store.update_saved_search(kb.db, user.id, existing.id, query=query, filters=_filters(options),
+                                        words_only=words_only)
         click.echo(f"Updated saved search {existing.name!r}.")
     else:
-        entry = saved_store.create_saved_search(kb.db, user.id, name, query, _filters(options))
+        entry = saved_store.create_saved_search(kb.db, user.id, name, query, _filters(options),
+                                                words_only=words_only)
         click.echo(f"Saved search {entry.name!r} (id {entry.id}).")
 
 

@@ -155,6 +155,21 @@ def test_save_run_and_delete_a_search(signed_in, world, corpus):
     assert saved_searches.list_saved_searches(world.kb.db, world.users["researcher"].id) == []
 
 
+def test_a_saved_search_keeps_words_only(signed_in, world):
+    client = signed_in("researcher")
+    _post(client, "/saved-searches", name="Words", q="welfare", words_only="1")
+    _post(client, "/saved-searches", name="Concepts", q="welfare")
+    found = {s.name: s for s in saved_searches.list_saved_searches(world.kb.db, world.users["researcher"].id)}
+    assert (found["Words"].words_only, found["Concepts"].words_only) == (True, False)
+    assert found["Words"].query == "welfare"  # the toggle is kept as itself, not as a leading "="
+    page = _text(client.get("/"))
+    words = _unescape(re.search(r'<a href="([^"]+)">Words</a>', page).group(1))
+    concepts = _unescape(re.search(r'<a href="([^"]+)">Concepts</a>', page).group(1))
+    assert "words_only=1" in words and "words_only" not in concepts
+    assert 'name="words_only" value="1" checked' in _text(client.get(words))
+    assert 'name="words_only" value="1" checked' not in _text(client.get(concepts))
+
+
 # --- item page ----------------------------------------------------------------------------------------
 
 def test_item_page_shows_everything_about_the_item(signed_in, world):

@@ -14,6 +14,12 @@
   var toggle = document.getElementById("shortcuts-on");
   var SHORTCUTS = "kb-queue-shortcuts";
   var DECISIONS = { accept: 1, reject: 1, digest: 1, back: 1 };
+  // The words this script writes, in the reader's language: items/queue.html's #queue-words.
+  var WORDS = (function () {
+    var found = document.getElementById("queue-words");
+    try { return found ? JSON.parse(found.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function word(key) { return WORDS[key] || ""; }
   var current = 0;
   var busy = false;
   var revealed = null;  // an item an undo brought back, to make it the current one
@@ -33,7 +39,7 @@
     toggle.checked = shortcutsOn();
     toggle.addEventListener("change", function () {
       try { window.localStorage.setItem(SHORTCUTS, toggle.checked ? "on" : "off"); } catch (e) { /* private */ }
-      say(toggle.checked ? "Single-key shortcuts are on." : "Single-key shortcuts are off.");
+      say(word(toggle.checked ? "shortcuts_on" : "shortcuts_off"));
     });
   }
 
@@ -84,8 +90,8 @@
     var button = undoForm.querySelector("button");
     undoForm.elements.decision.value = key || "";
     document.getElementById("undo-what").textContent = "";
-    button.setAttribute("aria-label", key ? "Undo: " + text : "Undo");
-    button.title = "Undo your last decision (u)";
+    button.setAttribute("aria-label", key ? word("undo_what").replace("{decision}", text) : word("undo"));
+    button.title = word("undo_title");
     undoForm.hidden = !key;
   }
 
@@ -112,7 +118,7 @@
     if (buttons.back) { buttons.back.hidden = state.status === "new"; }
     if (buttons.digest) {
       buttons.digest.value = state.in_digest ? "0" : "1";
-      buttons.digest.textContent = state.in_digest ? "Take out of digest" : "Mark for digest";
+      buttons.digest.textContent = word(state.in_digest ? "in_digest" : "out_of_digest");
     }
     var badge = row.querySelector("[data-digest-badge]");
     if (badge) { badge.hidden = !state.in_digest; }
