@@ -524,7 +524,8 @@ def history(db: Database, item_id: int, limit: int = 100) -> list[audit.AuditEnt
     links case files and systems made to it. Filing it under a case from the item writes the item's
     "link-case" just after the case file's "link-item", in one transaction: only the item's is kept."""
     found = audit.entries_naming(db, "item", item_id, key="item_id", others=("case", "system"), limit=limit)
-    filed = {(e.id - 1, e.details.get("case")) for e in found if e.entity == "item" and e.action == "link-case"}
+    filed = {(e.id - 1, e.details.get("case")) for e in found
+             if e.entity == "item" and e.action == "link-case"}
     return [e for e in found if not (e.entity == "case" and (e.id, e.entity_id) in filed)]
 
 

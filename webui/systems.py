@@ -268,8 +268,8 @@ def draft() -> ResponseReturnValue:
     try:
         system = systems_store.draft_from_item(current_kb().db, signed_in_user(), item_id, name)
     except (InvalidInput, Conflict) as exc:
-        flash(gettext("No draft made from item %(id)s: %(error)s.", id=item_id, error=str(exc).strip().rstrip(".")),
-              "error")
+        flash(gettext("No draft made from item %(id)s: %(error)s.", id=item_id,
+                      error=str(exc).strip().rstrip(".")), "error")
         return redirect(url_for("systems.candidates"))
     flash(gettext("Draft “%(name)s” made from item %(id)s: check every field and save.", name=system.name,
                   id=item_id), "info")
@@ -509,8 +509,11 @@ def link_contact(system_id: int) -> ResponseReturnValue:
 @bp.route("/systems/<int:system_id>/contacts/<int:contact_id>/unlink", methods=["POST"])
 @role_required("coordinator")
 def unlink_contact(system_id: int, contact_id: int) -> ResponseReturnValue:
-    return _link(system_id, "contacts", lambda: gettext("Contact unlinked.") if systems_store.unlink_contact(
-        current_kb().db, signed_in_user(), system_id, contact_id) else gettext("That contact was not linked."))
+    def act() -> str:
+        unlinked = systems_store.unlink_contact(current_kb().db, signed_in_user(), system_id, contact_id)
+        return gettext("Contact unlinked.") if unlinked else gettext("That contact was not linked.")
+
+    return _link(system_id, "contacts", act)
 
 
 # --- country pages -------------------------------------------------------------------------------------

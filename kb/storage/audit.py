@@ -61,7 +61,8 @@ ACTIONS = {
 }
 # Detail keys as a person says them; keys not listed read as the key with spaces, capitalised.
 FIELDS = {
-    "url": N_("Address"), "kind": N_("Kind"), "name": N_("Name"), "interval_minutes": N_("Interval (minutes)"),
+    "url": N_("Address"), "kind": N_("Kind"), "name": N_("Name"),
+    "interval_minutes": N_("Interval (minutes)"),
     "full_text": N_("Full text"), "paused": N_("Paused"), "items": N_("Items"), "email": N_("E-mail"),
     "role": N_("Role"), "active": N_("Active"), "title": N_("Title"), "status": N_("Status"),
     "lead_id": N_("Lead"), "member_ids": N_("Team"), "item_id": N_("Article"), "item_ids": N_("Articles"),
@@ -71,10 +72,13 @@ FIELDS = {
     "sent": N_("Sent"), "failed": N_("Failed"), "owner_id": N_("Owner"), "user_id": N_("User"),
     "reason": N_("Reason"), "address": N_("From address"), "fields": N_("Fields"),
     "restricted": N_("Restricted"), "organisation": N_("Organisation"), "intro": N_("Introduction"),
-    "created": N_("Created"), "updated": N_("Updated"), "unchanged": N_("Unchanged"), "refused": N_("Refused"),
+    "created": N_("Created"), "updated": N_("Updated"), "unchanged": N_("Unchanged"),
+    "refused": N_("Refused"),
     "language": N_("Language"), "in_digest": N_("In the digest"), "date": N_("Date"),
     "source_id": N_("Source"), "system_id": N_("System"),
 }
+# An item's statuses, as the pages name them (the other records' statuses read as they are stored).
+STATUS_WORDS = {"new": N_("New"), "accepted": N_("Accepted"), "rejected": N_("Rejected")}
 # Detail keys whose values are ids of records, and which records.
 REFERENCES = {
     "item_id": "item", "item_ids": "item", "contact_id": "contact", "case": "case", "case_id": "case",
@@ -262,7 +266,8 @@ def _names(db: Database, wanted: Mapping[str, set[int]]) -> dict[tuple[str, int]
             chunk = ordered[start:start + 500]
             if query is None or not chunk:
                 continue
-            for row_id, name, extra in db.execute(query.format(", ".join("?" * len(chunk))), chunk).fetchall():
+            rows = db.execute(query.format(", ".join("?" * len(chunk))), chunk).fetchall()
+            for row_id, name, extra in rows:
                 found[(kind, int(row_id))] = (str(name or ""), None if extra is None else str(extra))
     return found
 
@@ -304,9 +309,12 @@ class _Reader:
 
     def _named(self, kind: str, name: str, extra: str | None) -> str:
         if kind in ("user", "sign_in"):
-            return self._(N_("%(name)s (%(email)s)")) % {"name": name, "email": extra} if name else extra or ""
+            if not name:
+                return extra or ""
+            return self._(N_("%(name)s (%(email)s)")) % {"name": name, "email": extra}
         if kind == "api_token":
-            return self._(N_("%(name)s of %(owner)s")) % {"name": name or self._(N_("unnamed")), "owner": extra}
+            token = name or self._(N_("unnamed"))
+            return self._(N_("%(name)s of %(owner)s")) % {"name": token, "owner": extra}
         if kind == "digest":
             return self._(N_("week %(week)s")) % {"week": name}
         return name
@@ -331,6 +339,8 @@ class _Reader:
             return ", ".join(self.name(kind, i) for i in _ids(value))
         if key == "topic" and isinstance(value, str):
             return self.topic_label(value)
+        if key == "status" and isinstance(value, str) and value in STATUS_WORDS:
+            return self._(STATUS_WORDS[value])
         if isinstance(value, bool) or (key in ("active", "paused", "full_text", "restricted", "in_digest")
                                        and value in (0, 1)):
             return self._(N_("yes")) if value else self._(N_("no"))
@@ -373,7 +383,8 @@ class _Reader:
         changes += self._was(entry, details)
         created = details.pop("fields", None) if entry.action == "create" else None
         if isinstance(created, dict):
-            facts += [(self.label(k), self.value(k, v)) for k, v in created.items() if v not in ("", None, [])]
+            facts += [(self.label(k), self.value(k, v)) for k, v in created.items()
+                      if v not in ("", None, [])]
         elif created is not None:
             details["fields"] = created
         for key, value in details.items():
@@ -391,7 +402,8 @@ class _Reader:
             who = self._(N_("someone not signed in")) if entry.entity == "sign_in" else self._(N_("system"))
         action = self._(ACTIONS[entry.action]) if entry.action in ACTIONS else \
             entry.action.replace("-", " ").capitalize()
-        kind = self._(KINDS[entry.entity]) if entry.entity in KINDS else entry.entity.replace("_", " ").capitalize()
+        kind = self._(KINDS[entry.entity]) if entry.entity in KINDS else \
+            entry.entity.replace("_", " ").capitalize()
         return ReadableEntry(entry, who, action, kind, self._record(entry), tuple(changes), tuple(facts))
 
     def _record(self, entry: AuditEntry) -> str:

@@ -52,9 +52,10 @@ def test_the_history_names_who_did_what_for_every_role(signed_in, world):
         assert f"{who} Confirmed an article (System “Fraud Radar”)" in linked_system, linked_system
         assert f"{who} Added a topic Topic Privacy" in topic, topic
         # The undo says what it put back; the decision says what it changed, not its undo key.
-        assert f"{who} Undid a decision Field Before After Status accepted new" in undone, undone
-        assert f"{who} Changed the status Field Before After Status new accepted" in accepted, accepted
-        assert not any(key in " ".join(rows) for key in ("set-status", "Undoes", "Decision", "Item id", "item_id", "Was"))
+        assert f"{who} Undid a decision Field Before After Status Accepted New" in undone, undone
+        assert f"{who} Changed the status Field Before After Status New Accepted" in accepted, accepted
+        machine = ("set-status", "Undoes", "Decision", "Item id", "item_id", "Was")
+        assert not any(key in " ".join(rows) for key in machine)
 
 
 def test_filing_from_the_item_is_one_entry_not_two(signed_in, world):
@@ -77,7 +78,8 @@ def test_the_history_is_in_the_readers_language(signed_in, world):
     users_store.set_user_language(world.kb.db, world.users["researcher"].id, "fr")
     history = _history(signed_in("researcher").get(item).get_data(as_text=True))
     assert "<h2>Historique</h2>" in history and "<td>Statut</td>" not in history, history
-    assert "<td>A modifié le statut</td>" in history and '<th scope="row">Statut</th>' in history, history
+    assert "<td>Statut modifié</td>" in history and '<th scope="row">Statut</th>' in history, history
+    assert "<td>Nouveau</td><td>Rejeté</td>" in history, history
     assert "Changed the status" not in history and ">Status<" not in history
 
 
@@ -85,10 +87,11 @@ def test_a_contact_the_reader_may_not_see_is_never_named(app, world):
     """The rows of every history page go through one reading, which applies kb.contacts' rule."""
     db = world.kb.db
     admin = world.users["admin"]
-    hidden = contacts_store.create_contact(db, admin, {"name": "Hidden Witness", "sensitivity": "restricted"},
+    contacts_store.create_contact(db, admin, {"name": "Hidden Witness", "sensitivity": "restricted"},
                                            case_id=world.case_id)
     seen = contacts_store.create_contact(db, admin, {"name": "Open Expert"})
-    entries = [e for e in audit.entries(db, entity="case", entity_id=world.case_id) if e.action == "link-contact"]
+    entries = [e for e in audit.entries(db, entity="case", entity_id=world.case_id)
+               if e.action == "link-contact"]
     entries += audit.entries(db, entity="contact", entity_id=seen.id)
     read = app.jinja_env.globals["readable_audit"]
     with app.test_request_context("/"):

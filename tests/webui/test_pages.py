@@ -198,7 +198,7 @@ def test_item_page_shows_everything_about_the_item(signed_in, world):
     history = re.search(r'<section id="history".*?</section>', page, re.S).group(0)
     assert "set-status" not in history and "link-case" not in history
     assert "<td>Changed the status</td>" in history and "<td>Linked to a case file</td>" in history
-    assert re.search(r'<th scope="row">Status</th><td>new</td><td>accepted</td>', history), history
+    assert re.search(r'<th scope="row">Status</th><td>New</td><td>Accepted</td>', history), history
     assert "<dt>Case file</dt><dd>“Fraud scoring in Rotterdam”</dd>" in history
     assert "<dt>Topic</dt><dd>Privacy" in history
 
