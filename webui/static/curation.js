@@ -15,10 +15,7 @@
   var SHORTCUTS = "kb-queue-shortcuts";
   var DECISIONS = { accept: 1, reject: 1, digest: 1, back: 1 };
   // The words this script writes, in the reader's language: items/queue.html's #queue-words.
-  var WORDS = (function () {
-    var found = document.getElementById("queue-words");
-    try { return found ? JSON.parse(found.textContent) : {}; } catch (e) { return {}; }
-  })();
+  var WORDS = (document.getElementById("queue-words") || { dataset: {} }).dataset;
   function word(key) { return WORDS[key] || ""; }
   var current = 0;
   var busy = false;
@@ -39,7 +36,7 @@
     toggle.checked = shortcutsOn();
     toggle.addEventListener("change", function () {
       try { window.localStorage.setItem(SHORTCUTS, toggle.checked ? "on" : "off"); } catch (e) { /* private */ }
-      say(word(toggle.checked ? "shortcuts_on" : "shortcuts_off"));
+      say(word(toggle.checked ? "shortcutsOn" : "shortcutsOff"));
     });
   }
 
@@ -90,8 +87,8 @@
     var button = undoForm.querySelector("button");
     undoForm.elements.decision.value = key || "";
     document.getElementById("undo-what").textContent = "";
-    button.setAttribute("aria-label", key ? word("undo_what").replace("{decision}", text) : word("undo"));
-    button.title = word("undo_title");
+    button.setAttribute("aria-label", key ? word("undoWhat").replace("{decision}", text) : word("undo"));
+    button.title = word("undoTitle");
     undoForm.hidden = !key;
   }
 
@@ -118,7 +115,7 @@
     if (buttons.back) { buttons.back.hidden = state.status === "new"; }
     if (buttons.digest) {
       buttons.digest.value = state.in_digest ? "0" : "1";
-      buttons.digest.textContent = word(state.in_digest ? "in_digest" : "out_of_digest");
+      buttons.digest.textContent = word(state.in_digest ? "inDigest" : "outOfDigest");
     }
     var badge = row.querySelector("[data-digest-badge]");
     if (badge) { badge.hidden = !state.in_digest; }

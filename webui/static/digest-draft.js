@@ -5,7 +5,7 @@
   var fields = Array.prototype.slice.call(document.querySelectorAll("textarea[data-unsaved]"));
   if (!fields.length) { return; }
   var words = document.getElementById("draft-words");  // digest/draft.html, in the reader's language
-  var QUESTION = words ? JSON.parse(words.textContent).unsaved : "";
+  var QUESTION = words ? words.getAttribute("data-question") : "";
   var leaving = false;  // set once the person agreed (or is saving): no second question on unload
 
   function unsaved(except) {

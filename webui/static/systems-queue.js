@@ -7,10 +7,7 @@
   var SHORTCUTS = "kb-queue-shortcuts";
   var message = document.getElementById("queue-message");
   // The page's words (items/queue.html's #queue-words), in the reader's language.
-  var WORDS = (function () {
-    var found = document.getElementById("queue-words");
-    try { return found ? JSON.parse(found.textContent) : {}; } catch (e) { return {}; }
-  })();
+  var WORDS = (document.getElementById("queue-words") || { dataset: {} }).dataset;
 
   function shortcutsOn() {
     try { return window.localStorage.getItem(SHORTCUTS) !== "off"; } catch (e) { return true; }
