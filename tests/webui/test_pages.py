@@ -155,6 +155,15 @@ def test_save_run_and_delete_a_search(signed_in, world, corpus):
     assert saved_searches.list_saved_searches(world.kb.db, world.users["researcher"].id) == []
 
 
+def test_the_search_page_has_one_h1_naming_the_query(signed_in, world):
+    client = signed_in("researcher")
+    headings = re.findall(r"<h1[^>]*>.*?</h1>", _text(client.get("/")))
+    assert headings == ['<h1 class="visually-hidden">Search</h1>']
+    page = _text(client.get("/?q=%3Cb%3Ewelfare"))  # escaped like every other output
+    assert re.findall(r"<h1[^>]*>.*?</h1>", page) == [
+        '<h1 class="visually-hidden">Search results for “&lt;b&gt;welfare”</h1>']
+
+
 def test_a_saved_search_keeps_words_only(signed_in, world):
     client = signed_in("researcher")
     _post(client, "/saved-searches", name="Words", q="welfare", words_only="1")
