@@ -93,14 +93,18 @@ def _print(results: SearchResults, as_json: bool) -> None:
                 click.echo(f"{name}: " + ", ".join(f"{value} ({count})" for value, count in top))
 
 
+_words_only_option = click.option(
+    "--words-only", is_flag=True,
+    help="Match the words only: a word naming a topic, sector, kind of system or country does not also find "
+         "the items tagged with it (the same as starting the query with =).")
+
+
 @click.command("search")
 @click.argument("query", default="")
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--words-only", is_flag=True,
-              help="Match the words only: a word naming a topic, sector, kind of system or country does not "
-                   "also find the items tagged with it (the same as starting the query with =).")
+@_words_only_option
 @click.option("--user", "email", envvar="KB_USER",
               help="Search with this user's access (contacts, case files).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -149,19 +153,23 @@ def saved_list(state: CliState, email: str | None, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("query", default="")
 @filter_options
+@_words_only_option
 @_user_option
 @pass_state
 @reports_errors
-def saved_add(state: CliState, name: str, query: str, email: str | None, **options: Any) -> None:
+def saved_add(state: CliState, name: str, query: str, email: str | None, words_only: bool,
+              **options: Any) -> None:
     """Save QUERY with its filters under NAME, or replace the query and filters of an existing NAME."""
     kb = state.kb()
     user = _owner(state, email)
     existing = saved_store.find_saved_search_by_name(kb.db, user.id, name)
     if existing:
-        saved_store.update_saved_search(kb.db, user.id, existing.id, query=query, filters=_filters(options))
+        saved_store.update_saved_search(kb.db, user.id, existing.id, query=query, filters=_filters(options),
+                                        words_only=words_only)
         click.echo(f"Updated saved search {existing.name!r}.")
     else:
-        entry = saved_store.create_saved_search(kb.db, user.id, name, query, _filters(options))
+        entry = saved_store.create_saved_search(kb.db, user.id, name, query, _filters(options),
+                                                words_only=words_only)
         click.echo(f"Saved search {entry.name!r} (id {entry.id}).")
 
 

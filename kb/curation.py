@@ -46,7 +46,7 @@ NO_SECTOR = "none"
 OTHER_LANGUAGE = "other"
 # Audit actions that are decisions (what `undo` reverts).
 DECISION_ACTIONS = ("set-status", "digest-add", "digest-remove")
-UNDO_ACTION = "undo"
+UNDO_ACTION = audit.UNDO
 _TOPIC_ID = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -520,8 +520,13 @@ def decision(db: Database, item_id: int) -> Decision:
 
 
 def history(db: Database, item_id: int, limit: int = 100) -> list[audit.AuditEntry]:
-    """Every recorded decision on the item, newest first."""
-    return audit.entries(db, entity="item", entity_id=item_id, limit=limit)
+    """Everything recorded about the item, newest first: decisions and their undos, topics, notes, and the
+    links case files and systems made to it. Filing it under a case from the item writes the item's
+    "link-case" just after the case file's "link-item", in one transaction: only the item's is kept."""
+    found = audit.entries_naming(db, "item", item_id, key="item_id", others=("case", "system"), limit=limit)
+    filed = {(e.id - 1, e.details.get("case")) for e in found
+             if e.entity == "item" and e.action == "link-case"}
+    return [e for e in found if not (e.entity == "case" and (e.id, e.entity_id) in filed)]
 
 
 # --- the queue ----------------------------------------------------------------------------------------

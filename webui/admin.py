@@ -2,7 +2,8 @@
 password), everyone's API tokens (revoke, after a confirmation), and the audit log: filtered by person,
 kind of record and dates, read as sentences with before/after, paged, and exported as CSV.
 
-The audit tables of case files and contacts use the same readable form (`readable_audit`, a template global).
+The history tables of case files, contacts, systems and items use the same readable form (`readable_audit`,
+a template global) and the same rows (admin/_entry.html).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
+from kb import contacts as contacts_store
 from kb import users as users_store
 from kb.contacts import spreadsheet_safe
 from kb.errors import InvalidInput, NotFound
@@ -34,11 +36,6 @@ NAV = ((N_("Users"), "admin.users", "admin"), (N_("Audit log"), "admin.audit_log
 PAGE_SIZE = 50
 MAX_EXPORT = 100_000
 # The CSV: keys in their own columns for machines, then the same entry as a person reads it.
-# The kinds of record of the audit log's filter, marked for translation (kb.storage.audit.KINDS is English).
-KIND_LABELS = {"item": N_("Article"), "case": N_("Case file"), "contact": N_("Contact"),
-               "source": N_("Source"), "user": N_("User"), "api_token": N_("API token"),
-               "sign_in": N_("Sign-in"), "digest": N_("Digest"), "digest_recipient": N_("Digest recipient"),
-               "audit_log": N_("Audit log")}
 CSV_COLUMNS = ("id", "at_utc", "user_id", "user_email", "action", "entity", "entity_id", "details_json",
                "when", "who", "what", "record", "changes")
 
@@ -201,8 +198,11 @@ class AuditQuery:
 
 
 def readable_audit(entries: Sequence[audit.AuditEntry]) -> list[audit.ReadableEntry]:
-    """Entries as a person reads them: names and titles, before/after, topic labels."""
-    return audit.readable(current_kb().db, entries, topic_label=topic_label)
+    """Entries as a person reads them, in their language: names and titles, before/after, topic labels;
+    a contact the signed-in user may not see is named "a restricted contact" (kb.contacts' rule)."""
+    db = current_kb().db
+    return audit.readable(db, entries, topic_label=topic_label, translate=gettext,
+                          visible_contacts=contacts_store.visible_contact_ids(db, signed_in_user()))
 
 
 @bp.app_template_global("readable_audit")
@@ -222,7 +222,7 @@ def audit_log() -> ResponseReturnValue:
     page = query.page_number
     found = [] if query.errors or page > pages else \
         audit.entries(db, where=where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    kinds = {key: gettext(KIND_LABELS.get(key, label)) for key, label in audit.KINDS.items()}
+    kinds = {key: gettext(label) for key, label in audit.KINDS.items()}
     return render_template("admin/audit.html", query=query, people=people, kinds=kinds,
                            entries=readable_audit(found), total=total, page=page, pages=pages,
                            page_size=PAGE_SIZE), (400 if query.errors else 200)

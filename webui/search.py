@@ -288,7 +288,7 @@ def save() -> ResponseReturnValue:
     user = signed_in_user()
     parsed = parse_request(request.form)
     saved = saved_searches.create_saved_search(current_kb().db, user.id, request.form.get("name", ""),
-                                               parsed.query, parsed.filters)
+                                               parsed.query, parsed.filters, words_only=not parsed.expand)
     flash(gettext("Search saved as “%(name)s”.", name=saved.name), "info")
     return redirect(saved_search_url(saved))
 
@@ -314,5 +314,6 @@ def filter_arguments(filters: SearchFilters) -> dict[str, Any]:
 
 @bp.app_template_global()
 def saved_search_url(saved: SavedSearch) -> str:
-    """The search page running a saved search."""
-    return url_for("search.index", q=saved.query or None, **filter_arguments(saved.filters))
+    """The search page running a saved search (with "Words only" ticked if it was saved so)."""
+    return url_for("search.index", q=saved.query or None, **filter_arguments(saved.filters),
+                   words_only="1" if saved.words_only else None)

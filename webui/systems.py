@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from kb import cases as cases_store
@@ -38,10 +39,11 @@ from kb.users import User
 from webui.access import current_kb, login_required, role_required, safe_next, signed_in_user
 from webui.dashboard import Chart, line_chart
 from webui.errors import status_of
+from webui.i18n import N_
 from webui.templating import language_name, topic_label
 
 bp = Blueprint("systems", __name__)
-NAV = (("Systems", "systems.index", "researcher"),)
+NAV = ((N_("Systems"), "systems.index", "researcher"),)
 
 NO_STATUS = "none"  # the list's status filter for systems with no step yet
 MAX_QUERY = 200
@@ -81,7 +83,7 @@ def field_of(message: str, fields: tuple[str, ...]) -> str:
 
 
 def _sentence(text: str) -> str:
-    text = text.strip() or "That did not work"
+    text = text.strip() or gettext("That did not work")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
@@ -206,7 +208,7 @@ def mentions_chart(rows: list[tuple[str, str, int]]) -> Chart | None:
         if month in position:
             counts.setdefault(language or "und", [0] * len(months))[position[month]] += count
     series = sorted((Series(k, tuple(v)) for k, v in counts.items()), key=lambda s: (-s.total, s.key))
-    return line_chart("Mentions per month by language", months, series, language_name)
+    return line_chart(gettext("Mentions per month by language"), months, series, language_name)
 
 
 # --- the list and "maybe a new system" -----------------------------------------------------------------
@@ -266,9 +268,11 @@ def draft() -> ResponseReturnValue:
     try:
         system = systems_store.draft_from_item(current_kb().db, signed_in_user(), item_id, name)
     except (InvalidInput, Conflict) as exc:
-        flash(_sentence(f"No draft made from item {item_id}: {exc}"), "error")
+        flash(gettext("No draft made from item %(id)s: %(error)s.", id=item_id,
+                      error=str(exc).strip().rstrip(".")), "error")
         return redirect(url_for("systems.candidates"))
-    flash(f"Draft “{system.name}” made from item {item_id}: check every field and save.", "info")
+    flash(gettext("Draft “%(name)s” made from item %(id)s: check every field and save.", name=system.name,
+                  id=item_id), "info")
     return redirect(url_for("systems.edit", system_id=system.id))
 
 
@@ -299,7 +303,7 @@ def create() -> ResponseReturnValue:
         system = systems_store.create_system(current_kb().db, signed_in_user(), fields)
     except (InvalidInput, Conflict) as exc:
         return _render_form(None, fields, str(exc), 400)
-    flash(f"System “{system.name}” added to the register.", "info")
+    flash(gettext("System “%(name)s” added to the register.", name=system.name), "info")
     return redirect(url_for("systems.show", system_id=system.id))
 
 
@@ -321,7 +325,7 @@ def update(system_id: int) -> ResponseReturnValue:
         system = systems_store.update_system(db, user, system_id, fields)
     except (InvalidInput, Conflict) as exc:
         return _render_form(system, fields, str(exc), 400)
-    flash("System saved.", "info")
+    flash(gettext("System saved."), "info")
     return redirect(url_for("systems.show", system_id=system_id))
 
 
@@ -386,7 +390,7 @@ def add_status(system_id: int) -> ResponseReturnValue:
             raise
         name = field_of(str(exc), ("status", "date", "note", "item_ids")) or "item_ids"
         return _render_show(system_id, values, {name: _sentence(str(exc))}, 400)
-    flash(f"Status “{step.status}” on {step.date} added.", "info")
+    flash(gettext("Status “%(status)s” on %(date)s added.", status=step.status, date=step.date), "info")
     return redirect(url_for("systems.show", system_id=system_id) + "#timeline")
 
 
@@ -398,7 +402,7 @@ def remove_status(system_id: int, step_id: int) -> ResponseReturnValue:
     if all(step.id != step_id for step in systems_store.timeline(db, user, system_id)):
         raise NotFound(f"status step {step_id} does not exist in this system's timeline")
     systems_store.remove_status(db, user, step_id)
-    flash("Status step removed.", "info")
+    flash(gettext("Status step removed."), "info")
     return redirect(url_for("systems.show", system_id=system_id) + "#timeline")
 
 
@@ -419,8 +423,9 @@ def _decide(system_id: int, item_id: int, state: str) -> ResponseReturnValue:
         response = jsonify(ok=False, error=_sentence(str(exc)))
         response.status_code = status_of(exc)
         return response
-    verb = "confirmed as about" if state == "confirmed" else "rejected for"
-    message = f"Item {item_id} {verb} “{link.system_name}”."
+    message = (gettext("Item %(id)s confirmed as about “%(system)s”.", id=item_id, system=link.system_name)
+               if state == "confirmed" else
+               gettext("Item %(id)s rejected for “%(system)s”.", id=item_id, system=link.system_name))
     if _wants_json():
         return jsonify(ok=True, message=message, link=link_json(link))
     flash(message, "info")
@@ -453,7 +458,7 @@ def link_item(system_id: int) -> ResponseReturnValue:
             raise
         flash(_sentence(str(exc)), "error")
     else:
-        flash(f"Item {item_id} linked.", "info")
+        flash(gettext("Item %(id)s linked.", id=item_id), "info")
     return redirect(url_for("systems.show", system_id=system_id) + "#confirmed")
 
 
@@ -476,7 +481,7 @@ def link_case(system_id: int) -> ResponseReturnValue:
         case_id = parse_row_id((request.form.get("case_id") or "").strip(),
                                "choose a case file from the list")
         linked = systems_store.link_case(current_kb().db, signed_in_user(), system_id, case_id)
-        return "Case file linked." if linked else "That case file was linked already."
+        return gettext("Case file linked.") if linked else gettext("That case file was linked already.")
 
     return _link(system_id, "cases", act)
 
@@ -484,8 +489,8 @@ def link_case(system_id: int) -> ResponseReturnValue:
 @bp.route("/systems/<int:system_id>/cases/<int:case_id>/unlink", methods=["POST"])
 @role_required("coordinator")
 def unlink_case(system_id: int, case_id: int) -> ResponseReturnValue:
-    return _link(system_id, "cases", lambda: "Case file unlinked." if systems_store.unlink_case(
-        current_kb().db, signed_in_user(), system_id, case_id) else "That case file was not linked.")
+    return _link(system_id, "cases", lambda: gettext("Case file unlinked.") if systems_store.unlink_case(
+        current_kb().db, signed_in_user(), system_id, case_id) else gettext("That case file was not linked."))
 
 
 @bp.route("/systems/<int:system_id>/contacts", methods=["POST"])
@@ -496,7 +501,7 @@ def link_contact(system_id: int) -> ResponseReturnValue:
                                   "choose a contact from the list")
         systems_store.link_contact(current_kb().db, signed_in_user(), system_id, contact_id,
                                    request.form.get("role", ""))
-        return "Contact linked."
+        return gettext("Contact linked.")
 
     return _link(system_id, "contacts", act)
 
@@ -504,8 +509,11 @@ def link_contact(system_id: int) -> ResponseReturnValue:
 @bp.route("/systems/<int:system_id>/contacts/<int:contact_id>/unlink", methods=["POST"])
 @role_required("coordinator")
 def unlink_contact(system_id: int, contact_id: int) -> ResponseReturnValue:
-    return _link(system_id, "contacts", lambda: "Contact unlinked." if systems_store.unlink_contact(
-        current_kb().db, signed_in_user(), system_id, contact_id) else "That contact was not linked.")
+    def act() -> str:
+        unlinked = systems_store.unlink_contact(current_kb().db, signed_in_user(), system_id, contact_id)
+        return gettext("Contact unlinked.") if unlinked else gettext("That contact was not linked.")
+
+    return _link(system_id, "contacts", act)
 
 
 # --- country pages -------------------------------------------------------------------------------------
@@ -545,8 +553,8 @@ def country_chart(topic_id: str, user: User, today: date) -> Chart:
             counts.setdefault(NO_SECTOR, [0] * len(months))[n] += without
     series = sorted((Series(k, tuple(v)) for k, v in counts.items()),
                     key=lambda s: (s.key == NO_SECTOR, -s.total, s.key))
-    return line_chart("Items per month by sector", [m[0] for m in months], series,
-                      lambda key: "No sector" if key == NO_SECTOR else topic_label(f"sector/{key}"))
+    return line_chart(gettext("Items per month by sector"), [m[0] for m in months], series,
+                      lambda key: gettext("No sector") if key == NO_SECTOR else topic_label(f"sector/{key}"))
 
 
 def country_cases(user: User, code: str, systems: list[System]) -> list[CountryCase]:

@@ -4,10 +4,12 @@ and the menu."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_timedelta
 from flask import Flask, current_app, g, request, url_for
+from flask_babel import gettext
 from werkzeug.routing import BuildError
 
 from kb.curation import queue_size
@@ -50,20 +52,15 @@ def when(value: str | datetime | None, with_time: bool = True) -> str:
 
 
 def ago(value: str | datetime | None, now: datetime | None = None) -> str:
-    """How long ago a stored UTC timestamp was, for a glance: "12 s ago", "5 min ago", "3 h ago"."""
+    """How long ago a stored UTC timestamp was, for a glance, in the reader's language (Babel's short
+    form: "12 sec. ago", "il y a 5 min", "hace 3 h", "قبل 3 أيام")."""
     moment = value if isinstance(value, datetime) else parse_published(value)
     if moment is None:
         return ""
-    seconds = int(((now or datetime.now(UTC)) - moment).total_seconds())
-    if seconds < 1:  # also a clock a little ahead on another machine
-        return "just now"
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+    elapsed = (now or datetime.now(UTC)) - moment
+    if elapsed < timedelta(seconds=1):  # also a clock a little ahead on another machine
+        return gettext("just now")
+    return format_timedelta(-elapsed, add_direction=True, format="short", locale=interface_language())
 
 
 def paragraphs(text: str | None) -> list[str]:

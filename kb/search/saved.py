@@ -1,4 +1,5 @@
-"""Saved searches: a user's named query and filters, run again at will. Each user sees only their own."""
+"""Saved searches: a user's named query and filters, run again at will, with concept expansion on or off
+as saved ("Words only", `words_only`). Each user sees only their own."""
 
 from __future__ import annotations
 
@@ -28,16 +29,18 @@ class SavedSearch:
     filters: SearchFilters
     created_at: str
     updated_at: str
+    words_only: bool = False  # concept expansion off (the search page's "Words only")
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "query": self.query, "filters": self.filters.as_json(),
-                "created_at": self.created_at, "updated_at": self.updated_at}
+                "words_only": self.words_only, "created_at": self.created_at, "updated_at": self.updated_at}
 
 
 def _from_row(row: dict[str, Any]) -> SavedSearch:
     return SavedSearch(id=row["id"], user_id=row["user_id"], name=row["name"], query=row["query"],
                        filters=SearchFilters.from_json(json.loads(row["filters"])),
-                       created_at=row["created_at"], updated_at=row["updated_at"])
+                       created_at=row["created_at"], updated_at=row["updated_at"],
+                       words_only=bool(row["words_only"]))
 
 
 def _clean_name(name: str) -> str:
@@ -63,7 +66,7 @@ def _name_taken(db: Database, user_id: int, name: str, other_than: int | None = 
 
 
 def create_saved_search(db: Database, user_id: int, name: str, query: str,
-                        filters: SearchFilters | None = None) -> SavedSearch:
+                        filters: SearchFilters | None = None, *, words_only: bool = False) -> SavedSearch:
     """Save a search under a name; raises Conflict if the user has one of that name already."""
     name, query = _clean_name(name), _clean_query(query)
     encoded = json.dumps((filters or SearchFilters()).as_json(), ensure_ascii=False)
@@ -77,8 +80,8 @@ def create_saved_search(db: Database, user_id: int, name: str, query: str,
         if owned >= MAX_PER_USER:
             raise InvalidInput(f"a user may keep at most {MAX_PER_USER} saved searches; delete some first")
         search_id = db.execute(
-            "INSERT INTO saved_searches (user_id, name, query, filters, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)", [user_id, name, query, encoded, now, now],
+            "INSERT INTO saved_searches (user_id, name, query, filters, words_only, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", [user_id, name, query, encoded, int(words_only), now, now],
         ).lastrowid
     return get_saved_search(db, user_id, int(search_id or 0))
 
@@ -110,8 +113,9 @@ def list_saved_searches(db: Database, user_id: int) -> list[SavedSearch]:
 
 
 def update_saved_search(db: Database, user_id: int, search_id: int, *, name: str | None = None,
-                        query: str | None = None, filters: SearchFilters | None = None) -> SavedSearch:
-    """Change the name, query or filters of the user's saved search (what is None stays)."""
+                        query: str | None = None, filters: SearchFilters | None = None,
+                        words_only: bool | None = None) -> SavedSearch:
+    """Change the name, query, filters or "Words only" of the user's saved search (what is None stays)."""
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = _clean_name(name)
@@ -119,6 +123,8 @@ def update_saved_search(db: Database, user_id: int, search_id: int, *, name: str
         changes["query"] = _clean_query(query)
     if filters is not None:
         changes["filters"] = json.dumps(filters.as_json(), ensure_ascii=False)
+    if words_only is not None:
+        changes["words_only"] = int(words_only)
     with transaction(db):
         get_saved_search(db, user_id, search_id)
         if "name" in changes and _name_taken(db, user_id, changes["name"], other_than=search_id):
@@ -141,6 +147,7 @@ def delete_saved_search(db: Database, user_id: int, search_id: int) -> None:
 
 def run_saved_search(kb: KnowledgeBase, user: User, search_id: int, *, sort: str = "relevance", page: int = 1,
                      page_size: int = 20) -> SearchResults:
-    """Run the user's saved search again, with the user's access."""
+    """Run the user's saved search again, with the user's access and its "Words only" as saved."""
     saved = get_saved_search(kb.db, user.id, search_id)
-    return search(kb, saved.query, saved.filters, user=user, sort=sort, page=page, page_size=page_size)
+    return search(kb, saved.query, saved.filters, user=user, sort=sort, page=page, page_size=page_size,
+                  expand=not saved.words_only)

@@ -608,3 +608,10 @@ def _sign_in_failures(db: Database) -> None:
         CREATE INDEX sign_in_failures_by_key ON sign_in_failures (scope, key, failed_at);
         CREATE INDEX sign_in_failures_by_age ON sign_in_failures (scope, failed_at);
         """)
+
+
+@MIGRATIONS(name="0012_saved_search_words_only")
+def _saved_search_words_only(db: Database) -> None:
+    # A saved search keeps the search page's "Words only" toggle (concept expansion off), not only a
+    # query's leading "=".
+    db.execute("ALTER TABLE saved_searches ADD COLUMN words_only INTEGER NOT NULL DEFAULT 0")

@@ -232,7 +232,7 @@ def test_ids_in_details_read_as_titles(db, admin):
     assert latest(db).changes == (FieldChange("Title", "Fraud scoring", "Fraud scoring in Rotterdam"),)
     curation.set_status(db, item_id, "accepted", admin.id)
     assert as_text(latest(db)) == ("Ada Admin (admin@lab.example): Changed the status article "
-                                   "“Risk scores under fire” [Status: new → accepted]")
+                                   "“Risk scores under fire” [Status: New → Accepted]")
 
 
 def test_topic_keys_read_through_the_given_labels(db, admin):

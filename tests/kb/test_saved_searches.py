@@ -184,3 +184,31 @@ def test_cli_saved_needs_a_user(kb: KnowledgeBase) -> None:
     assert code == 2 and "--user" in output
     code, output = invoke(kb, "saved", "list", "--user", "nobody@example.org")
     assert code == 1 and "no active user" in output
+
+
+def test_words_only_is_saved_and_runs_as_saved(kb: KnowledgeBase, alice: User) -> None:
+    """"welfare" also finds the French item tagged welfare (expansion); "Words only" the item holding it."""
+    expanded = saved.create_saved_search(kb.db, alice.id, "Concepts", "welfare")
+    words = saved.create_saved_search(kb.db, alice.id, "Words", "welfare", words_only=True)
+    assert (expanded.words_only, words.words_only) == (False, True)
+    assert saved.get_saved_search(kb.db, alice.id, words.id).as_json()["words_only"] is True
+    titles = {h.title for h in saved.run_saved_search(kb, alice, expanded.id).hits}
+    assert titles == {"Welfare algorithm", "Notation"}
+    assert {h.title for h in saved.run_saved_search(kb, alice, words.id).hits} == {"Welfare algorithm"}
+    # Changed back and forth; left out of an update, it stays.
+    assert saved.update_saved_search(kb.db, alice.id, words.id, words_only=False).words_only is False
+    assert saved.update_saved_search(kb.db, alice.id, words.id, words_only=True).words_only is True
+    assert saved.update_saved_search(kb.db, alice.id, words.id, name="Words again").words_only is True
+    assert saved.run_saved_search(kb, alice, words.id).total == 1
+
+
+def test_cli_saves_words_only(kb: KnowledgeBase, alice: User) -> None:
+    code, output = invoke(kb, "saved", "add", "Words", "welfare", "--words-only", "--user", alice.email)
+    assert code == 0, output
+    code, output = invoke(kb, "saved", "list", "--user", alice.email, "--json")
+    assert [s["words_only"] for s in json.loads(output)] == [True]
+    code, output = invoke(kb, "saved", "run", "Words", "--user", alice.email, "--json")
+    assert json.loads(output)["total"] == 1
+    invoke(kb, "saved", "add", "Words", "welfare", "--user", alice.email)  # replaced without the flag
+    code, output = invoke(kb, "saved", "run", "Words", "--user", alice.email, "--json")
+    assert json.loads(output)["total"] == 2

@@ -8,6 +8,11 @@ injected scripts, so the audit's browser context bypasses it (the CSP itself is 
 Speed: the demo is built once for the module, one Chromium serves every role, one context per role, and
 each page is loaded once: audited at desktop width, then resized to 390 px and measured.
 
+Arabic (right to left): a user whose language is Arabic gets every page with dir="rtl", no sideways
+scrolling at 390 px and no serious or critical axe finding. To keep it quick, the admin (who reaches every
+page) opens each page once, at 390 px, with axe's full rule set there; a researcher adds the error pages
+(a 403 needs someone who is refused) and a signed-out browser asking for Arabic the public pages.
+
 PAGES lists every GET route that answers a page; NOT_PAGES the ones that answer data. A new GET route
 that is in neither fails `test_every_get_route_is_audited_or_declared_not_a_page`, which names it.
 """
@@ -44,6 +49,8 @@ from webui.server import start_in_background
 pytestmark = pytest.mark.browser
 
 RANK = {"visitor": 0, "researcher": 1, "coordinator": 2, "admin": 3}
+# Users of the demo whose interface language is Arabic, by role.
+ARABIC_USERS = {"admin": "ar-admin@demo.example", "researcher": "ar-researcher@demo.example"}
 SERIOUS = ("serious", "critical")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -175,6 +182,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         researcher, admin = users["researcher"], users["admin"]
         assert researcher is not None and admin is not None
         users_store.create_token(db, admin.id, "laptop")
+        for role, email in ARABIC_USERS.items():
+            arabic = users_store.add_user(db, email, DEMO_PASSWORD, role, name=f"Arabic {role}")
+            users_store.set_user_language(db, arabic.id, "ar")
         kb.sync_index()
         ids = {
             "item": str(item_ids[0]),
@@ -241,8 +251,8 @@ def _reachable(role: str) -> list[Page]:
     return pages + ERROR_PAGES if role == "researcher" else pages
 
 
-def _sign_in(page: Any, base: str, role: str) -> None:
-    email = next(email for email, r in DEMO_USERS if r == role)
+def _sign_in(page: Any, base: str, role: str, email: str | None = None) -> None:
+    email = email or next(email for email, r in DEMO_USERS if r == role)
     page.goto(base + "/login")
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
@@ -291,11 +301,44 @@ def test_every_page_has_no_serious_axe_finding_and_fits_a_phone(demo, chromium, 
         context.close()
 
 
+@pytest.mark.parametrize("role", ("visitor", "researcher", "admin"))
+def test_arabic_pages_are_right_to_left_fit_a_phone_and_pass_axe(demo, chromium, axe, role):
+    # A signed-out browser asks for Arabic (Accept-Language); signed in, the user's own choice decides.
+    locale = "ar" if role == "visitor" else "en"
+    context = chromium.new_context(bypass_csp=True, viewport=PHONE, locale=locale)
+    try:
+        page = context.new_page()
+        if role != "visitor":
+            _sign_in(page, demo.base, role, ARABIC_USERS[role])
+        pages = ERROR_PAGES if role == "researcher" else _reachable(role)
+        findings: list[str] = []
+        wrong: list[str] = []
+        for target in pages:
+            url = target.url.format(**demo.ids)
+            response = page.goto(demo.base + url)
+            assert response is not None and response.status == target.status, f"{role} on {url}"
+            html = page.evaluate("[document.documentElement.lang, document.documentElement.dir]")
+            if html != ["ar", "rtl"]:
+                wrong.append(f"{url}: lang and dir {html}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wrong.append(f"{url}: {width} px wide ({_widest(page)})")
+            findings += _findings(axe.run(page, options=DESKTOP_RULES).response, f"{url} in Arabic at 390 px")
+        print(f"\nArabic {role}: {len(pages)} pages at 390 px")
+        assert not wrong, f"Arabic pages as {role}:\n" + "\n".join(wrong)
+        assert not findings, f"axe-core, serious or critical, in Arabic as {role}:\n" + "\n".join(findings)
+    finally:
+        context.close()
+
+
 def _widest(page: Any) -> str:
     """What sticks out: elements reaching past the viewport whose parent does not or that are positioned
-    out of their parent (outside any box that scrolls on its own), the first three, as tag#id.class."""
+    out of their parent (outside any box that scrolls on its own), the first three, as tag#id.class. Past
+    the right edge, or the left one on a right-to-left page (which overflows to the left)."""
     return page.evaluate("""() => {
-        const edge = document.documentElement.clientWidth + 0.5, found = [];
+        const width = document.documentElement.clientWidth, found = [];
+        const rtl = getComputedStyle(document.documentElement).direction === 'rtl';
+        const past = rect => rtl ? rect.left < -0.5 : rect.right > width + 0.5;
         // Inside a box that scrolls, unless positioned out of it (absolute, with its containing block
         // above the box: then it widens the page although it sits inside the box in the document).
         const scrolls = el => {
@@ -310,13 +353,13 @@ def _widest(page: Any) -> str:
         };
         for (const el of document.body.querySelectorAll('*')) {
             const parent = el.parentElement;
-            const out = parent.getBoundingClientRect().right <= edge
-                || getComputedStyle(el).position === 'absolute';
-            if (el.getBoundingClientRect().right > edge && out && !scrolls(el)) {
+            const out = !past(parent.getBoundingClientRect()) || getComputedStyle(el).position === 'absolute';
+            if (past(el.getBoundingClientRect()) && out && !scrolls(el)) {
                 const cls = typeof el.className === 'string' && el.className.trim()
                     ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+                const rect = el.getBoundingClientRect();
                 found.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls + ' to '
-                           + Math.round(el.getBoundingClientRect().right) + ' px');
+                           + Math.round(rtl ? rect.left : rect.right) + ' px');
             }
             if (found.length === 3) break;
         }

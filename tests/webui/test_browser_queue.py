@@ -171,3 +171,58 @@ def test_the_digest_draft_warns_before_an_unsaved_introduction_is_lost(served_di
     assert page.input_value("#intro") == "Unsaved words"
     assert len(questions) == 1
     assert csp_violations == []
+
+
+def _in_french(kb: KnowledgeBase) -> None:
+    cora = users_store.find_user_by_email(kb.db, "cora@lab.example")
+    assert cora is not None
+    users_store.set_user_language(kb.db, cora.id, "fr")
+
+
+def test_the_scripts_speak_the_users_language(served, browser_page):
+    """What curation.js writes after a decision comes from the page, in the user's language (French)."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    server, kb, ids = served
+    _in_french(kb)
+    base = server.url.rstrip("/")
+    page, csp_violations = browser_page
+    _sign_in(page, base)
+    page.goto(base + "/curation")
+    button = page.locator(f"#item-{ids[2]} [data-action=digest]")
+    assert button.inner_text() == "Mettre dans la lettre"
+    button.click()
+    expect(page.locator("#queue-message")).to_have_text(f"Mis dans la lettre : {TITLES[2]}")
+    expect(button).to_have_text("Retirer de la lettre")
+    undo = page.locator("#undo-form button")
+    assert undo.get_attribute("aria-label") == f"Annuler : Mis dans la lettre : {TITLES[2]}"
+    assert undo.get_attribute("title") == "Annuler votre dernière décision (u)"
+    page.uncheck("#shortcuts-on")
+    expect(page.locator("#queue-message")).to_have_text("Les raccourcis à une touche sont désactivés.")
+    page.check("#shortcuts-on")  # the switch is kept in this browser: leave it on
+    button.click()
+    expect(page.locator("#queue-message")).to_have_text(f"Retiré de la lettre : {TITLES[2]}")
+    expect(button).to_have_text("Mettre dans la lettre")
+    assert curation.decision(kb.db, ids[2]).in_digest is False
+    assert csp_violations == []
+
+
+def test_the_digest_drafts_question_is_in_the_users_language(served_digest, browser_page):
+    server, kb = served_digest
+    _in_french(kb)
+    base = server.url.rstrip("/")
+    page, csp_violations = browser_page
+    _sign_in(page, base)
+    page.goto(base + "/digest")
+    page.fill("#intro", "Mots non enregistrés")
+    page.fill(".dg-summary textarea", "Un résumé")
+    questions: list[str] = []
+
+    def refuse(dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", refuse)
+    page.click("button:has-text('Enregistrer le résumé')")  # its own form, but the introduction is lost
+    assert questions == ["Vos modifications de l’introduction ne sont pas enregistrées et seront perdues. "
+                         "Continuer quand même ?"]
+    assert csp_violations == []

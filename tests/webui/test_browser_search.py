@@ -126,4 +126,24 @@ def test_concept_note_multi_select_facets_clear_all_and_words_only(served, brows
     assert "Also matched" not in page.inner_text(".results")
     assert _arguments(page.url).get("words_only") == ["1"]
     assert page.is_checked("#words_only")
+
+    # Saved so, the search runs again with the toggle on (issue 13); saved without, with it off.
+    page.fill("#save-name", "Welfare, the word")
+    page.click(".save-search button[type=submit]")
+    page.wait_for_load_state()
+    page.uncheck("#words_only")
+    page.click("button[type=submit]:has-text('Search')")
+    page.wait_for_load_state()
+    page.fill("#save-name", "Welfare, the concept")
+    page.click(".save-search button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(base + "/")
+    page.click(".saved a:has-text('Welfare, the word')")
+    page.wait_for_load_state()
+    assert page.input_value("#q") == "welfare" and page.is_checked("#words_only")
+    assert _shown(page, ids) == {"fr-word"}
+    page.click(".saved a:has-text('Welfare, the concept')")
+    page.wait_for_load_state()
+    assert not page.is_checked("#words_only")
+    assert _shown(page, ids) == {"fr-word", "caf", "uwv", "syri"}
     assert csp_violations == []

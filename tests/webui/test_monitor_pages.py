@@ -92,14 +92,14 @@ def test_the_status_shows_the_writer_and_each_fetching_worker(signed_in, world):
         assert "<strong>0</strong> tasks waiting in the queue." in status  # the app's queue is empty
         first = re.search(r'<tr data-worker="fetch-1.lab.example-4242-fetch".*?</tr>', status, re.S).group(0)
         assert "<td>Fetching</td>" in first and "fetch-1.lab.example" in first
-        assert re.search(r">1[2-5] s ago</time>", first), first  # the page takes a moment
+        assert re.search(r">1[2-5] sec\. ago</time>", first), first  # the page takes a moment
         assert "<td>40</td><td>2</td><td>The server answered 503 Service Unavailable</td>" in first
         assert "fetch-2.lab.example" in status and "(process 77)" in status
         writer = re.search(r'<tr data-worker="lab-server-4242-writer".*?</tr>', status, re.S).group(0)
         assert "<td>Writer</td>" in writer and "silent" not in writer
         assert "1 earlier worker, silent for over 2 minutes" in status
         gone = re.search(r'<tr data-worker="old-box.lab.example-4242-fetch".*?</tr>', status, re.S).group(0)
-        assert "3 h ago" in gone and "silent" in gone
+        assert "3 hr. ago" in gone and "silent" in gone
         assert _banner(page) == ""  # a writer and fetching workers are alive
 
 
@@ -264,7 +264,7 @@ def test_fetch_now_queues_exactly_one_run(signed_in, world):
     assert "<strong>1</strong> task waiting in the queue." in _monitor(page)
     row = _row(page, world.source_id)
     assert "in-flight" in row
-    assert re.search(r"Fetch queued (just now|\d s ago), waiting for a worker\.", row), row
+    assert re.search(r"Fetch queued (just now|\d+ sec\. ago), waiting for a worker\.", row), row
 
     _post(client, f"/sources/{world.source_id}/fetch")
     page = _text(client.get("/sources"))
@@ -319,13 +319,21 @@ def test_entry_counts_and_ago_in_words():
     assert entry_counts({"over the entry cap": 2_000, "updated": 1, "refused by a rule": 0}) == \
         "1 updated, 2,000 over the cap"
     assert entry_counts({}) == ""
+
+
+# How long ago, in the reader's language (CLDR's short forms, as Babel writes them).
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ("12 sec. ago", "5 min. ago", "3 hr. ago", "3 days ago", "just now")),
+    ("fr", ("il y a 12\xa0s", "il y a 5\xa0min", "il y a 3\xa0h", "il y a 3\xa0j", "à l’instant")),
+    ("ar", ("قبل 12 ثانية", "قبل 5 دقائق", "قبل 3 ساعات", "قبل 3 أيام", "الآن")),
+])
+def test_ago_in_the_readers_language(app, language, expected):
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    assert ago("2026-11-23T11:59:48+00:00", now) == "12 s ago"
-    assert ago("2026-11-23T11:55:00+00:00", now) == "5 min ago"
-    assert ago("2026-11-23T09:00:00+00:00", now) == "3 h ago"
-    assert ago("2026-11-20T12:00:00+00:00", now) == "3 days ago"
-    assert ago("2026-11-23T12:00:30+00:00", now) == "just now"  # another machine's clock a little ahead
-    assert ago(None, now) == ""
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert (ago("2026-11-23T11:59:48+00:00", now), ago("2026-11-23T11:55:00+00:00", now),
+                ago("2026-11-23T09:00:00+00:00", now), ago("2026-11-20T12:00:00+00:00", now),
+                ago("2026-11-23T12:00:30+00:00", now)) == expected  # the last: a clock a little ahead
+        assert ago(None, now) == ""
 
 
 # --- adding a source ---------------------------------------------------------------------------------------

@@ -155,6 +155,30 @@ def test_save_run_and_delete_a_search(signed_in, world, corpus):
     assert saved_searches.list_saved_searches(world.kb.db, world.users["researcher"].id) == []
 
 
+def test_the_search_page_has_one_h1_naming_the_query(signed_in, world):
+    client = signed_in("researcher")
+    headings = re.findall(r"<h1[^>]*>.*?</h1>", _text(client.get("/")))
+    assert headings == ['<h1 class="visually-hidden">Search</h1>']
+    page = _text(client.get("/?q=%3Cb%3Ewelfare"))  # escaped like every other output
+    assert re.findall(r"<h1[^>]*>.*?</h1>", page) == [
+        '<h1 class="visually-hidden">Search results for “&lt;b&gt;welfare”</h1>']
+
+
+def test_a_saved_search_keeps_words_only(signed_in, world):
+    client = signed_in("researcher")
+    _post(client, "/saved-searches", name="Words", q="welfare", words_only="1")
+    _post(client, "/saved-searches", name="Concepts", q="welfare")
+    found = {s.name: s for s in saved_searches.list_saved_searches(world.kb.db, world.users["researcher"].id)}
+    assert (found["Words"].words_only, found["Concepts"].words_only) == (True, False)
+    assert found["Words"].query == "welfare"  # the toggle is kept as itself, not as a leading "="
+    page = _text(client.get("/"))
+    words = _unescape(re.search(r'<a href="([^"]+)">Words</a>', page).group(1))
+    concepts = _unescape(re.search(r'<a href="([^"]+)">Concepts</a>', page).group(1))
+    assert "words_only=1" in words and "words_only" not in concepts
+    assert 'name="words_only" value="1" checked' in _text(client.get(words))
+    assert 'name="words_only" value="1" checked' not in _text(client.get(concepts))
+
+
 # --- item page ----------------------------------------------------------------------------------------
 
 def test_item_page_shows_everything_about_the_item(signed_in, world):
@@ -179,7 +203,13 @@ def test_item_page_shows_everything_about_the_item(signed_in, world):
     assert "Last decision: <strong>Accepted</strong>" in page and "by Coordinator" in page
     assert "Researcher," in page and "<p>Second paragraph</p>" in page
     assert "Fraud scoring in Rotterdam" in page
-    assert "set-status" in page and "link-case" in page
+    # The history reads as the audit log does (its readable entries), not as keys.
+    history = re.search(r'<section id="history".*?</section>', page, re.S).group(0)
+    assert "set-status" not in history and "link-case" not in history
+    assert "<td>Changed the status</td>" in history and "<td>Linked to a case file</td>" in history
+    assert re.search(r'<th scope="row">Status</th><td>New</td><td>Accepted</td>', history), history
+    assert "<dt>Case file</dt><dd>“Fraud scoring in Rotterdam”</dd>" in history
+    assert "<dt>Topic</dt><dd>Privacy" in history
 
 
 def test_page_versions_show_what_changed(signed_in, world):

@@ -596,15 +596,14 @@ def test_every_route_of_the_register_is_in_the_matrix(app: Flask):
     assert rules == covered
 
 
-def test_the_mentions_chart_spans_the_months_of_the_items_and_draws_a_line_even_for_one_month():
+def test_the_mentions_chart_spans_the_months_of_the_items_and_draws_a_line_even_for_one_month(app):
     from webui.systems import _months_between, mentions_chart
 
     assert _months_between("2025-11", "2026-02") == ["2025-09", "2025-10", "2025-11", "2025-12", "2026-01",
                                                      "2026-02"]
     assert _months_between("2019-01", "2026-02")[0] == "2023-03"  # the last 36 months
     assert len(_months_between("2019-01", "2026-02")) == 36
-    app = Flask(__name__)
-    with app.app_context():
+    with app.test_request_context("/"):  # the chart's title is in the reader's language
         chart = mentions_chart([("2026-01", "nl", 2), ("2026-01", "en", 1), ("2026-03", "nl", 1),
                                 ("", "en", 4)])
     assert chart is not None and chart.weeks[-1] == "2026-03" and len(chart.weeks) == 6

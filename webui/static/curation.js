@@ -14,6 +14,9 @@
   var toggle = document.getElementById("shortcuts-on");
   var SHORTCUTS = "kb-queue-shortcuts";
   var DECISIONS = { accept: 1, reject: 1, digest: 1, back: 1 };
+  // The words this script writes, in the reader's language: items/queue.html's #queue-words.
+  var WORDS = (document.getElementById("queue-words") || { dataset: {} }).dataset;
+  function word(key) { return WORDS[key] || ""; }
   var current = 0;
   var busy = false;
   var revealed = null;  // an item an undo brought back, to make it the current one
@@ -33,7 +36,7 @@
     toggle.checked = shortcutsOn();
     toggle.addEventListener("change", function () {
       try { window.localStorage.setItem(SHORTCUTS, toggle.checked ? "on" : "off"); } catch (e) { /* private */ }
-      say(toggle.checked ? "Single-key shortcuts are on." : "Single-key shortcuts are off.");
+      say(word(toggle.checked ? "shortcutsOn" : "shortcutsOff"));
     });
   }
 
@@ -84,8 +87,8 @@
     var button = undoForm.querySelector("button");
     undoForm.elements.decision.value = key || "";
     document.getElementById("undo-what").textContent = "";
-    button.setAttribute("aria-label", key ? "Undo: " + text : "Undo");
-    button.title = "Undo your last decision (u)";
+    button.setAttribute("aria-label", key ? word("undoWhat").replace("{decision}", text) : word("undo"));
+    button.title = word("undoTitle");
     undoForm.hidden = !key;
   }
 
@@ -112,7 +115,7 @@
     if (buttons.back) { buttons.back.hidden = state.status === "new"; }
     if (buttons.digest) {
       buttons.digest.value = state.in_digest ? "0" : "1";
-      buttons.digest.textContent = state.in_digest ? "Take out of digest" : "Mark for digest";
+      buttons.digest.textContent = word(state.in_digest ? "inDigest" : "outOfDigest");
     }
     var badge = row.querySelector("[data-digest-badge]");
     if (badge) { badge.hidden = !state.in_digest; }

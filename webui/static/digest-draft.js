@@ -4,6 +4,8 @@
   "use strict";
   var fields = Array.prototype.slice.call(document.querySelectorAll("textarea[data-unsaved]"));
   if (!fields.length) { return; }
+  var words = document.getElementById("draft-words");  // digest/draft.html, in the reader's language
+  var QUESTION = words ? words.getAttribute("data-question") : "";
   var leaving = false;  // set once the person agreed (or is saving): no second question on unload
 
   function unsaved(except) {
@@ -16,7 +18,7 @@
     var lost = unsaved(event.target);
     if (!lost.length) { leaving = true; return; }
     var names = lost.map(function (field) { return field.getAttribute("data-unsaved"); }).join(", ");
-    if (window.confirm("Your changes to " + names + " are not saved and will be lost. Continue anyway?")) {
+    if (window.confirm(QUESTION.replace("{names}", names))) {
       leaving = true;
     } else {
       event.preventDefault();

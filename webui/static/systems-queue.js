@@ -6,6 +6,8 @@
   "use strict";
   var SHORTCUTS = "kb-queue-shortcuts";
   var message = document.getElementById("queue-message");
+  // The page's words (items/queue.html's #queue-words), in the reader's language.
+  var WORDS = (document.getElementById("queue-words") || { dataset: {} }).dataset;
 
   function shortcutsOn() {
     try { return window.localStorage.getItem(SHORTCUTS) !== "off"; } catch (e) { return true; }
@@ -22,7 +24,7 @@
     holder.querySelectorAll("form.sys-decide").forEach(function (each) { each.remove(); });
     var badge = holder.querySelector("[data-state-badge]");
     if (badge) {
-      badge.textContent = link.state === "confirmed" ? "Confirmed" : "Rejected";
+      badge.textContent = link.state === "confirmed" ? WORDS.confirmed : WORDS.rejected;
       badge.className = "badge sys-link-" + link.state;
     }
   }
