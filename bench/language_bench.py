@@ -224,13 +224,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timing passes over the sets")
     args = parser.parse_args()
     if args.sets:
-        paths = [Path(part.strip()) for part in args.sets.split(",") if part.strip()]
-        missing = [str(path) for path in paths if not path.is_file()]
+        paths = {Path(part.strip()).stem: Path(part.strip()) for part in args.sets.split(",") if part.strip()}
+        missing = [str(path) for path in paths.values() if not path.is_file()]
         if missing or not paths:
             parser.error(f"no such set file: {', '.join(missing)}" if missing else "--sets names no file")
     else:
-        paths = [SETS[name] for name in (list(SETS) if args.set == "all" else [args.set])]
-    sets = {path.stem: load_set(path) for path in paths}
+        paths = {name: SETS[name] for name in (list(SETS) if args.set == "all" else [args.set])}
+    sets = {name: load_set(path) for name, path in paths.items()}
     for name, rows in sets.items():
         relevant = sum(bool(row["relevant"]) for row in rows)
         languages = sorted({row["language"] for row in rows})
