@@ -1,6 +1,7 @@
 """Issue 17's held-out figures on sets written for this bench: language, relevance and sector F1.
 
     PYTHONPATH=$PWD .venv/bin/python bench/language_bench.py [--set core|further|all] [--repeat 5]
+    PYTHONPATH=$PWD .venv/bin/python bench/language_bench.py --sets bench/data/heldout_v2_core.jsonl,...
 
 The sets (bench/data/heldout_core.jsonl: the eight taxonomy languages and a few others;
 bench/data/heldout_further.jsonl: twelve further languages) hold short news items written for this, each
@@ -168,12 +169,12 @@ def table_row(label: str, outcomes: list[Outcome]) -> str:
         sectors = f"{'-':>5} {'-':>5} {'-':>5}"  # no sector written nor found: nothing to score
     read_relevant = sum(o.row["relevant"] and o.verdict == NEEDS_READER for o in outcomes)
     split = f"{read_relevant}/{counts[NEEDS_READER] - read_relevant}"
-    return (f"  {label:<8} {n:>4}  {language:>3}/{n:<4} {counts['correct']:>3}/{n:<4} "
+    return (f"  {label:<18} {n:>4}  {language:>3}/{n:<4} {counts['correct']:>3}/{n:<4} "
             f"{counts[NEEDS_READER]:>6} {split:>9} {counts['wrong']:>6} {lost:>5}   {sectors}")
 
 
-HEADER = (f"  {'':<8} {'n':>4}  {'language':<8} {'relevance':<9} {'reader':>6} {'(rel/off)':>9} {'wrong':>6} "
-          f"{'lost':>5}   {'sector P':>5} {'R':>5} {'F1':>5}")
+HEADER = (f"  {'':<18} {'n':>4}  {'language':<8} {'relevance':<9} {'reader':>6} {'(rel/off)':>9} "
+          f"{'wrong':>6} {'lost':>5}   {'sector P':>5} {'R':>5} {'F1':>5}")
 
 
 def report(title: str, outcomes: dict[str, list[Outcome]]) -> None:
@@ -218,10 +219,18 @@ def report(title: str, outcomes: dict[str, list[Outcome]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
+    parser.add_argument("--sets", help="comma-separated set files to run instead of --set "
+                        "(each named by its file name without .jsonl)")
     parser.add_argument("--repeat", type=int, default=5, help="timing passes over the sets")
     args = parser.parse_args()
-    names = list(SETS) if args.set == "all" else [args.set]
-    sets = {name: load_set(SETS[name]) for name in names}
+    if args.sets:
+        paths = {Path(part.strip()).stem: Path(part.strip()) for part in args.sets.split(",") if part.strip()}
+        missing = [str(path) for path in paths.values() if not path.is_file()]
+        if missing or not paths:
+            parser.error(f"no such set file: {', '.join(missing)}" if missing else "--sets names no file")
+    else:
+        paths = {name: SETS[name] for name in (list(SETS) if args.set == "all" else [args.set])}
+    sets = {name: load_set(path) for name, path in paths.items()}
     for name, rows in sets.items():
         relevant = sum(bool(row["relevant"]) for row in rows)
         languages = sorted({row["language"] for row in rows})
