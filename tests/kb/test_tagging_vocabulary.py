@@ -28,8 +28,8 @@ AUTOMATED_WITHOUT_THE_WORD_ALGORITHM = {
            "I controlli automatici sulle banche dati hanno sospeso l'assegno unico a molte famiglie. I "
            "patronati chiedono spiegazioni all'istituto."),
     "pt": ("Robô nega benefícios a idosos",
-           "O robô do INSS indeferiu pedidos de aposentadoria por divergências no cadastro, sem análise de um "
-           "servidor."),
+           "O robô do INSS indeferiu pedidos de aposentadoria por divergências no cadastro, sem análise "
+           "de um servidor."),
     "el": ("Διασταυρώσεις κόβουν συντάξεις",
            "Οι αυτόματες διασταυρώσεις στοιχείων του ΕΦΚΑ οδήγησαν σε περικοπές συντάξεων χωρίς ενημέρωση "
            "των συνταξιούχων."),
@@ -65,13 +65,15 @@ def test_automated_checks_and_models_count_as_a_system(tagger: Tagger, language:
 # language -> (title, text) of an off-topic story: pensions or benefits rise, with no automated system.
 # Enough welfare vocabulary is found to judge them "not relevant" rather than leaving them to a reader.
 BENEFIT_NEWS = {
-    "en": ("State pension to rise in April", "Pensioners will get more from April and the Pension Credit rises."),
+    "en": ("State pension to rise in April",
+           "Pensioners will get more from April and the Pension Credit rises."),
     "de": ("Renten steigen im Juli", "Die Rentnerinnen und Rentner bekommen mehr Geld, meldet die Deutsche "
            "Rentenversicherung."),
     "it": ("Pensioni più alte da gennaio", "Con la rivalutazione automatica le pensioni salgono; l'Inps paga "
            "dal primo giorno del mese."),
     "es": ("Las pensiones suben en enero", "Los jubilados verán la subida de las pensiones en la nómina."),
-    "pt": ("Aposentadorias terão reajuste", "As aposentadorias do INSS serão corrigidas a partir de janeiro."),
+    "pt": ("Aposentadorias terão reajuste",
+           "As aposentadorias do INSS serão corrigidas a partir de janeiro."),
     "ar": ("زيادة المعاشات", "أعلنت الهيئة القومية للتأمين الاجتماعي صرف المعاشات بالزيادة الجديدة."),
     "sv": ("Högre garantipension", "Pensionsmyndigheten höjer bostadstillägget för pensionärer."),
     "da": ("Folkepensionen stiger", "Folkepensionen stiger for alle pensionister fra nytår."),
