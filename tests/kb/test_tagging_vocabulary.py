@@ -119,3 +119,12 @@ def test_the_kept_forms_still_match(tagger: Tagger):
 def test_dutch_welfare_compounds_are_terms(tagger: Tagger):
     result = tagger.tag("", "Bijstandsgerechtigden kregen een brief over bijstandsfraude.", "nl")
     assert "sector/welfare" in result.topic_ids
+
+
+def test_serbian_is_found_in_both_scripts(tagger: Tagger):
+    latin = tagger.tag("Algoritam Socijalne karte",
+                       "Centri za socijalni rad gube novčanu socijalnu pomoć.", "sr")
+    cyrillic = tagger.tag("Алгоритам Социјалне карте",
+                          "Центри за социјални рад губе новчану социјалну помоћ.", "sr")
+    assert latin.verdict == cyrillic.verdict == RELEVANT
+    assert "sector/welfare" in cyrillic.topic_ids
