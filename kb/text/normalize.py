@@ -260,13 +260,21 @@ def _lemmatize(word: str, code: str) -> str:
     return lemma
 
 
+# A one-letter prefix joined by a hyphen ("e-KTP", "e-Devlet", "a-kassa") is glued to its word for the tagger:
+# dropped as a one-letter token, it would leave "KTP", "Devlet" (state), "kassa" (till) to match alone.
+_LETTER_PREFIX_RE = re.compile(r"(?<![^\W_])([^\W\d_])[-\u2010\u2011](?=[^\W_])")
+
+
 def match_tokens(text: str, language: str | None) -> tuple[list[str], list[str]]:
     """(folded tokens, matching forms) of `text` for the tagger: Snowball stems, simplemma lemmas or tokens.
+
+    A one-letter prefix joined by a hyphen is part of its word ("e-KTP" is one token, "ektp").
 
     For a language with a Snowball stemmer (or an alias of one) the forms are `stem_all` of `tokenize`;
     for a language simplemma knows they are the folded lemmas of the words as written (lemmatized before
     folding, since the lemmatizer needs accents); otherwise they are the tokens themselves.
     """
+    text = _LETTER_PREFIX_RE.sub(r"\1", text)
     code = normalize_language(language)
     if code in _STEM_ALIASES:
         code = _STEM_ALIASES[code]

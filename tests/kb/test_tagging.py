@@ -383,6 +383,25 @@ def test_custom_taxonomy_with_shared_names(tmp_path: Path):
     assert tagger.tag("", "Trelleborg automated welfare", "en").relevant
 
 
+def test_hyphenated_one_letter_prefix_belongs_to_its_word(tmp_path: Path):
+    # "e-KTP" (the electronic ID card) must not match a plain "KTP", nor "e-Devlet" the word "devlet" (state).
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "system/biometrics"\nfacet = "system"\nlabel = "Biometrics"\n'
+        '[topic.terms]\nid = ["e-KTP"]\ntr = ["e-Devlet"]\n',
+        encoding="utf-8",
+    )
+    tagger = Tagger(load_taxonomy(path))
+    assert tagger.tag("", "Penerima diminta membawa KTP dan surat undangan ke kantor pos.", "id").topics == ()
+    assert tagger.tag("", "Devlet yardımı ocak ayında hesaplara yatırılacak.", "tr").topics == ()
+    for text, language, term in [
+        ("Data e-KTP warga bocor dari server dinas.", "id", "e-KTP"),
+        ("Data E\u2011KTP warga bocor.", "id", "e-KTP"),
+        ("Vatandaşlar e-Devlet üzerinden başvuruyor.", "tr", "e-Devlet"),
+    ]:
+        assert _topics(tagger.tag("", text, language)) == {"system/biometrics": (term,)}
+
+
 def test_tagging_is_thread_safe(tagger: Tagger):
     inputs = [(title, text, language) for language, (title, text, _) in ARTICLES.items()]
     expected = [tagger.tag(*item) for item in inputs]

@@ -1,0 +1,130 @@
+"""How the press writes about automated systems and public services, beyond "algorithm" and "welfare".
+
+Items written for these tests (not the held-out sets): automated data matching and checks, statistical and
+profiling models, pensions, the unemployed and child protection are found in many languages; words whose
+stem is a common word of other subjects are not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.text.tagging import NOT_RELEVANT, RELEVANT, Tagger
+from kb.text.taxonomy import load_taxonomy
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger(load_taxonomy())
+
+
+# language -> (title, text) of a story the lab wants: an automated check or model in a public service, said
+# without "algorithm" or "artificial intelligence".
+AUTOMATED_WITHOUT_THE_WORD_ALGORITHM = {
+    "de": ("Jobcenter stoppt Zahlungen nach Datenabgleich",
+           "Nach einem automatischen Datenabgleich mit dem Melderegister hat das Jobcenter Hunderten "
+           "Leistungsempfängern das Bürgergeld gestrichen."),
+    "it": ("Assegno unico sospeso dopo i controlli automatici",
+           "I controlli automatici sulle banche dati hanno sospeso l'assegno unico a molte famiglie. I "
+           "patronati chiedono spiegazioni all'istituto."),
+    "pt": ("Robô nega benefícios a idosos",
+           "O robô do INSS indeferiu pedidos de aposentadoria por divergências no cadastro, sem análise "
+           "de um servidor."),
+    "el": ("Διασταυρώσεις κόβουν συντάξεις",
+           "Οι αυτόματες διασταυρώσεις στοιχείων του ΕΦΚΑ οδήγησαν σε περικοπές συντάξεων χωρίς ενημέρωση "
+           "των συνταξιούχων."),
+    "sv": ("Bedömningsstöd styr vem som får insatser",
+           "Arbetsförmedlingen använder ett statistiskt bedömningsstöd för att sortera arbetssökande. "
+           "Riksrevisionen granskar verktyget."),
+    "cs": ("Úřad práce zavádí statistický model",
+           "Úřad práce bude rozdělovat uchazeče o zaměstnání podle statistického modelu, který odhadne šanci "
+           "najít práci."),
+    "ro": ("Ajutoare tăiate după verificări automate",
+           "Beneficiarii de ajutor social au pierdut plata după verificări automate în bazele de date, spun "
+           "primăriile."),
+    "hu": ("Adategyeztetés után követelik vissza a támogatást",
+           "A Magyar Államkincstár automatikus adategyeztetése után több család családtámogatását "
+           "visszakövetelik."),
+    "no": ("Barnevernet vil bruke risikoverktøy",
+           "Flere kommuner vil la barnevernet bruke et risikoverktøy som beregner faren for omsorgssvikt."),
+    "sw": ("Mfumo wa kompyuta wapanga wanafunzi",
+           "Mfumo wa kompyuta wa bodi ya mikopo unawaweka wanafunzi katika madaraja ya ufadhili wa elimu ya "
+           "juu."),
+    "ar": ("مطابقة آلية تستبعد المستفيدين",
+           "أعلنت وزارة التضامن استبعاد أسر من برنامج الدعم النقدي بعد مطابقة آلية مع قواعد بيانات أخرى."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(AUTOMATED_WITHOUT_THE_WORD_ALGORITHM))
+def test_automated_checks_and_models_count_as_a_system(tagger: Tagger, language: str):
+    title, text = AUTOMATED_WITHOUT_THE_WORD_ALGORITHM[language]
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+# language -> (title, text) of an off-topic story: pensions or benefits rise, with no automated system.
+# Enough welfare vocabulary is found to judge them "not relevant" rather than leaving them to a reader.
+BENEFIT_NEWS = {
+    "en": ("State pension to rise in April",
+           "Pensioners will get more from April and the Pension Credit rises."),
+    "de": ("Renten steigen im Juli", "Die Rentnerinnen und Rentner bekommen mehr Geld, meldet die Deutsche "
+           "Rentenversicherung."),
+    "it": ("Pensioni più alte da gennaio", "Con la rivalutazione automatica le pensioni salgono; l'Inps paga "
+           "dal primo giorno del mese."),
+    "es": ("Las pensiones suben en enero", "Los jubilados verán la subida de las pensiones en la nómina."),
+    "pt": ("Aposentadorias terão reajuste",
+           "As aposentadorias do INSS serão corrigidas a partir de janeiro."),
+    "ar": ("زيادة المعاشات", "أعلنت الهيئة القومية للتأمين الاجتماعي صرف المعاشات بالزيادة الجديدة."),
+    "sv": ("Högre garantipension", "Pensionsmyndigheten höjer bostadstillägget för pensionärer."),
+    "da": ("Folkepensionen stiger", "Folkepensionen stiger for alle pensionister fra nytår."),
+    "no": ("Pensjonistene får mer", "Alderspensjon øker, og pensjonister får etterbetaling i juni."),
+    "fi": ("Kansaneläke nousee", "Kansaneläke ja takuueläke nousevat tammikuussa."),
+    "tr": ("Emekli maaşlarına zam", "Emeklilerin maaşları ocakta arttı; emekli maaşı hesaplara yatacak."),
+    "hi": ("वृद्धावस्था पेंशन बढ़ी", "वृद्धावस्था पेंशन की राशि बढ़ाई गई, पेंशनभोगी खुश हैं।"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(BENEFIT_NEWS))
+def test_benefit_news_without_a_system_is_not_relevant(tagger: Tagger, language: str):
+    title, text = BENEFIT_NEWS[language]
+    result = tagger.tag(title, text + " " + text, language)
+    assert result.verdict == NOT_RELEVANT, (language, result.reason, result.relevance_evidence)
+    assert "sector/welfare" in result.topic_ids
+
+
+# A word of another subject whose stem is that of a term: (language, text, topic it must not get).
+STEM_COLLISIONS = [
+    ("hu", "A kamerák felvételeit egy szoftver elemzi a kórházban.", "sector/education"),  # felvételi
+    ("id", "Kementerian menguji coba aplikasi di puskesmas.", "sector/education"),  # ujian / uji coba
+    ("cs", "Třetina lékařů je v důchodovém věku.", "sector/welfare"),  # důchod / důchodový věk
+    ("de", "Die Stiftung fordert eine unabhängige Prüfung der Software.", "sector/education"),  # Prüfung
+    ("es", "El Instituto Mexicano del Seguro Social abre un hospital.", "sector/welfare"),  # seguridad social
+    ("da", "Lederen af afdelingen går af.", "sector/welfare"),  # "ledige" would stem to "led", like "leder"
+]
+
+
+@pytest.mark.parametrize(("language", "text", "topic"), STEM_COLLISIONS)
+def test_words_of_other_subjects_do_not_match_by_stem(tagger: Tagger, language: str, text: str, topic: str):
+    assert topic not in tagger.tag("", text, language).topic_ids
+
+
+def test_the_kept_forms_still_match(tagger: Tagger):
+    assert "sector/education" in tagger.tag("", "A felvételi eljárásban hiba történt.", "hu").topic_ids
+    assert "sector/education" in tagger.tag("", "Hasil ujian nasional diumumkan.", "id").topic_ids
+    assert "sector/welfare" in tagger.tag("", "Invalidní důchody se zvýší.", "cs").topic_ids
+    assert "sector/education" in tagger.tag("", "Die Abschlussprüfungen beginnen.", "de").topic_ids
+    assert "sector/welfare" in tagger.tag("", "Afiliados a la Seguridad Social.", "es").topic_ids
+
+
+def test_dutch_welfare_compounds_are_terms(tagger: Tagger):
+    result = tagger.tag("", "Bijstandsgerechtigden kregen een brief over bijstandsfraude.", "nl")
+    assert "sector/welfare" in result.topic_ids
+
+
+def test_serbian_is_found_in_both_scripts(tagger: Tagger):
+    latin = tagger.tag("Algoritam Socijalne karte",
+                       "Centri za socijalni rad gube novčanu socijalnu pomoć.", "sr")
+    cyrillic = tagger.tag("Алгоритам Социјалне карте",
+                          "Центри за социјални рад губе новчану социјалну помоћ.", "sr")
+    assert latin.verdict == cyrillic.verdict == RELEVANT
+    assert "sector/welfare" in cyrillic.topic_ids
