@@ -29,7 +29,7 @@ from kb import monitor
 from kb import sources as sources_store
 from kb.errors import Conflict, FetchError, InvalidInput
 from kb.knowledge import KnowledgeBase
-from kb.learning import training
+from kb.learning import taxonomies, training
 from kb.monitor import FetchJob
 from kb.text.urls import canonical_url, is_http_url
 
@@ -182,8 +182,9 @@ def receive_read(kb: KnowledgeBase, read: SourceRead,
 
 def _store(kb: KnowledgeBase, job: FetchJob, drafts: Sequence[items_store.ItemDraft]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    # The learned relevance model scores every item at store time, next to the tagger's terms.
-    for draft in training.judge_drafts(kb.db, drafts):
+    # Drafts a worker tagged with another taxonomy than the lab's current one are tagged again; the learned
+    # relevance model scores every item at store time, next to the tagger's terms.
+    for draft in training.judge_drafts(kb.db, taxonomies.tag_drafts(kb.db, drafts)):
         try:
             outcome = items_store.store_item(kb.db, draft, job.source_id, watched=job.kind == "page")
         except InvalidInput as exc:

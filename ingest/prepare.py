@@ -17,7 +17,7 @@ from ingest.pages import extract_article
 from kb.items import ItemDraft
 from kb.text.language import detect_language
 from kb.text.tagging import Tagger
-from kb.text.taxonomy import load_taxonomy
+from kb.text.taxonomy import Taxonomy, installed_digest, load_taxonomy
 
 LOGGER = logging.getLogger(__name__)
 
@@ -38,9 +38,14 @@ class RawEntry:
     page_headers: dict[str, str] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
+def _tagger_of(taxonomy: Taxonomy) -> Tagger:
+    return Tagger(taxonomy)
+
+
 def _tagger() -> Tagger:
-    return Tagger(load_taxonomy())
+    """The tagger of the taxonomy this process uses (the writer re-tags a draft tagged with another)."""
+    return _tagger_of(load_taxonomy())
 
 
 def warm_up() -> None:
@@ -88,6 +93,7 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
     detected = time.perf_counter()
     language, probability = detect_language(title, text, declared)
     tagged = time.perf_counter()
+    digest = installed_digest()  # read before the taxonomy: a swap in between re-tags, never mislabels
     tags = _tagger().tag(title, text, language)
     clock["extract"] += detected - started
     clock["detect"] += tagged - detected
@@ -96,7 +102,7 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
         url=raw.url, title=title, text=text, summary=summary, author=author, site_name=site_name,
         published=published, language=language, language_prob=probability, topics=tags.topics,
         relevant=tags.relevant, relevance_score=tags.relevance_score, relevance_verdict=tags.verdict,
-        relevance_reason=tags.reason, guid=raw.guid,
+        relevance_reason=tags.reason, guid=raw.guid, taxonomy=digest,
     )
 
 

@@ -38,7 +38,7 @@ MAX_EXPORT = 100_000
 KIND_LABELS = {"item": N_("Article"), "case": N_("Case file"), "contact": N_("Contact"),
                "source": N_("Source"), "user": N_("User"), "api_token": N_("API token"),
                "sign_in": N_("Sign-in"), "digest": N_("Digest"), "digest_recipient": N_("Digest recipient"),
-               "audit_log": N_("Audit log")}
+               "audit_log": N_("Audit log"), "taxonomy": N_("Taxonomy")}
 CSV_COLUMNS = ("id", "at_utc", "user_id", "user_email", "action", "entity", "entity_id", "details_json",
                "when", "who", "what", "record", "changes")
 

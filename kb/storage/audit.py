@@ -29,6 +29,7 @@ KINDS = {
     "digest": "Digest",
     "digest_recipient": "Digest recipient",
     "audit_log": "Audit log",
+    "taxonomy": "Taxonomy",
 }
 # What happened, as a person says it; an action not listed here reads as its key with spaces.
 ACTIONS = {
@@ -44,7 +45,7 @@ ACTIONS = {
     "deadline-open": "Marked a deadline not done", "delete-deadline": "Deleted a deadline",
     "export": "Exported", "import": "Imported", "send": "Sent", "edit": "Edited",
     "subscribe": "Subscribed", "unsubscribe": "Unsubscribed", "revoke": "Revoked",
-    "pause": "Paused", "resume": "Resumed",
+    "pause": "Paused", "resume": "Resumed", "add-term": "Added a term", "remove-term": "Removed a term",
     "sign-in": "Signed in", "sign-in-failed": "Failed to sign in", "sign-out": "Signed out",
 }
 # Detail keys as a person says them; keys not listed read as the key with spaces, capitalised.
@@ -58,6 +59,9 @@ FIELDS = {
     "failed": "Failed", "owner_id": "Owner", "user_id": "User", "reason": "Reason", "address": "From address",
     "fields": "Fields", "restricted": "Restricted", "organisation": "Organisation", "intro": "Introduction",
     "created": "Created", "updated": "Updated", "unchanged": "Unchanged", "refused": "Refused",
+    "term": "Term", "language": "Language", "previewed_tagged": "Articles it would tag (preview)",
+    "previewed_untagged": "Articles it would untag (preview)", "terms_added": "Terms added",
+    "terms_removed": "Terms removed", "topics_added": "Topics added", "topics_removed": "Topics removed",
 }
 # Detail keys whose values are ids of records, and which records.
 REFERENCES = {
@@ -77,6 +81,7 @@ _NAME_QUERIES = {
                  "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id IN ({})",
     "digest": "SELECT id, 'week ' || week FROM digests WHERE id IN ({})",
     "digest_recipient": "SELECT id, email FROM digest_recipients WHERE id IN ({})",
+    "taxonomy": "SELECT id, 'version ' || id FROM taxonomy_versions WHERE id IN ({})",
 }
 # What a deleted record's own entry may still say it was called.
 _NAME_KEYS = ("title", "name", "email", "url", "week")
@@ -266,7 +271,7 @@ class _Reader:
         found = self.names.get((kind, record_id))
         if found is None:
             return f"#{record_id} (deleted)"
-        quoted = kind not in ("user", "sign_in", "digest_recipient", "api_token", "digest")
+        quoted = kind not in ("user", "sign_in", "digest_recipient", "api_token", "digest", "taxonomy")
         return f"“{found}”" if quoted else found
 
     def value(self, key: str, value: object) -> str:

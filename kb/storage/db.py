@@ -608,3 +608,24 @@ def _sign_in_failures(db: Database) -> None:
         CREATE INDEX sign_in_failures_by_key ON sign_in_failures (scope, key, failed_at);
         CREATE INDEX sign_in_failures_by_age ON sign_in_failures (scope, failed_at);
         """)
+
+
+@MIGRATIONS(name="0012_taxonomy_versions")
+def _taxonomy_versions(db: Database) -> None:
+    # The lab's taxonomy as edited in the web UI: each change stores the whole text (export and import are
+    # then the text itself, and every process picks the newest up with one SELECT of the last row). No row:
+    # the bundled kb/text/taxonomy.toml. `retagged_at` says when the stored items were re-tagged with it.
+    _run_script(db,
+        """
+        CREATE TABLE taxonomy_versions (
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            change TEXT NOT NULL DEFAULT '',
+            retag_started_at TEXT,
+            retagged_at TEXT,
+            retag_report TEXT
+        );
+        """)
