@@ -4,7 +4,8 @@ TOML file and import one (checked, previewed, applied). Researchers read the pag
 
 Applying a change stores a new version (`kb.learning.taxonomies`, audited); the writer re-tags the stored
 items in the background at its next tick, never over a person's decision. Every request first picks up
-the current version (`taxonomies.current`: one SELECT), so each web process tags and labels with it.
+the current version (`taxonomies.current`: one read of the newest version's digest), so each web process
+tags and labels with it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ PROBLEMS = {
 
 @bp.before_app_request
 def _current_taxonomy() -> None:
-    # Every web process labels, validates and previews with the lab's current version (one SELECT).
+    # Every web process labels, validates and previews with the lab's current version (one read).
     if request.endpoint != "static":
         taxonomies.current(current_kb().db)
 

@@ -2,7 +2,7 @@
 checking a term to add or remove against the taxonomy's rules, recording a change (audited), export and
 import as a TOML file.
 
-Every process tags with the current version: `current(db)` reads the newest version's digest (one SELECT
+Every process tags with the current version: `current(db)` reads the newest version's digest (one read
 of the last row) and, when it differs from what the process has installed, reads, validates and
 installs it (`kb.text.taxonomy.install_taxonomy`). The web app calls it at each request, the writer at
 each batch of items it stores, re-tagging at its start. Applying a change to the stored items is

@@ -69,7 +69,8 @@ def _with_topic(db, ids: list[int], topic: str = TOPIC) -> set[int]:
 def test_the_preview_of_an_added_term_is_what_the_background_retag_changes(kb, coordinator):
     db = kb.db
     ids = [_store(db, title, text, n) for n, (title, text) in enumerate(STORIES)]
-    mentioning = {i for i, (title, text) in zip(ids, STORIES, strict=True) if "ruzuku" in (title + text).lower()}
+    mentioning = {i for i, (title, text) in zip(ids, STORIES, strict=True)
+                  if "ruzuku" in (title + text).lower()}
     assert _with_topic(db, ids) == set()
     change = TermChange(TOPIC, "sw", "ruzuku")
 
@@ -268,7 +269,9 @@ def test_kb_ingest_in_another_process_tags_with_the_edited_taxonomy(kb, coordina
         server.add("/feed.xml", (200, {"Content-Type": "application/rss+xml"}, feed))
         sources_store.add_source(db, server.url("/feed.xml"), name="Habari")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-        environment |= {"KB_FETCH_ALLOW_PRIVATE": "127.0.0.0/8", "KB_FETCH_HOST_DELAY": "0", "KB_EXTRACT_PROCESSES": "2"}
+        # Two extraction processes: they tag with the bundled file, and the writer tags again.
+        environment |= {"KB_FETCH_ALLOW_PRIVATE": "127.0.0.0/8", "KB_FETCH_HOST_DELAY": "0",
+                        "KB_EXTRACT_PROCESSES": "2"}
         kb_bin = str(Path(sys.executable).with_name("kb"))
         done = subprocess.run([kb_bin, "--data-dir", str(kb.settings.data_dir), "ingest", "--all"],
                               env=environment, capture_output=True, text=True, timeout=180)
