@@ -270,10 +270,10 @@ def diff(old: Taxonomy, new: Taxonomy) -> TermDiff:
 
 
 def import_taxonomy(db: Database, data: bytes | str, *, user_id: int | None,
-                    expected: str | None = None) -> int:
+                    expected: str | None = None, source: str = "the file") -> int:
     """Validate a taxonomy file and make it the current version (audited); returns the version's id.
     A bad file raises InvalidInput naming the entry and changes nothing."""
-    taxonomy = parse_import(data)
+    taxonomy = parse_import(data, source)
     changes = diff(current(db), taxonomy)
     details: dict[str, object] = {"terms_added": len(changes.added), "terms_removed": len(changes.removed),
                                   "topics_added": list(changes.topics_added),
@@ -317,10 +317,11 @@ def preview_term(db: Database, change: TermChange) -> retag.RetagReport:
     return retag.retag(db, taxonomy=edited, dry_run=True)
 
 
-def preview_import(db: Database, data: bytes | str) -> tuple[Taxonomy, TermDiff, retag.RetagReport]:
+def preview_import(db: Database, data: bytes | str,
+                   source: str = "the file") -> tuple[Taxonomy, TermDiff, retag.RetagReport]:
     """A taxonomy file checked, what it changes against the current one, and what re-tagging with it would
     change on the stored items; raises InvalidInput naming the bad entry (nothing is written)."""
-    taxonomy = parse_import(data)
+    taxonomy = parse_import(data, source)
     return taxonomy, diff(current(db), taxonomy), retag.retag(db, taxonomy=taxonomy, dry_run=True)
 
 
