@@ -109,7 +109,7 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
     """Tag and judge every stored item again with `taxonomy` (default: the current one) and the newest
     model; with `dry_run`, count what would change and write nothing. Each batch is one transaction; the
     run is written to the audit log."""
-    tagger = Tagger(taxonomy) if taxonomy is not None else tagger_of(load_taxonomy())
+    tagger = tagger_of(taxonomy if taxonomy is not None else load_taxonomy())
     model = training.current_model(db)
     report = RetagReport(dry_run=dry_run, model=model is not None)
     after = 0
