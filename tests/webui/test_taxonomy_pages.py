@@ -196,6 +196,39 @@ def test_export_import_preview_and_apply(signed_in, world):
     assert entry.action == "import" and entry.details["terms_added"] == 1
 
 
+def _multipart(client, path: str, fields: dict[str, str], upload: tuple[str, str, str] | None = None):
+    """POST a multipart body built here, in memory (the test client spools a large one to a temporary file
+    that it leaves open)."""
+    boundary = "taxonomy-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields.items()]
+    if upload is not None:
+        name, filename, content = upload
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                     f'filename="{filename}"\r\nContent-Type: application/toml\r\n\r\n{content}\r\n')
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_a_taxonomy_larger_than_a_form_field_is_imported(signed_in, world):
+    client = signed_in("coordinator")
+    many = ", ".join(f'"benefit programme {n}"' for n in range(30_000))  # about 750 kB
+    exported = _text(client.get("/taxonomy/export"))
+    text = exported.replace('[topic.terms]\nen = [', f"[topic.terms]\nen = [{many}, ", 1)
+    assert len(text.encode()) > 700_000
+    preview = _multipart(client, "/taxonomy/import", {"csrf_token": csrf_token(client)},
+                         ("file", "taxonomy.toml", text))
+    page = _text(preview)
+    assert preview.status_code == 200 and "30000 terms added" in page
+    expected = re.search(r'name="expected" value="([^"]*)"', page).group(1)
+    sent = html.unescape(re.search(r'name="text" value="([^"]*)"', page).group(1))
+    # As a browser sends the form: multipart, whose fields are limited to 500 kB unless the view makes room.
+    applied = _multipart(client, "/taxonomy/import/apply",
+                         {"csrf_token": csrf_token(client), "expected": expected, "text": sent})
+    assert applied.status_code == 302
+    assert "benefit programme 29999" in taxonomies.current(world.kb.db).get(TOPIC).terms["en"]
+
+
 def test_a_bad_import_file_is_refused_with_the_entry_named_and_nothing_changes(signed_in, world):
     db = world.kb.db
     client = signed_in("coordinator")
