@@ -9,7 +9,7 @@ import click
 
 from cli.state import CliState, open_output, pass_state, reports_errors
 from kb import items as items_store
-from kb.learning import training
+from kb.learning import taxonomies, training
 from kb.learning.retag import retag
 
 EXPORT_FIELDS = ("id", "url", "canonical_url", "title", "text", "summary", "author", "language",
@@ -62,7 +62,7 @@ def items_retag(state: CliState, dry_run: bool, as_email: str | None) -> None:
     """
     kb = state.kb()
     user_id = state.acting_user(as_email).id if as_email else None
-    report = retag(kb.db, dry_run=dry_run, user_id=user_id)
+    report = retag(kb.db, taxonomy=taxonomies.current(kb.db), dry_run=dry_run, user_id=user_id)
     for line in report.lines():
         click.echo(line)
     if dry_run:

@@ -6,7 +6,20 @@ import logging
 
 import click
 
-from cli import cases, contacts, database, digest, items, monitor, search, serve, sources, systems, users
+from cli import (
+    cases,
+    contacts,
+    database,
+    digest,
+    items,
+    monitor,
+    search,
+    serve,
+    sources,
+    systems,
+    taxonomy,
+    users,
+)
 from cli.state import CliState
 
 
@@ -25,7 +38,7 @@ for command in (
     database.init, database.status, database.reindex, database.backup,
     items.items, users.users, sources.sources, monitor.ingest, monitor.worker,
     search.search_command, search.saved, contacts.contacts, cases.cases, systems.systems, digest.digest,
-    serve.serve_command, serve.demo_command,
+    serve.serve_command, serve.demo_command, taxonomy.taxonomy,
 ):
     kb_group.add_command(command)
 

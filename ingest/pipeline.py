@@ -22,14 +22,14 @@ from datetime import timedelta
 
 from ingest.feeds import FeedError, find_feed_links, looks_like_html, parse_feed
 from ingest.fetch import Fetcher, FetchResult
-from ingest.prepare import RawEntry, StageSeconds, add_seconds, prepare_many, stage_seconds
+from ingest.prepare import RawEntry, StageSeconds, add_seconds, prepare_many, stage_seconds, taxonomy_text
 from ingest.subscribe import page_title
 from kb import items as items_store
 from kb import monitor
 from kb import sources as sources_store
 from kb.errors import Conflict, FetchError, InvalidInput
 from kb.knowledge import KnowledgeBase
-from kb.learning import training
+from kb.learning import taxonomies, training
 from kb.monitor import FetchJob
 from kb.text.urls import canonical_url, is_http_url
 
@@ -89,7 +89,7 @@ def read_source(fetcher: Fetcher, cpu: Executor, job: FetchJob) -> SourceRead:
             if not result.not_modified:
                 raw = RawEntry(url=job.url, title="", page_body=result.body, page_headers=result.headers,
                                site_name=job.name)
-                prepared, timings = cpu.submit(prepare_many, [raw]).result()
+                prepared, timings = cpu.submit(prepare_many, [raw], taxonomy_text()).result()
                 add_seconds(seconds, timings)
                 drafts = tuple(prepared)
             title = "" if job.name or result.not_modified else page_title(result.body, result.headers)
@@ -139,7 +139,7 @@ def prepare_chunk(fetcher: Fetcher, cpu: Executor, job: FetchJob,
         started = time.perf_counter()
         raws = [_with_page(fetcher, raw) for raw in raws]
         seconds["fetch"] += time.perf_counter() - started
-    drafts, timings = cpu.submit(prepare_many, list(raws)).result()
+    drafts, timings = cpu.submit(prepare_many, list(raws), taxonomy_text()).result()
     add_seconds(seconds, timings)
     return drafts, seconds
 
@@ -152,6 +152,7 @@ def receive_read(kb: KnowledgeBase, read: SourceRead,
     """Record what a worker found at a source; returns the chunks of new entries to prepare (none for a
     stale run, whose source is being fetched again) and what became of the other entries, by reason."""
     job, db = read.job, kb.db
+    taxonomies.current(db)  # the entries it hands out for preparing are tagged with the lab's taxonomy
     if read.error is not None:
         monitor.fetch_failed(db, job.source_id, job.run_id, read.error, retry_after=read.retry_after)
         return [], Counter()
@@ -182,8 +183,9 @@ def receive_read(kb: KnowledgeBase, read: SourceRead,
 
 def _store(kb: KnowledgeBase, job: FetchJob, drafts: Sequence[items_store.ItemDraft]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    # The learned relevance model scores every item at store time, next to the tagger's terms.
-    for draft in training.judge_drafts(kb.db, drafts):
+    # Drafts a worker tagged with another taxonomy than the lab's current one are tagged again; the learned
+    # relevance model scores every item at store time, next to the tagger's terms.
+    for draft in training.judge_drafts(kb.db, taxonomies.tag_drafts(kb.db, drafts)):
         try:
             outcome = items_store.store_item(kb.db, draft, job.source_id, watched=job.kind == "page")
         except InvalidInput as exc:

@@ -17,7 +17,14 @@ from ingest.pages import extract_article
 from kb.items import ItemDraft
 from kb.text.language import detect_language
 from kb.text.tagging import Tagger
-from kb.text.taxonomy import load_taxonomy
+from kb.text.taxonomy import (
+    BUNDLED,
+    Taxonomy,
+    dump_taxonomy,
+    installed_digest,
+    load_taxonomy,
+    parse_taxonomy,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -38,9 +45,14 @@ class RawEntry:
     page_headers: dict[str, str] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
+def _tagger_of(taxonomy: Taxonomy) -> Tagger:
+    return Tagger(taxonomy)
+
+
 def _tagger() -> Tagger:
-    return Tagger(load_taxonomy())
+    """The tagger of the taxonomy this process uses (the writer re-tags a draft tagged with another)."""
+    return _tagger_of(load_taxonomy())
 
 
 def warm_up() -> None:
@@ -62,7 +74,8 @@ def add_seconds(total: StageSeconds, more: Mapping[str, float]) -> None:
         total[stage] += seconds
 
 
-def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
+def prepare(raw: RawEntry, timings: StageSeconds | None = None,
+            taxonomy: tuple[str, Taxonomy] | None = None) -> ItemDraft:
     """Extract the article (falling back to the feed's summary), detect its language and tag it.
 
     Seconds spent per stage (extract, detect, tag) are added to `timings` when given.
@@ -88,7 +101,12 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
     detected = time.perf_counter()
     language, probability = detect_language(title, text, declared)
     tagged = time.perf_counter()
-    tags = _tagger().tag(title, text, language)
+    if taxonomy is None:
+        digest = installed_digest()  # read before the taxonomy: a swap in between re-tags, never mislabels
+        tagger = _tagger()
+    else:
+        digest, tagger = taxonomy[0], _tagger_of(taxonomy[1])
+    tags = tagger.tag(title, text, language)
     clock["extract"] += detected - started
     clock["detect"] += tagged - detected
     clock["tag"] += time.perf_counter() - tagged
@@ -96,11 +114,35 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None) -> ItemDraft:
         url=raw.url, title=title, text=text, summary=summary, author=author, site_name=site_name,
         published=published, language=language, language_prob=probability, topics=tags.topics,
         relevant=tags.relevant, relevance_score=tags.relevance_score, relevance_verdict=tags.verdict,
-        relevance_reason=tags.reason, guid=raw.guid,
+        relevance_reason=tags.reason, guid=raw.guid, taxonomy=digest,
     )
 
 
-def prepare_many(raws: list[RawEntry]) -> tuple[list[ItemDraft], StageSeconds]:
-    """prepare() over a chunk (fewer, larger messages between processes), with the seconds per stage."""
+# The taxonomy a process of the CPU pool is to tag with: its digest and text (None: the bundled file).
+TaxonomyText = tuple[str, str] | None
+
+
+@lru_cache(maxsize=2)
+def _text_of(digest: str) -> str:
+    return dump_taxonomy(load_taxonomy())
+
+
+def taxonomy_text() -> TaxonomyText:
+    """What this process tags with, to hand to the CPU pool's processes (which cannot read the database)."""
+    digest = installed_digest()
+    return None if digest == BUNDLED else (digest, _text_of(digest))
+
+
+@lru_cache(maxsize=2)
+def _parsed(digest: str, text: str) -> Taxonomy:
+    return parse_taxonomy(text, source=f"taxonomy {digest}")
+
+
+def prepare_many(raws: list[RawEntry], taxonomy: TaxonomyText = None) -> tuple[list[ItemDraft], StageSeconds]:
+    """prepare() over a chunk (fewer, larger messages between processes), with the seconds per stage, tagged
+    with `taxonomy` (the caller's, see taxonomy_text; None: the one this process uses)."""
+    using = None
+    if taxonomy is not None and taxonomy[0] != installed_digest():  # a process of the CPU pool
+        using = taxonomy[0], _parsed(*taxonomy)
     timings = stage_seconds()
-    return [prepare(raw, timings) for raw in raws], timings
+    return [prepare(raw, timings, using) for raw in raws], timings

@@ -46,7 +46,7 @@ from kb.digest.deliveries import due_for_sending, send_digest
 from kb.errors import KbError
 from kb.items import ItemDraft
 from kb.knowledge import KnowledgeBase
-from kb.learning import training
+from kb.learning import taxonomies, training
 from kb.monitor import FetchJob, Heartbeat
 from kb.settings import Settings
 from kb.sources import FIRST_OUTCOMES
@@ -322,6 +322,7 @@ class TaskQueue:
             self.schedule_due()
             self._send_digest_if_due(kb, now)
             training.train_in_background(kb.db, kb.settings.db_path)  # once enough new decisions exist
+            taxonomies.retag_in_background(kb.db, kb.settings.db_path)  # once the taxonomy was edited
         except Exception:  # noqa: BLE001 - the scheduler keeps ticking; the next tick tries again
             LOGGER.exception("scheduling failed; will retry")
         finally:

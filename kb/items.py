@@ -55,6 +55,9 @@ class ItemDraft:
     model_score: float | None = None
     model_features: tuple[str, ...] = ()
     relevance_judge: str = ""
+    # The digest of the taxonomy that tagged it ("": the bundled file); the writer tags it again when the
+    # lab's taxonomy is another (kb.learning.taxonomies.tag_drafts).
+    taxonomy: str = ""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ BLUEPRINTS = (
     "webui.sources",
     "webui.dashboard",
     "webui.admin",
+    "webui.taxonomy",
     "webui.api",
     "webui.cases",
     "webui.contacts",

@@ -27,6 +27,7 @@ from kb.text.taxonomy import ANY_LANGUAGE, Taxonomy, load_taxonomy
 
 BATCH = 200
 MAX_TERM = 200
+MAX_EXAMPLES = 5
 
 
 @dataclass
@@ -42,6 +43,8 @@ class RetagReport:
     verdicts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (before, after) -> items
     rescored: int = 0  # items whose judgement changed (verdict, score, reason or judge)
     decided: int = 0  # items a person decided: relevance left as it is
+    # A few items whose topics change: (id, title, topics gained, topics lost), for a preview to show.
+    examples: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def verdict_changes(self) -> int:
@@ -70,10 +73,10 @@ class RetagReport:
 _Proposals = tuple[dict[str, tuple[str, ...]], set[str]]
 
 
-@functools.lru_cache(maxsize=1)
-def _default_tagger() -> Tagger:
-    """The tagger of the current taxonomy, kept: its matchers are compiled per language on first use."""
-    return Tagger(load_taxonomy())
+@functools.lru_cache(maxsize=2)
+def tagger_of(taxonomy: Taxonomy) -> Tagger:
+    """The tagger of a taxonomy, kept: its matchers are compiled per language on first use."""
+    return Tagger(taxonomy)
 
 
 def _proposals(db: Database, item_ids: Sequence[int]) -> dict[int, _Proposals]:
@@ -106,7 +109,7 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
     """Tag and judge every stored item again with `taxonomy` (default: the current one) and the newest
     model; with `dry_run`, count what would change and write nothing. Each batch is one transaction; the
     run is written to the audit log."""
-    tagger = Tagger(taxonomy) if taxonomy is not None else _default_tagger()
+    tagger = tagger_of(taxonomy if taxonomy is not None else load_taxonomy())
     model = training.current_model(db)
     report = RetagReport(dry_run=dry_run, model=model is not None)
     after = 0
@@ -125,6 +128,9 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
                 report.retopiced += 1
                 report.tagged.update(set(wanted) - set(current))
                 report.untagged.update(set(current) - set(wanted))
+                if len(report.examples) < MAX_EXAMPLES:
+                    report.examples.append((item.id, item.title, tuple(sorted(set(wanted) - set(current))),
+                                            tuple(sorted(set(current) - set(wanted)))))
             new_judgement = None
             if item.decided:
                 report.decided += 1

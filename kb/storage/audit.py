@@ -37,6 +37,7 @@ KINDS = {
     "digest": N_("Digest"),
     "digest_recipient": N_("Digest recipient"),
     "audit_log": N_("Audit log"),
+    "taxonomy": N_("Taxonomy"),
 }
 # What happened, as a person says it; an action not listed here reads as its key with spaces.
 ACTIONS = {
@@ -56,7 +57,7 @@ ACTIONS = {
     "export": N_("Exported"), "import": N_("Imported"), "send": N_("Sent"), "send-test": N_("Sent a test"),
     "edit": N_("Edited"), "subscribe": N_("Subscribed"), "unsubscribe": N_("Unsubscribed"),
     "revoke": N_("Revoked"), "pause": N_("Paused"), "resume": N_("Resumed"),
-    "undo": N_("Undid a decision"),
+    "undo": N_("Undid a decision"), "add-term": N_("Added a term"), "remove-term": N_("Removed a term"),
     "sign-in": N_("Signed in"), "sign-in-failed": N_("Failed to sign in"), "sign-out": N_("Signed out"),
 }
 # Detail keys as a person says them; keys not listed read as the key with spaces, capitalised.
@@ -75,7 +76,11 @@ FIELDS = {
     "created": N_("Created"), "updated": N_("Updated"), "unchanged": N_("Unchanged"),
     "refused": N_("Refused"),
     "language": N_("Language"), "in_digest": N_("In the digest"), "date": N_("Date"),
-    "source_id": N_("Source"), "system_id": N_("System"),
+    "source_id": N_("Source"), "system_id": N_("System"), "term": N_("Term"),
+    "previewed_tagged": N_("Articles it would tag (preview)"),
+    "previewed_untagged": N_("Articles it would untag (preview)"), "terms_added": N_("Terms added"),
+    "terms_removed": N_("Terms removed"), "topics_added": N_("Topics added"),
+    "topics_removed": N_("Topics removed"),
 }
 # An item's statuses, as the pages name them (the other records' statuses read as they are stored).
 STATUS_WORDS = {"new": N_("New"), "accepted": N_("Accepted"), "rejected": N_("Rejected")}
@@ -98,6 +103,7 @@ _NAME_QUERIES = {
                  "WHERE t.id IN ({})",
     "digest": "SELECT id, week, NULL FROM digests WHERE id IN ({})",
     "digest_recipient": "SELECT id, email, NULL FROM digest_recipients WHERE id IN ({})",
+    "taxonomy": "SELECT id, id, NULL FROM taxonomy_versions WHERE id IN ({})",
 }
 # What a deleted record's own entry may still say it was called.
 _NAME_KEYS = ("title", "name", "email", "url", "week")
@@ -293,7 +299,7 @@ def _is_pair(key: str, value: object) -> bool:
 
 
 # Records named as they are (people, addresses, weeks), not between quotation marks.
-_UNQUOTED = ("user", "sign_in", "digest_recipient", "api_token", "digest")
+_UNQUOTED = ("user", "sign_in", "digest_recipient", "api_token", "digest", "taxonomy")
 
 
 class _Reader:
@@ -317,6 +323,8 @@ class _Reader:
             return self._(N_("%(name)s of %(owner)s")) % {"name": token, "owner": extra}
         if kind == "digest":
             return self._(N_("week %(week)s")) % {"week": name}
+        if kind == "taxonomy":
+            return self._(N_("version %(number)s")) % {"number": name}
         return name
 
     def name(self, kind: str, record_id: int) -> str:

@@ -615,3 +615,24 @@ def _saved_search_words_only(db: Database) -> None:
     # A saved search keeps the search page's "Words only" toggle (concept expansion off), not only a
     # query's leading "=".
     db.execute("ALTER TABLE saved_searches ADD COLUMN words_only INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0013_taxonomy_versions")
+def _taxonomy_versions(db: Database) -> None:
+    # The lab's taxonomy as edited in the web UI: each change stores the whole text (export and import are
+    # then the text itself, and every process picks the newest up with one SELECT of the last row). No row:
+    # the bundled kb/text/taxonomy.toml. `retagged_at` says when the stored items were re-tagged with it.
+    _run_script(db,
+        """
+        CREATE TABLE taxonomy_versions (
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            change TEXT NOT NULL DEFAULT '',
+            retag_started_at TEXT,
+            retagged_at TEXT,
+            retag_report TEXT
+        );
+        """)

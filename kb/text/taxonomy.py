@@ -1,12 +1,19 @@
 """The topic taxonomy: topics in four facets, their labels and terms, and the relevance term lists.
 
 The product ships `kb/taxonomy.toml`; its header explains to a coordinator how to extend it. `load_taxonomy`
-reads and validates a taxonomy file and reports the first mistake as `InvalidInput`, naming the entry.
+reads and validates a taxonomy file and reports the first mistake as `InvalidInput`, naming the entry;
+`dump_taxonomy` writes one back (with the header), so what `load_taxonomy` reads equals what was dumped.
+
+`load_taxonomy()` with no file is the taxonomy this process tags with: the bundled file until the lab's
+own (edited in the web UI, stored in the database) is installed with `install_taxonomy`, which
+`kb.learning.taxonomies.current` does at each request and each batch of items stored.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -241,12 +248,105 @@ def _default_taxonomy() -> Taxonomy:
     return parse_taxonomy(TAXONOMY_FILE.read_text(encoding="utf-8"), source=TAXONOMY_FILE.name)
 
 
+# The taxonomy this process uses when none is named, and its digest ("" : the bundled file). Swapped whole
+# (one assignment of a tuple), so a thread reads either the old pair or the new one.
+BUNDLED = ""
+_installed: tuple[str, Taxonomy] | None = None
+
+
+def install_taxonomy(taxonomy: Taxonomy | None, digest: str = BUNDLED) -> None:
+    """Make `taxonomy` (None: the bundled one) what `load_taxonomy()` returns in this process."""
+    global _installed
+    _installed = (digest, taxonomy) if taxonomy is not None and digest != BUNDLED else None
+
+
+def installed_digest() -> str:
+    """The digest of the taxonomy `load_taxonomy()` returns ("" for the bundled file)."""
+    found = _installed
+    return found[0] if found else BUNDLED
+
+
+def bundled_taxonomy() -> Taxonomy:
+    """The taxonomy shipped with the product (kb/text/taxonomy.toml)."""
+    return _default_taxonomy()
+
+
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """The taxonomy in `path`, or the packaged one (cached); raises InvalidInput for a bad file."""
+    """The taxonomy in `path`, or the one this process uses (the lab's, or the bundled one, cached); raises
+    InvalidInput for a bad file."""
     if path is None:
-        return _default_taxonomy()
+        found = _installed
+        return found[1] if found else _default_taxonomy()
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{path}: cannot read the taxonomy file: {exc}") from exc
     return parse_taxonomy(text, source=str(path))
+
+
+# --- writing a taxonomy back ---------------------------------------------------------------------------
+
+_FACET_HEADINGS = {
+    "sector": "Sectors", "system": "Systems", "right": "Rights",
+    "country": 'Countries (id: "country/" and the two-letter ISO 3166 code in lower case)',
+}
+_RULE = "# " + "-" * 99
+
+
+def taxonomy_digest(text: str) -> str:
+    """A short fingerprint of a taxonomy's text, naming its version."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def taxonomy_data(taxonomy: Taxonomy) -> dict[str, object]:
+    """The taxonomy as plain data (lists and dicts in file order), to compare two taxonomies."""
+    return {
+        "topics": [{"id": t.id, "facet": t.facet, "label": t.label, "labels": dict(t.labels),
+                    "terms": {k: list(v) for k, v in t.terms.items()}} for t in taxonomy.topics],
+        "system_terms": {k: list(v) for k, v in taxonomy.system_terms.items()},
+        "public_terms": {k: list(v) for k, v in taxonomy.public_terms.items()},
+    }
+
+
+def file_header() -> str:
+    """The bundled file's opening comments (how to add a term or a topic), for a coordinator."""
+    lines = []
+    for line in TAXONOMY_FILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# ---") or not (line.startswith("#") or not line.strip()):
+            break
+        lines.append(line)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _string(text: str) -> str:
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007F")
+
+
+def _terms_lines(lists: Mapping[str, tuple[str, ...]]) -> list[str]:
+    return [f"{language} = [{', '.join(_string(term) for term in terms)}]"
+            for language, terms in lists.items()]
+
+
+def dump_taxonomy(taxonomy: Taxonomy) -> str:
+    """The taxonomy as a TOML file with the coordinator's header; `parse_taxonomy` reads it back equal."""
+    out = [file_header()]
+    facet = None
+    for topic in taxonomy.topics:
+        if topic.facet != facet:
+            facet = topic.facet
+            out += [_RULE, f"# {_FACET_HEADINGS[facet]}", _RULE, ""]
+        labels = [f"{language} = {_string(text)}"
+                  for language, text in topic.labels.items() if language != "en"]
+        out += ["[[topic]]", f"id = {_string(topic.id)}", f"facet = {_string(topic.facet)}",
+                f"label = {_string(topic.label)}"]
+        if labels:
+            out.append(f"labels = {{ {', '.join(labels)} }}")
+        out += ["", "[topic.terms]", *_terms_lines(topic.terms), ""]
+    if taxonomy.system_terms or taxonomy.public_terms:
+        out += [_RULE, "# Relevance: an article is relevant when it mentions a system (system topic or "
+                "system_terms) AND a", "# public service (sector topic or public_terms).", _RULE, ""]
+        for key, lists in (("system_terms", taxonomy.system_terms), ("public_terms", taxonomy.public_terms)):
+            if lists:
+                out += [f"[relevance.{key}]", *_terms_lines(lists), ""]
+    return "\n".join(out)

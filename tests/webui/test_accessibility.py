@@ -110,6 +110,9 @@ PAGES = [
     Page("/systems/new", "/systems/new", "coordinator"),
     Page("/systems/<int:system_id>/edit", "/systems/{system}/edit", "coordinator"),
     Page("/systems/candidates", "/systems/candidates", "researcher"),
+    Page("/taxonomy", "/taxonomy", "researcher"),
+    Page("/taxonomy/preview", "/taxonomy/preview?action=add&topic=sector/welfare&language=sw&term=ruzuku",
+         "coordinator"),
 ]
 # Error pages are pages too (the product's layout): one not found, one refused.
 ERROR_PAGES = [Page("", "/items/999999999", "researcher", 404), Page("", "/admin/users", "researcher", 403)]
@@ -119,6 +122,7 @@ NOT_PAGES = {
     "/static/<path:filename>", "/digest/style.css", "/admin/audit.csv", "/search/export.<fmt>",
     "/cases/<int:case_id>/sources.csv", "/cases/<int:case_id>/sources.ris", "/sources/opml",
     "/api/v1/search", "/api/v1/items/<int:item_id>", "/api/v1/systems", "/api/v1/systems/<int:system_id>",
+    "/taxonomy/export",
 }
 
 
