@@ -104,16 +104,31 @@ EMAIL = "scale-bench@bench.example"
 PASSWORD = "scale-bench-password-2026"
 TARGETS = {"median_ms": 40, "p95_ms": 100, "api_p95_ms": 150, "rss_mb": 600, "index_to_text": 2.0}
 CONCEPTS = (  # concept queries: taxonomy concepts named in several languages
-    ("welfare France", None), ("welfare algorithm France", None), ("France", None), ("welfare", None),
-    ("aide sociale", "fr"), ("Sozialleistungen", None), ("facial recognition", None),
-    ("reconhecimento facial", None), ("Netherlands", None), ("Sverige", None), ("Nederland toeslagen", None),
-    ("risk scoring", None), ("exam grading", None), ("discrimination algorithme", None),
-    ("privacidad", "es"), ("Datenschutz Deutschland", None), ("triage hospital", None),
-    ("biometric identity", None), ("prestazioni sociali", "it"), ("sağlık", None),
+    ("welfare France", None),
+    ("welfare algorithm France", None),
+    ("France", None),
+    ("welfare", None),
+    ("aide sociale", "fr"),
+    ("Sozialleistungen", None),
+    ("facial recognition", None),
+    ("reconhecimento facial", None),
+    ("Netherlands", None),
+    ("Sverige", None),
+    ("Nederland toeslagen", None),
+    ("risk scoring", None),
+    ("exam grading", None),
+    ("discrimination algorithme", None),
+    ("privacidad", "es"),
+    ("Datenschutz Deutschland", None),
+    ("triage hospital", None),
+    ("biometric identity", None),
+    ("prestazioni sociali", "it"),
+    ("sağlık", None),
 )
 
 
-# --- machine load --------------------------------------------------------------------------------------------
+# --- machine load -------------------------------------------------------------------------------------------
+
 
 class Load:
     """Share of the machine's CPU busy between start and stop (all processes), and the load average."""
@@ -125,8 +140,12 @@ class Load:
     def done(self) -> dict[str, Any]:
         busy, total = _machine_busy()
         span = max(1, total - self.first[1])
-        return {"machine_busy_pct": round(100 * (busy - self.first[0]) / span), "cores": os.cpu_count(),
-                "loadavg_start": self.loadavg_start, "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]}
+        return {
+            "machine_busy_pct": round(100 * (busy - self.first[0]) / span),
+            "cores": os.cpu_count(),
+            "loadavg_start": self.loadavg_start,
+            "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
+        }
 
 
 def memory(pid: int | str = "self") -> dict[str, float]:
@@ -148,20 +167,29 @@ def folder_bytes(path: Path) -> int:
 
 
 def text_bytes(db: Path) -> int:
-    return count_rows(db, "SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(summary AS BLOB)) "
-                          "+ length(CAST(text AS BLOB))), 0) FROM items")
+    return count_rows(
+        db,
+        "SELECT coalesce(sum(length(CAST(title AS BLOB)) + length(CAST(summary AS BLOB)) "
+        "+ length(CAST(text AS BLOB))), 0) FROM items",
+    )
 
 
 def index_figures(data: Path) -> dict[str, Any]:
     sizes = segments(data) or []
     index, text = folder_bytes(data / "index"), text_bytes(data / "kb.sqlite3")
-    return {"items": count_rows(data / "kb.sqlite3", "SELECT count(*) FROM items"), "segments": len(sizes),
-            "largest_segment": max(sizes, default=0), "index_mb": round(index / 1e6, 1),
-            "text_mb": round(text / 1e6, 1), "index_to_text": round(index / text, 2) if text else None,
-            "db_mb": round(folder_bytes(data / "kb.sqlite3") / 1e6, 1)}
+    return {
+        "items": count_rows(data / "kb.sqlite3", "SELECT count(*) FROM items"),
+        "segments": len(sizes),
+        "largest_segment": max(sizes, default=0),
+        "index_mb": round(index / 1e6, 1),
+        "text_mb": round(text / 1e6, 1),
+        "index_to_text": round(index / text, 2) if text else None,
+        "db_mb": round(folder_bytes(data / "kb.sqlite3") / 1e6, 1),
+    }
 
 
-# --- 1. build through kb sources add + kb ingest -------------------------------------------------------------
+# --- 1. build through kb sources add + kb ingest ------------------------------------------------------------
+
 
 def pass_specs(full: list[FeedSpec], passes: int, number: int) -> list[FeedSpec]:
     """What each feed lists before pass `number` (1-based): its first number/passes share, newest WINDOW."""
@@ -181,8 +209,14 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
     env = kb_env()
     feeds = max(1, round(items / PER_FEED))
     full = _feed_specs("scale", feeds, 0, items, FULL_SHARE, SEED)
-    result: dict[str, Any] = {"items_planned": items, "feeds": feeds, "passes": [], "window": WINDOW,
-                              "full_share": FULL_SHARE, "seed": SEED}
+    result: dict[str, Any] = {
+        "items_planned": items,
+        "feeds": feeds,
+        "passes": [],
+        "window": WINDOW,
+        "full_share": FULL_SHARE,
+        "seed": SEED,
+    }
     load = Load()
     started = time.monotonic()
     runner.run([KB, "--data-dir", str(data), "init"], env)
@@ -194,8 +228,10 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
         try:
             if number == 1:
                 adding = time.monotonic()
-                argvs = [[KB, "--data-dir", str(data), "sources", "add", "--no-check", server.url(spec)]
-                         for spec in full]
+                argvs = [
+                    [KB, "--data-dir", str(data), "sources", "add", "--no-check", server.url(spec)]
+                    for spec in full
+                ]
                 with ThreadPoolExecutor(2) as pool:  # two at a time: each is a process start
                     list(pool.map(lambda argv: runner.run(argv, env), argvs))
                 result["sources_add_s"] = round(time.monotonic() - adding, 1)
@@ -204,8 +240,13 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
             pass_load = Load()
             t0 = time.monotonic()
             process = runner.start([KB, "--data-dir", str(data), "ingest", "--all"], env, f"ingest-{number}")
-            with CpuWatch({"kb ingest": process.pid, "bench (this script)": os.getpid(),
-                           "feed server": server.process.pid or 0}) as cpu:
+            with CpuWatch(
+                {
+                    "kb ingest": process.pid,
+                    "bench (this script)": os.getpid(),
+                    "feed server": server.process.pid or 0,
+                }
+            ) as cpu:
                 process.wait()
             seconds = time.monotonic() - t0
         finally:
@@ -214,14 +255,24 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
         output = Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
         summary = [line for line in output.splitlines() if line.startswith("Sources:")]
         sizes = segments(data) or []
-        figures = {"pass": number, "new_items": after - before, "seconds": round(seconds, 1),
-                   "items_per_s": round((after - before) / seconds, 1), "exit": process.returncode,
-                   "summary": summary[-1] if summary else output[-300:], "segments_after": len(sizes),
-                   "problems": log_problems(process), "cpu": cpu.report(), "load": pass_load.done()}
+        figures: dict[str, Any] = {
+            "pass": number,
+            "new_items": after - before,
+            "seconds": round(seconds, 1),
+            "items_per_s": round((after - before) / seconds, 1),
+            "exit": process.returncode,
+            "summary": summary[-1] if summary else output[-300:],
+            "segments_after": len(sizes),
+            "problems": log_problems(process),
+            "cpu": cpu.report(),
+            "load": pass_load.done(),
+        }
         result["passes"].append(figures)
-        log(f"pass {number}/{passes}: {after - before} new items in {seconds:.0f} s "
+        log(
+            f"pass {number}/{passes}: {after - before} new items in {seconds:.0f} s "
             f"({figures['items_per_s']}/s), {len(sizes)} segments, machine busy "
-            f"{figures['load']['machine_busy_pct']}%")
+            f"{figures['load']['machine_busy_pct']}%"
+        )
     ingest_s = sum(p["seconds"] for p in result["passes"])
     result.update(index_figures(data))
     result["ingest_s"] = round(ingest_s, 1)
@@ -229,12 +280,14 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
     result["build_s"] = round(time.monotonic() - started, 1)
     result["load"] = load.done()
     result["commands"] = runner.command_lines()
-    (data / MANIFEST).write_text(json.dumps({"items": result["items"], "ports": ports, "build": result},
-                                            indent=1, default=str))
+    (data / MANIFEST).write_text(
+        json.dumps({"items": result["items"], "ports": ports, "build": result}, indent=1, default=str)
+    )
     return result
 
 
-# --- 2. the query mix ----------------------------------------------------------------------------------------
+# --- 2. the query mix ---------------------------------------------------------------------------------------
+
 
 def query_json(q: BenchQuery) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(q).items()}
@@ -263,9 +316,19 @@ def make_queries(corpus: WordfreqCorpus, size: int, count: int, seed: int = SEED
     def ranked(code: str, low: int, high: int) -> str:
         return corpus.rank(code, low, high, rng)
 
-    share = {"frequent word": 0.10, "common word": 0.10, "rare word": 0.12, "field word": 0.07,
-             "two words": 0.12, "three words": 0.09, "phrase": 0.12, "concept": 0.09,
-             "language filter": 0.07, "sector filter": 0.06, "date range": 0.06}
+    share = {
+        "frequent word": 0.10,
+        "common word": 0.10,
+        "rare word": 0.12,
+        "field word": 0.07,
+        "two words": 0.12,
+        "three words": 0.09,
+        "phrase": 0.12,
+        "concept": 0.09,
+        "language filter": 0.07,
+        "sector filter": 0.06,
+        "date range": 0.06,
+    }
     queries: list[BenchQuery] = []
     for kind, fraction in share.items():
         for n in range(max(1, round(count * fraction))):
@@ -281,12 +344,16 @@ def make_queries(corpus: WordfreqCorpus, size: int, count: int, seed: int = SEED
             elif kind == "two words":
                 queries.append(BenchQuery(kind, (domain(code), ranked(code, 100, 2_000))))
             elif kind == "three words":
-                queries.append(BenchQuery(kind, (domain(code), ranked(code, 50, 500), ranked(code, 50, 1_000))))
+                queries.append(
+                    BenchQuery(kind, (domain(code), ranked(code, 50, 500), ranked(code, 50, 1_000)))
+                )
             elif kind == "phrase":
                 article = corpus.article(rng.randrange(size))
                 words = re.findall(r"\w+", " ".join(article.body).lower())
                 start = rng.randrange(max(1, len(words) - 3))
-                queries.append(BenchQuery(kind, tuple(words[start: start + rng.choice((2, 3))]), phrase=True))
+                queries.append(
+                    BenchQuery(kind, tuple(words[start : start + rng.choice((2, 3))]), phrase=True)
+                )
             elif kind == "concept":
                 text, language = CONCEPTS[n % len(CONCEPTS)]
                 queries.append(BenchQuery(kind, tuple(text.split()), language=language))
@@ -296,7 +363,9 @@ def make_queries(corpus: WordfreqCorpus, size: int, count: int, seed: int = SEED
                 queries.append(BenchQuery(kind, (domain(code),), sector=rng.choice(sectors)))
             else:
                 day = (NEWS_START - timedelta(days=rng.randrange(30, 365))).date()
-                queries.append(BenchQuery(kind, (domain(code),), date_from=day, date_to=day + timedelta(days=59)))
+                queries.append(
+                    BenchQuery(kind, (domain(code),), date_from=day, date_to=day + timedelta(days=59))
+                )
     return queries
 
 
@@ -309,7 +378,8 @@ def write_queries(data: Path, count: int) -> Path:
     return path
 
 
-# --- 3. the engines, each in a fresh process -----------------------------------------------------------------
+# --- 3. the engines, each in a fresh process ----------------------------------------------------------------
+
 
 def run_kb(data: Path, queries: list[BenchQuery]) -> dict[str, Any]:
     from kb.knowledge import open_kb
@@ -351,8 +421,13 @@ def _tantivy_index(path: Path) -> Any:
     builder.add_date_field("published", indexed=True, fast=True)
     index = tantivy.Index(builder.build(), path=str(path))
     # The same folding as kb (and FTS5's remove_diacritics): lower case, accents removed.
-    analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
-                .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
+    analyzer = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
     index.register_tokenizer("folded", analyzer)
     return index
 
@@ -383,11 +458,16 @@ def build_engines(data: Path) -> dict[str, Any]:
         writer = index.writer(heap_size=300_000_000, num_threads=1)
         for item in items_store.iter_items(kb.db):
             published = datetime.fromisoformat(item.published) if item.published else None
-            fields: dict[str, Any] = {"id": item.id, "title": item.title, "text": item.text,
-                                      "language": item.language, "status": item.status,
-                                      "month": (item.published or "")[:7] or "none",
-                                      "topic": list(item.topics) or ["none"],
-                                      "source": [str(s.source_id) for s in item.sources] or ["none"]}
+            fields: dict[str, Any] = {
+                "id": item.id,
+                "title": item.title,
+                "text": item.text,
+                "language": item.language,
+                "status": item.status,
+                "month": (item.published or "")[:7] or "none",
+                "topic": list(item.topics) or ["none"],
+                "source": [str(s.source_id) for s in item.sources] or ["none"],
+            }
             if published:
                 fields["published"] = published if published.tzinfo else published.replace(tzinfo=UTC)
             writer.add_document(tantivy.Document(**fields))
@@ -396,9 +476,13 @@ def build_engines(data: Path) -> dict[str, Any]:
         tantivy_s = time.perf_counter() - started
     finally:
         kb.close()
-    known = {"items": items, "fts_build_s": round(fts_s, 1), "fts_mb": round(folder_bytes(data / FTS_FILE) / 1e6, 1),
-             "tantivy_build_s": round(tantivy_s, 1),
-             "tantivy_mb": round(folder_bytes(data / TANTIVY_DIR) / 1e6, 1)}
+    known = {
+        "items": items,
+        "fts_build_s": round(fts_s, 1),
+        "fts_mb": round(folder_bytes(data / FTS_FILE) / 1e6, 1),
+        "tantivy_build_s": round(tantivy_s, 1),
+        "tantivy_mb": round(folder_bytes(data / TANTIVY_DIR) / 1e6, 1),
+    }
     stamp.write_text(json.dumps(known))
     return known
 
@@ -411,13 +495,16 @@ def run_tantivy(data: Path, queries: list[BenchQuery]) -> dict[str, Any]:
     searcher = index.searcher()
     schema = index.schema
     opened = time.perf_counter() - started
-    facets = {name: {"terms": {"field": name, "size": 100}} for name in ("language", "topic", "source", "month")}
+    facets = {
+        name: {"terms": {"field": name, "size": 100}} for name in ("language", "topic", "source", "month")
+    }
 
     def query_of(q: BenchQuery) -> Any:
         words = [re.sub(r"\W+", " ", w).strip() for w in q.words]
         text = " ".join(w for w in words if w)
-        parsed = index.parse_query(f'"{text}"' if q.phrase else text, ["title", "text"],
-                                   conjunction_by_default=True)
+        parsed = index.parse_query(
+            f'"{text}"' if q.phrase else text, ["title", "text"], conjunction_by_default=True
+        )
         parts = [(tantivy.Occur.Must, parsed)]
         if q.language:
             parts.append((tantivy.Occur.Must, tantivy.Query.term_query(schema, "language", q.language)))
@@ -426,8 +513,14 @@ def run_tantivy(data: Path, queries: list[BenchQuery]) -> dict[str, Any]:
         if q.date_from and q.date_to:
             low = datetime.combine(q.date_from, datetime.min.time(), UTC)
             high = datetime.combine(q.date_to + timedelta(days=1), datetime.min.time(), UTC)
-            parts.append((tantivy.Occur.Must, tantivy.Query.range_query(
-                schema, "published", tantivy.FieldType.Date, low, high, include_upper=False)))
+            parts.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(
+                        schema, "published", tantivy.FieldType.Date, low, high, include_upper=False
+                    ),
+                )
+            )
         return tantivy.Query.boolean_query(parts)
 
     passes = []
@@ -462,9 +555,13 @@ def engine_process(engine: str, data: Path) -> None:
 
 def run_engine(engine: str, data: Path) -> dict[str, Any]:
     load = Load()
-    done = subprocess.run([sys.executable, __file__, "--engine", engine, "--data", str(data)],
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    done = subprocess.run(
+        [sys.executable, __file__, "--engine", engine, "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{engine} exited {done.returncode}:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -472,7 +569,8 @@ def run_engine(engine: str, data: Path) -> dict[str, Any]:
     return result
 
 
-# --- 4. /api/v1/search under kb serve ------------------------------------------------------------------------
+# --- 4. /api/v1/search under kb serve -----------------------------------------------------------------------
+
 
 def api_params(q: BenchQuery) -> dict[str, str]:
     params = {"q": q.text, "page_size": "20"}
@@ -499,16 +597,25 @@ def serve_tree(root: int) -> list[int]:
 def measure_api(data: Path, out: Path, queries: list[BenchQuery], workers: int) -> dict[str, Any]:
     runner = Runner(out)
     env = kb_env()
-    done = subprocess.run([KB, "--data-dir", str(data), "users", "add", EMAIL, "--role", "coordinator",
-                           "--password-stdin"], input=PASSWORD + "\n", env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [KB, "--data-dir", str(data), "users", "add", EMAIL, "--role", "coordinator", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0 and "already" not in done.stderr:
         raise RuntimeError(done.stderr)
-    token = runner.run([KB, "--data-dir", str(data), "users", "token", EMAIL, "--name", "scale-bench"],
-                       env).stdout.strip()
+    token = runner.run(
+        [KB, "--data-dir", str(data), "users", "token", EMAIL, "--name", "scale-bench"], env
+    ).stdout.strip()
     port = free_port()
-    serve = runner.start([KB, "--data-dir", str(data), "serve", "--no-worker", "--port", str(port),
-                          "--workers", str(workers)], env, "serve")
+    serve = runner.start(
+        [KB, "--data-dir", str(data), "serve", "--no-worker", "--port", str(port), "--workers", str(workers)],
+        env,
+        "serve",
+    )
     result: dict[str, Any] = {"command": f"kb serve --no-worker --workers {workers}"}
     try:
         wait_for_http(port, serve)
@@ -528,22 +635,35 @@ def measure_api(data: Path, out: Path, queries: list[BenchQuery], workers: int) 
         result.update({"latencies": latencies, "errors": errors, "load": load.done()})
         master = web_master(serve.log_path)  # type: ignore[attr-defined]
         result["processes"] = [
-            {"pid": pid, "role": "kb serve (writer)" if pid == serve.pid else "gunicorn master" if pid == master
-             else "web worker" if pid in serve_tree(master or -1) else "other child",
-             "cmd": Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80], **memory(pid)}
-            for pid in serve_tree(serve.pid)]
+            {
+                "pid": pid,
+                "role": "kb serve (writer)"
+                if pid == serve.pid
+                else "gunicorn master"
+                if pid == master
+                else "web worker"
+                if pid in serve_tree(master or -1)
+                else "other child",
+                "cmd": Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80],
+                **memory(pid),
+            }
+            for pid in serve_tree(serve.pid)
+        ]
     finally:
         result["exit"] = runner.stop(serve)
         result["problems"] = log_problems(serve)
     return result
 
 
-# --- one data folder: measure --------------------------------------------------------------------------------
+# --- one data folder: measure -------------------------------------------------------------------------------
+
 
 def lat(values: list[float]) -> dict[str, float]:
-    return {"median_ms": round(1000 * statistics.median(values), 1),
-            "p95_ms": round(1000 * percentile(values, 0.95), 1),
-            "p99_ms": round(1000 * percentile(values, 0.99), 1)}
+    return {
+        "median_ms": round(1000 * statistics.median(values), 1),
+        "p95_ms": round(1000 * percentile(values, 0.95), 1),
+        "p99_ms": round(1000 * percentile(values, 0.99), 1),
+    }
 
 
 def measure(data: Path, out: Path, query_count: int, workers: int, skip_api: bool) -> dict[str, Any]:
@@ -560,23 +680,35 @@ def measure(data: Path, out: Path, query_count: int, workers: int, skip_api: boo
     for engine in ENGINES:
         log(f"{engine}: the mix in a fresh process")
         raw = run_engine(engine, data)
-        figures = {"cold": lat(raw["cold"]), "warm": lat(raw["warm"]), "memory": raw["memory"],
-                   "load": raw["load"], "open_s": raw.get("open_s")}
+        figures: dict[str, Any] = {
+            "cold": lat(raw["cold"]),
+            "warm": lat(raw["warm"]),
+            "memory": raw["memory"],
+            "load": raw["load"],
+            "open_s": raw.get("open_s"),
+        }
         if "totals" in raw:
             figures["empty"] = sum(1 for t in raw["totals"] if t == 0)
         else:
             figures["empty"] = raw.get("empty")
-        figures["by_kind"] = {kind: round(1000 * statistics.median(
-            [t for q, t in zip(queries, raw["cold"], strict=True) if q.kind == kind]), 1)
-            for kind in dict.fromkeys(q.kind for q in queries)}
+        figures["by_kind"] = {
+            kind: round(
+                1000
+                * statistics.median([t for q, t in zip(queries, raw["cold"], strict=True) if q.kind == kind]),
+                1,
+            )
+            for kind in dict.fromkeys(q.kind for q in queries)
+        }
         report["engines"][engine] = figures
         report.setdefault("raw", {})[engine] = raw["cold"]
     report["index_after"] = index_figures(data)
     if not skip_api:
         log("/api/v1/search under kb serve")
         api = measure_api(data, out, queries, workers)
-        report["api"] = {**(lat(api["latencies"]) if api.get("latencies") else {}),
-                         **{k: v for k, v in api.items() if k != "latencies"}}
+        report["api"] = {
+            **(lat(api["latencies"]) if api.get("latencies") else {}),
+            **{k: v for k, v in api.items() if k != "latencies"},
+        }
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     return report
 
@@ -587,41 +719,64 @@ def summarise(report: dict[str, Any]) -> list[str]:
     build_figures = report.get("build") or {}
     if build_figures.get("passes"):
         rates = ", ".join(f"{p['items_per_s']}" for p in build_figures["passes"])
-        lines.append(f"ingest: {build_figures['items_per_s']} items/s over {len(build_figures['passes'])} passes "
-                     f"of kb ingest --all ({rates} items/s per pass), {build_figures['feeds']} feeds; machine busy "
-                     f"{build_figures['load']['machine_busy_pct']}% during the build")
-    lines.append(f"index: {index['segments']} segments, {index['index_mb']} MB on disk; text {index['text_mb']} MB "
-                 f"-> index/text {index['index_to_text']}x (target <= {TARGETS['index_to_text']}x); "
-                 f"database {index['db_mb']} MB")
+        lines.append(
+            f"ingest: {build_figures['items_per_s']} items/s over {len(build_figures['passes'])} passes "
+            f"of kb ingest --all ({rates} items/s per pass), {build_figures['feeds']} feeds; machine busy "
+            f"{build_figures['load']['machine_busy_pct']}% during the build"
+        )
+    lines.append(
+        f"index: {index['segments']} segments, {index['index_mb']} MB on disk; text {index['text_mb']} MB "
+        f"-> index/text {index['index_to_text']}x (target <= {TARGETS['index_to_text']}x); "
+        f"database {index['db_mb']} MB"
+    )
     built = report["engines_built"]
-    lines.append(f"FTS5 copy {built['fts_mb']} MB (built in {built['fts_build_s']} s); tantivy {built['tantivy_mb']} MB "
-                 f"({built['tantivy_build_s']} s)")
-    lines += ["", f"{report['queries']} queries, each engine in a fresh process (cold), then again (warm):", "",
-              "| engine | cold median / p95 / p99 ms | warm median / p95 ms | empty | VmRSS / VmHWM MB | machine busy |",
-              "|---|---|---|---|---|---|"]
+    lines.append(
+        f"FTS5 copy {built['fts_mb']} MB (built in {built['fts_build_s']} s); "
+        f"tantivy {built['tantivy_mb']} MB "
+        f"({built['tantivy_build_s']} s)"
+    )
+    lines += [
+        "",
+        f"{report['queries']} queries, each engine in a fresh process (cold), then again (warm):",
+        "",
+        "| engine | cold median / p95 / p99 ms | warm median / p95 ms | empty | VmRSS / VmHWM MB "
+        "| machine busy |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, e in engines.items():
         c, w, m = e["cold"], e["warm"], e["memory"]
-        lines.append(f"| {name} | {c['median_ms']} / {c['p95_ms']} / {c['p99_ms']} | {w['median_ms']} / "
-                     f"{w['p95_ms']} | {e['empty']} | {m.get('vmrss_mb')} / {m.get('vmhwm_mb')} | "
-                     f"{e['load']['machine_busy_pct']}% |")
+        lines.append(
+            f"| {name} | {c['median_ms']} / {c['p95_ms']} / {c['p99_ms']} | {w['median_ms']} / "
+            f"{w['p95_ms']} | {e['empty']} | {m.get('vmrss_mb')} / {m.get('vmhwm_mb')} | "
+            f"{e['load']['machine_busy_pct']}% |"
+        )
     kb_cold = engines["kb.search"]["cold"]
     for peer in ("fts5", "tantivy"):
         p = engines[peer]["cold"]
-        lines.append(f"kb.search / {peer}: median {kb_cold['median_ms'] / max(p['median_ms'], 0.01):.1f}x, "
-                     f"p95 {kb_cold['p95_ms'] / max(p['p95_ms'], 0.01):.1f}x")
-    lines.append(f"targets: kb.search median <= {TARGETS['median_ms']} ms, p95 <= {TARGETS['p95_ms']} ms and <= "
-                 f"FTS5's p95 ({engines['fts5']['cold']['p95_ms']} ms), RSS <= {TARGETS['rss_mb']} MB")
+        lines.append(
+            f"kb.search / {peer}: median {kb_cold['median_ms'] / max(p['median_ms'], 0.01):.1f}x, "
+            f"p95 {kb_cold['p95_ms'] / max(p['p95_ms'], 0.01):.1f}x"
+        )
+    lines.append(
+        f"targets: kb.search median <= {TARGETS['median_ms']} ms, p95 <= {TARGETS['p95_ms']} ms and <= "
+        f"FTS5's p95 ({engines['fts5']['cold']['p95_ms']} ms), RSS <= {TARGETS['rss_mb']} MB"
+    )
     lines += ["", "| query kind | " + " | ".join(engines) + " |", "|---|" + "---|" * len(engines)]
     for kind in engines["kb.search"]["by_kind"]:
         lines.append(f"| {kind} | " + " | ".join(str(e["by_kind"][kind]) for e in engines.values()) + " |")
     api = report.get("api")
     if api and "median_ms" in api:
-        lines += ["", f"/api/v1/search ({api['command']}): median {api['median_ms']} ms, p95 {api['p95_ms']} ms "
-                  f"(target <= {TARGETS['api_p95_ms']}), p99 {api['p99_ms']} ms, errors {api['errors']}, "
-                  f"machine busy {api['load']['machine_busy_pct']}%"]
+        lines += [
+            "",
+            f"/api/v1/search ({api['command']}): median {api['median_ms']} ms, p95 {api['p95_ms']} ms "
+            f"(target <= {TARGETS['api_p95_ms']}), p99 {api['p99_ms']} ms, errors {api['errors']}, "
+            f"machine busy {api['load']['machine_busy_pct']}%",
+        ]
         for proc in api.get("processes", []):
-            lines.append(f"    {proc['role']:<18} pid {proc['pid']:>7}  VmRSS {proc.get('vmrss_mb')} MB  "
-                         f"VmHWM {proc.get('vmhwm_mb')} MB")
+            lines.append(
+                f"    {proc['role']:<18} pid {proc['pid']:>7}  VmRSS {proc.get('vmrss_mb')} MB  "
+                f"VmHWM {proc.get('vmhwm_mb')} MB"
+            )
     elif api:
         lines.append(f"/api/v1/search: failed {api}")
     return lines
@@ -635,9 +790,12 @@ def growth(reports: list[dict[str, Any]]) -> list[str]:
     def figures(r: dict[str, Any]) -> dict[str, float | None]:
         e = r["engines"]
         found: dict[str, float | None] = {
-            "items": r["index"]["items"], "segments": r["index"]["segments"], "index MB": r["index"]["index_mb"],
+            "items": r["index"]["items"],
+            "segments": r["index"]["segments"],
+            "index MB": r["index"]["index_mb"],
             "index/text": r["index"]["index_to_text"],
-            "ingest items/s": (r.get("build") or {}).get("items_per_s")}
+            "ingest items/s": (r.get("build") or {}).get("items_per_s"),
+        }
         for name in e:
             found[f"{name} median ms"] = e[name]["cold"]["median_ms"]
             found[f"{name} p95 ms"] = e[name]["cold"]["p95_ms"]
@@ -659,11 +817,15 @@ def growth(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, help="The data folder (one size).")
     parser.add_argument("--build", type=int, help="Build this many items into --data (an empty folder).")
     parser.add_argument("--reuse", action="store_true", help="Measure data folders built before.")
-    parser.add_argument("--sizes", help="Several sizes, in --data-root/scale<k>k folders (e.g. 100000,300000).")
+    parser.add_argument(
+        "--sizes", help="Several sizes, in --data-root/scale<k>k folders (e.g. 100000,300000)."
+    )
     parser.add_argument("--data-root", type=Path, default=Path("/work/bench-data"))
     parser.add_argument("--passes", type=int, default=8, help="kb ingest passes in a build (default 8).")
     parser.add_argument("--queries", type=int, default=215, help="Queries in the mix (at least 200).")
@@ -671,7 +833,9 @@ def main() -> None:
     parser.add_argument("--no-measure", action="store_true", help="Build only.")
     parser.add_argument("--no-api", action="store_true", help="Skip the /api/v1/search measure.")
     parser.add_argument("--json", type=Path, help="Also write the reports here.")
-    parser.add_argument("--out", type=Path, help="Where the kb processes' logs go (default: a temporary folder).")
+    parser.add_argument(
+        "--out", type=Path, help="Where the kb processes' logs go (default: a temporary folder)."
+    )
     parser.add_argument("--engine", choices=list(ENGINES), help=argparse.SUPPRESS)  # a fresh engine process
     args = parser.parse_args()
     if args.engine:
@@ -699,8 +863,12 @@ def main() -> None:
             (data / REPORT).write_text(json.dumps(report, indent=1, default=str))
             print("\n".join(summarise(report)), flush=True)
         else:
-            print(json.dumps({k: v for k, v in report["build"].items() if k != "commands"}, indent=1,
-                             default=str), flush=True)
+            print(
+                json.dumps(
+                    {k: v for k, v in report["build"].items() if k != "commands"}, indent=1, default=str
+                ),
+                flush=True,
+            )
         reports.append(report)
     if len(reports) > 1 and not args.no_measure:
         print("\n".join(growth(reports)), flush=True)
