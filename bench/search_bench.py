@@ -328,7 +328,9 @@ def run_fts(path: Path, queries: list[BenchQuery]) -> tuple[list[float], int]:
             where += " AND meta.published >= ? AND meta.published < ?"
             params += [q.date_from.isoformat(), (q.date_to + timedelta(days=1)).isoformat()]
         if q.sector:
-            where += " AND docs.rowid IN (SELECT id FROM facets WHERE facet = 'sector' AND value = ?)"
+            # EXISTS, checked per match: an IN list of a sector's ids made FTS5 look each one up (seconds)
+            where += (" AND EXISTS (SELECT 1 FROM facets f WHERE f.id = docs.rowid AND f.facet = 'sector'"
+                      " AND f.value = ?)")
             params.append(q.sector)
         # CROSS JOIN: FTS drives the join (the planner chose the language index: a second a query).
         source = "docs CROSS JOIN meta ON meta.id = docs.rowid"
