@@ -1,18 +1,23 @@
 """Search at scale (issue 13, "Figures to reach"): kb.search, /api/v1/search, SQLite FTS5 and tantivy on an
 index built the way users build it, with words drawn from real frequencies in twelve languages.
 
-Commands (the `bench` extra: `pip install -e '.[bench]'`, i.e. wordfreq and tantivy):
+Commands (the `bench` extra: `pip install -e '.[bench]'`, i.e. wordfreq and tantivy; --out keeps the kb
+processes' logs and the feed server's request log, default a temporary folder):
 
-    # build 100,000 items through kb sources add + kb ingest (several passes), then measure:
-    .venv/bin/python bench/scale_bench.py --build 100000 --data /work/bench-data/scale100k \
-        --json /work/bench-out/scale100k.json
+    # build 100,000 items through kb sources add + kb ingest (8 passes), then measure (about 80 min of
+    # building on a busy 2-core machine):
+    .venv/bin/python bench/scale_bench.py --build 100000 --data /work/bench-data/scale100k \\
+        --out /work/bench-out --json /work/bench-out/scale100k.json
+    # the same at 300,000 items (build only; measure later with --reuse):
+    .venv/bin/python bench/scale_bench.py --build 300000 --data /work/bench-data/scale300k --no-measure \\
+        --out /work/bench-out
     # measure only, on a data folder built before (what to run on a quiet machine):
-    .venv/bin/python bench/scale_bench.py --reuse --data /work/bench-data/scale100k \
-        --json /work/bench-out/scale100k-measure.json
-    # both sizes, measured (--reuse) or built, and how the figures grow between them:
-    .venv/bin/python bench/scale_bench.py --sizes 100000,300000 --data-root /work/bench-data --reuse \
-        --json /work/bench-out/scale-sizes.json
-    smoke test: .venv/bin/python bench/scale_bench.py --build 3000 --data /tmp/scale3k
+    .venv/bin/python bench/scale_bench.py --reuse --data /work/bench-data/scale100k \\
+        --out /work/bench-out --json /work/bench-out/scale100k-measure.json
+    # both sizes measured, and how the figures grow between them (a folder not built yet is skipped):
+    .venv/bin/python bench/scale_bench.py --sizes 100000,300000 --data-root /work/bench-data --reuse \\
+        --out /work/bench-out --json /work/bench-out/scale-sizes.json
+    smoke test: .venv/bin/python bench/scale_bench.py --build 3000 --passes 4 --data /tmp/scale3k
 
 1. Build (`--build N`, into an empty --data folder): a loopback feed server (bench/queue_bench.py's
    FeedServer, eight hosts on 127.0.0.2-9, ETags) serves N articles of bench/corpus.py's WordfreqCorpus
