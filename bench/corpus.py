@@ -302,3 +302,93 @@ def rss_feed_full(title: str, base_url: str, articles: list[Article], full_conte
     lang = f"<language>{language}</language>" if language else ""
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}'
             f"</title><link>{base_url}</link>{lang}{items}</channel></rss>").encode()
+
+
+# --- real word frequencies (the wordfreq package) ----------------------------------------------------------
+#
+# NewsCorpus's long tail is invented. WordfreqCorpus draws the running words from the wordfreq package's
+# frequency lists (its top WORDFREQ_WORDS words of each language, weighted by their real frequency), so
+# posting-list lengths, term counts and stop-word shares are those of real text in each language. The field's
+# own words (DOMAIN_WORDS, and the taxonomy's terms for every language, so concept, sector and country queries
+# have hits and the tagger sets topics) are mixed in at a fixed share. wordfreq is a bench-only dependency
+# (the `bench` extra), imported here lazily.
+
+WORDFREQ_LANGUAGES = {"en": 30, "fr": 12, "es": 10, "de": 9, "nl": 7, "pt": 6, "it": 5, "ar": 5,
+                      "sv": 4, "pl": 4, "tr": 4, "id": 4}
+WORDFREQ_WORDS = 50_000
+
+
+class WordfreqCorpus:
+    """Articles in twelve languages with real word frequencies; the same interface as NewsCorpus
+    (`article(number)` is a pure function of the seed and the number; slugs `w<number>`)."""
+
+    def __init__(self, seed: int = 2026, words: int = WORDFREQ_WORDS) -> None:
+        import wordfreq
+
+        from kb.text.taxonomy import load_taxonomy
+
+        self.seed = seed
+        self.vocab: dict[str, list[str]] = {}
+        self.cumulative: dict[str, list[float]] = {}
+        self.domain: dict[str, list[str]] = {}
+        self.terms: dict[str, list[tuple[str, str]]] = {}  # language -> (topic id, term)
+        taxonomy = load_taxonomy()
+        for lang in WORDFREQ_LANGUAGES:
+            # Words only: wordfreq also lists clitics ("l", "d"), digits and punctuation tokens.
+            listed = [w for w in wordfreq.top_n_list(lang, words) if w.isalpha() and len(w) > 1]
+            total, cumulative = 0.0, []
+            for word in listed:
+                total += wordfreq.word_frequency(word, lang)
+                cumulative.append(total)
+            self.vocab[lang], self.cumulative[lang] = listed, cumulative
+            terms = [(topic.id, term) for topic in taxonomy for term in topic.terms.get(lang, ())
+                     if not term.isupper()]
+            self.terms[lang] = terms
+            domain = DOMAIN_WORDS[lang].split() if lang in DOMAIN_WORDS else []
+            self.domain[lang] = domain + [term for _, term in terms if " " not in term]
+
+    def words(self, rng: random.Random, lang: str, count: int) -> list[str]:
+        return rng.choices(self.vocab[lang], cum_weights=self.cumulative[lang], k=count)
+
+    def rank(self, lang: str, low: int, high: int, rng: random.Random) -> str:
+        """A word whose frequency rank in `lang` lies in [low, high)."""
+        return self.vocab[lang][rng.randrange(low, min(high, len(self.vocab[lang])))]
+
+    def article(self, number: int, published: datetime | None = None) -> Article:
+        """Article `number`: 150 to 700 words, about 4% of them the field's words, 0 to 3 taxonomy terms
+        (sector, system, right, country) in the article's language; a title of 5 to 10 words."""
+        rng = random.Random(self.seed * 1_000_003 + number)
+        lang = rng.choices(list(WORDFREQ_LANGUAGES), weights=list(WORDFREQ_LANGUAGES.values()))[0]
+        domain, terms = self.domain[lang], self.terms[lang]
+        mentions = [term for _, term in rng.sample(terms, min(len(terms), rng.choice((0, 1, 1, 2, 2, 3))))]
+        paragraphs: list[str] = []
+        remaining = rng.randint(150, 700)
+        while remaining > 0:
+            sentences = []
+            for _ in range(rng.randint(2, 5)):
+                length = max(1, min(remaining, rng.randint(8, 28)))
+                words = self.words(rng, lang, length)
+                if rng.random() < 0.6:
+                    words.append(rng.choice(domain))
+                if mentions and rng.random() < 0.3:
+                    words.insert(rng.randrange(len(words) + 1), mentions.pop())
+                remaining -= len(words)
+                sentences.append(" ".join(words).capitalize() + ".")
+                if remaining <= 0:
+                    break
+            paragraphs.append(" ".join(sentences))
+        if mentions:
+            paragraphs[-1] += " " + " ".join(mentions).capitalize() + "."
+        title_words = rng.sample(domain, 2) + [self.rank(lang, 100, 20_000, rng)
+                                               for _ in range(rng.randint(3, 8))]
+        rng.shuffle(title_words)
+        first = paragraphs[0].split(". ")
+        summary = ". ".join(first[:2]).rstrip(".") + "."
+        return Article(
+            slug=f"w{number}", language=lang, title=" ".join(title_words).capitalize(),
+            summary=summary[:400], body=paragraphs,
+            published=published or NEWS_START - timedelta(minutes=rng.randint(0, 60 * 24 * 365)),
+        )
+
+    def articles(self, first: int, count: int) -> list[Article]:
+        return [self.article(number) for number in range(first, first + count)]

@@ -113,8 +113,9 @@ def _feed_specs(prefix: str, feeds: int, first: int, total: int, full_share: flo
 class _Sites:
     """State of the feed server process: feed bodies, built lazily and kept, and the live clock."""
 
-    def __init__(self, seed: int, specs: list[FeedSpec], live: LivePlan | None, log_path: str) -> None:
-        self.corpus = NewsCorpus(seed)
+    def __init__(self, seed: int, specs: list[FeedSpec], live: LivePlan | None, log_path: str,
+                 corpus_class: Any = NewsCorpus) -> None:
+        self.corpus = corpus_class(seed)
         self.seed = seed
         self.routes = {(spec.host, spec.path): spec for spec in specs}
         self.live = live
@@ -203,10 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _serve_sites(seed: int, ports: list[int], specs: list[FeedSpec], prebuild: list[str],
-                 live: LivePlan | None, log_path: str, ready: Any) -> None:
+                 live: LivePlan | None, log_path: str, ready: Any, corpus_class: Any = NewsCorpus) -> None:
     """In a child process: serve every feed on its loopback host; report the ports once feeds are built."""
     os.nice(5)  # the sites stand for other machines: let the measured processes go first
-    sites = _Sites(seed, specs, live, log_path)
+    sites = _Sites(seed, specs, live, log_path, corpus_class)
     for host in range(HOSTS):
         server = ThreadingHTTPServer((f"127.0.0.{host + 2}", ports[host] if ports else 0),
                                      functools.partial(_Handler, sites, host))
@@ -224,13 +225,15 @@ class FeedServer:
     """The sites, served from a process of their own so they do not share a measured process's GIL."""
 
     def __init__(self, folder: Path, seed: int, ports: list[int], specs: list[FeedSpec], prebuild: list[str],
-                 live: LivePlan | None) -> None:
+                 live: LivePlan | None, corpus_class: Any = NewsCorpus) -> None:
+        """`corpus_class(seed)` makes the articles (NewsCorpus, or bench/corpus.py's WordfreqCorpus)."""
         self.log_path = folder / "feed-requests.log"
         self.specs = specs
         context = multiprocessing.get_context("spawn")
         ready = context.Queue()
         self.process = context.Process(target=_serve_sites, args=(seed, ports, specs, prebuild, live,
-                                                                   str(self.log_path), ready), daemon=True)
+                                                                   str(self.log_path), ready, corpus_class),
+                                               daemon=True)
         self.process.start()
         self.ports: list[int] = ready.get(timeout=1800)
 
