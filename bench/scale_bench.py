@@ -6,17 +6,17 @@ processes' logs and the feed server's request log, default a temporary folder):
 
     # build 100,000 items through kb sources add + kb ingest (8 passes), then measure (about 80 min of
     # building on a busy 2-core machine):
-    .venv/bin/python bench/scale_bench.py --build 100000 --data /work/bench-data/scale100k \\
-        --out /work/bench-out --json /work/bench-out/scale100k.json
+    .venv/bin/python bench/scale_bench.py --build 100000 --data ~/kb-bench/scale100k \\
+        --out ~/kb-bench/out --json ~/kb-bench/out/scale100k.json
     # the same at 300,000 items (build only; measure later with --reuse):
-    .venv/bin/python bench/scale_bench.py --build 300000 --data /work/bench-data/scale300k --no-measure \\
-        --out /work/bench-out
+    .venv/bin/python bench/scale_bench.py --build 300000 --data ~/kb-bench/scale300k --no-measure \\
+        --out ~/kb-bench/out
     # measure only, on a data folder built before (what to run on a quiet machine):
-    .venv/bin/python bench/scale_bench.py --reuse --data /work/bench-data/scale100k \\
-        --out /work/bench-out --json /work/bench-out/scale100k-measure.json
+    .venv/bin/python bench/scale_bench.py --reuse --data ~/kb-bench/scale100k \\
+        --out ~/kb-bench/out --json ~/kb-bench/out/scale100k-measure.json
     # both sizes measured, and how the figures grow between them (a folder not built yet is skipped):
-    .venv/bin/python bench/scale_bench.py --sizes 100000,300000 --data-root /work/bench-data --reuse \\
-        --out /work/bench-out --json /work/bench-out/scale-sizes.json
+    .venv/bin/python bench/scale_bench.py --sizes 100000,300000 --data-root ~/kb-bench --reuse \\
+        --out ~/kb-bench/out --json ~/kb-bench/out/scale-sizes.json
     smoke test: .venv/bin/python bench/scale_bench.py --build 3000 --passes 4 --data /tmp/scale3k
 
 1. Build (`--build N`, into an empty --data folder): a loopback feed server (bench/queue_bench.py's
@@ -835,7 +835,7 @@ def main() -> None:
     parser.add_argument(
         "--sizes", help="Several sizes, in --data-root/scale<k>k folders (e.g. 100000,300000)."
     )
-    parser.add_argument("--data-root", type=Path, default=Path("/work/bench-data"))
+    parser.add_argument("--data-root", type=Path, default=Path.home() / "kb-bench")
     parser.add_argument("--passes", type=int, default=8, help="kb ingest passes in a build (default 8).")
     parser.add_argument("--queries", type=int, default=215, help="Queries in the mix (at least 200).")
     parser.add_argument("--workers", type=int, default=2, help="kb serve --workers for the API measure.")
