@@ -859,6 +859,8 @@ def main() -> None:
     if not args.reuse and not all(size for _, size in folders):
         parser.error("--build N (or --sizes) to build, or --reuse to measure a folder built before")
     reports = []
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
     for data, size in folders:
         out = Path(tempfile.mkdtemp(prefix=f"kb-scale-{data.name}-", dir=args.out))
         report: dict[str, Any] = {}
