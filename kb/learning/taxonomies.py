@@ -24,9 +24,10 @@ from sqlite_utils import Database
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.items import ItemDraft
 from kb.learning import retag
+from kb.learning.background import run_in_background
 from kb.storage import audit
 from kb.storage import taxonomy as store
-from kb.storage.db import connect, transaction
+from kb.storage.db import transaction
 from kb.text.language import LANGUAGE_NAMES
 from kb.text.normalize import tokenize
 from kb.text.taxonomy import (
@@ -192,7 +193,7 @@ def save(db: Database, taxonomy: Taxonomy, *, user_id: int | None, action: str, 
 def apply_term(db: Database, change: TermChange, *, user_id: int | None, expected: str | None = None,
                tagged: int | None = None, untagged: int | None = None) -> int:
     """Add or remove a term in the current taxonomy and store the result; returns the version's id. The
-    stored items are re-tagged in the background (`kb.learning.retag.retag_in_background`)."""
+    stored items are re-tagged in the background (`retag_in_background` below)."""
     edited = with_term(current(db), change.topic, change.language, change.term, remove=change.remove)
     verb = "removed from" if change.remove else "added to"
     details: dict[str, object] = {"topic": change.topic, "language": change.language.strip().lower(),
@@ -333,22 +334,10 @@ def retag_in_background(db: Database, db_path: Path | str) -> threading.Thread |
     to `db_path`) when a version is not applied yet and no re-tag runs in this process; returns the
     thread, or None. Called by the monitor's scheduler at each tick, as the relevance model's training is;
     a change made while it runs is applied by the next one."""
-    if not retag_state(db).due or not _retagging.acquire(blocking=False):
+    if not retag_state(db).due:
         return None
-
-    def run() -> None:
-        connection = connect(db_path)
-        try:
-            retag_now(connection)
-        except Exception:  # noqa: BLE001 - items keep their tags; the next tick tries again
-            LOGGER.exception("re-tagging with the edited taxonomy failed; will retry")
-        finally:
-            connection.conn.close()
-            _retagging.release()
-
-    thread = threading.Thread(target=run, name="taxonomy-retag", daemon=True)
-    thread.start()
-    return thread
+    return run_in_background(_retagging, db_path, retag_now, "taxonomy-retag",
+                             "re-tagging with the edited taxonomy failed (items keep their tags); will retry")
 
 
 def retag_now(db: Database) -> retag.RetagReport | None:

@@ -16,8 +16,8 @@ from sqlite_utils import Database
 from kb.errors import InvalidInput
 from kb.items import ItemDraft
 from kb.learning import records
+from kb.learning.background import run_in_background
 from kb.learning.records import ModelRecord
-from kb.storage.db import connect
 from kb.text.relevance import (
     RETRAIN_AFTER,
     Judgement,
@@ -110,22 +110,10 @@ def train_in_background(db: Database, db_path: Path | str) -> threading.Thread |
     """Retrain in a thread of its own (with its own connection to `db_path`) when due and no training is
     running in this process; returns the thread, or None when nothing was started. Called by the monitor's
     scheduler at each tick."""
-    if not training_state(db).due or not _training.acquire(blocking=False):
+    if not training_state(db).due:
         return None
-
-    def run() -> None:
-        connection = connect(db_path)
-        try:
-            train(connection)
-        except Exception:  # noqa: BLE001 - the terms keep judging; the next tick tries again
-            LOGGER.exception("training the relevance model failed; will retry")
-        finally:
-            connection.conn.close()
-            _training.release()
-
-    thread = threading.Thread(target=run, name="relevance-training", daemon=True)
-    thread.start()
-    return thread
+    return run_in_background(_training, db_path, train, "relevance-training",
+                             "training the relevance model failed (the terms keep judging); will retry")
 
 
 def current_model(db: Database) -> RelevanceModel | None:
