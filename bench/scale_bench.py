@@ -95,6 +95,7 @@ from bench.queue_bench import (  # noqa: E402 - the task-queue bench's feeds, pr
     wait_for_http,
 )
 from bench.search_bench import BenchQuery, build_fts, percentile, run_fts  # noqa: E402
+from ingest.opml import OpmlOutline, build_opml  # noqa: E402
 from tests.redisserver import free_port  # noqa: E402
 
 PER_FEED = 200  # articles per feed over the whole build
@@ -207,7 +208,7 @@ def pass_specs(full: list[FeedSpec], passes: int, number: int) -> list[FeedSpec]
     return listed
 
 
-def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
+def build(data: Path, items: int, passes: int, out: Path, opml: bool = False) -> dict[str, Any]:
     if data.exists() and any(data.iterdir()):
         raise SystemExit(f"{data} is not empty: give an empty --data folder to --build, or --reuse it")
     data.mkdir(parents=True, exist_ok=True)
@@ -234,12 +235,18 @@ def build(data: Path, items: int, passes: int, out: Path) -> dict[str, Any]:
         try:
             if number == 1:
                 adding = time.monotonic()
-                argvs = [
-                    [KB, "--data-dir", str(data), "sources", "add", "--no-check", server.url(spec)]
-                    for spec in full
-                ]
-                with ThreadPoolExecutor(2) as pool:  # two at a time: each is a process start
-                    list(pool.map(lambda argv: runner.run(argv, env), argvs))
+                if opml:  # one process for all the feeds, as a lab moving from a feed reader would
+                    listing = out / "feeds.opml"
+                    listing.write_bytes(build_opml([OpmlOutline(url=server.url(spec), title="", html_url="",
+                                                                category="") for spec in full], "bench"))
+                    runner.run([KB, "--data-dir", str(data), "sources", "import-opml", str(listing)], env)
+                else:
+                    argvs = [
+                        [KB, "--data-dir", str(data), "sources", "add", "--no-check", server.url(spec)]
+                        for spec in full
+                    ]
+                    with ThreadPoolExecutor(2) as pool:  # two at a time: each is a process start
+                        list(pool.map(lambda argv: runner.run(argv, env), argvs))
                 result["sources_add_s"] = round(time.monotonic() - adding, 1)
                 log(f"{feeds} sources added in {result['sources_add_s']} s")
             before = count_rows(db, "SELECT count(*) FROM items")
@@ -837,6 +844,8 @@ def main() -> None:
     )
     parser.add_argument("--data-root", type=Path, default=Path.home() / "kb-bench")
     parser.add_argument("--passes", type=int, default=8, help="kb ingest passes in a build (default 8).")
+    parser.add_argument("--opml", action="store_true",
+                        help="Add the feeds with one `kb sources import-opml`, not a `kb sources add` each.")
     parser.add_argument("--queries", type=int, default=215, help="Queries in the mix (at least 200).")
     parser.add_argument("--workers", type=int, default=2, help="kb serve --workers for the API measure.")
     parser.add_argument("--no-measure", action="store_true", help="Build only.")
@@ -866,7 +875,7 @@ def main() -> None:
         report: dict[str, Any] = {}
         if not args.reuse:
             log(f"building {size} items in {data} (logs in {out})")
-            report["build"] = build(data, size, args.passes, out)
+            report["build"] = build(data, size, args.passes, out, opml=args.opml)
         elif not (data / MANIFEST).exists():
             if len(folders) == 1:
                 raise SystemExit(f"{data} holds no {MANIFEST}: build it first with --build")
