@@ -9,7 +9,7 @@ processes' logs and the feed server's request log, default a temporary folder):
     .venv/bin/python bench/scale_bench.py --build 100000 --data ~/kb-bench/scale100k \\
         --out ~/kb-bench/out --json ~/kb-bench/out/scale100k.json
     # the same at 300,000 items (build only; measure later with --reuse):
-    .venv/bin/python bench/scale_bench.py --build 300000 --data ~/kb-bench/scale300k --no-measure \\
+    .venv/bin/python bench/scale_bench.py --build 300000 --opml --data ~/kb-bench/scale300k --no-measure \\
         --out ~/kb-bench/out
     # measure only, on a data folder built before (what to run on a quiet machine):
     .venv/bin/python bench/scale_bench.py --reuse --data ~/kb-bench/scale100k \\
@@ -24,7 +24,8 @@ processes' logs and the feed server's request log, default a temporary folder):
    (running words from the wordfreq package's frequency lists in en fr es de nl pt it ar sv pl tr id, mixed
    with the field's words and the taxonomy's terms) as RSS feeds of 200 articles each, half of them with
    whole articles in their descriptions and half with teasers; sources are summary-only (no pages
-   fetched). `kb init`, one `kb sources add --no-check` per feed, then --passes runs of `kb ingest --all`
+   fetched). `kb init`, one `kb sources add --no-check` per feed (or, with --opml, one
+   `kb sources import-opml` of them all), then --passes runs of `kb ingest --all`
    as a cron job would run them: before each pass every feed publishes its next share of entries (a feed
    lists its newest 60), so the index is the one several ingest passes leave. Reported: ingest items/s per
    pass and overall, segments, index size on disk against the database's text (title + summary + text,
