@@ -267,8 +267,10 @@ class Settings:
     extract_processes: int = _setting(
         0, _count(0), "Processes for extraction, language and tagging (0: one per core)."
     )
+    # Each commit writes a segment with its own term dictionary: with real vocabularies a backlog of 3,000
+    # items took 63 s to write 200 at a time and 13 s 1,000 at a time.
     index_batch_size: int = _setting(
-        200, _count(1), "Items written to the search index per commit (at least 1)."
+        1000, _count(1), "Items written to the search index per commit (at least 1)."
     )
     # The monitor's task queue
     queue_url: str = _setting(

@@ -343,7 +343,7 @@ class _SharedSearcher:
 class SearchIndex:
     """One index folder; thread-safe, and safe across processes through the writer lock."""
 
-    def __init__(self, root: Path, batch_size: int = 200) -> None:
+    def __init__(self, root: Path, batch_size: int = 1000) -> None:
         self.root = Path(root)
         self.batch_size = batch_size
         self._lock = threading.RLock()
