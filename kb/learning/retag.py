@@ -183,8 +183,7 @@ def with_term(taxonomy: Taxonomy, topic_id: str, language: str, term: str, *,
             raise InvalidInput(f"{topic_id} has the term {term!r} in {language} already")
         terms[language] = (*present, term)
     changed = dataclasses.replace(topic, terms={k: v for k, v in terms.items() if v})
-    return Taxonomy([changed if t.id == topic_id else t for t in taxonomy.topics],
-                    taxonomy.system_terms, taxonomy.public_terms)
+    return taxonomy.with_topics([changed if t.id == topic_id else t for t in taxonomy.topics])
 
 
 def preview_term(db: Database, topic_id: str, language: str, term: str, *, remove: bool = False,

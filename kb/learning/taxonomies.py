@@ -263,8 +263,8 @@ def diff(old: Taxonomy, new: Taxonomy) -> TermDiff:
         if topic.id not in new_ids:
             removed += [(topic.id, language, t) for language, terms in topic.terms.items() for t in terms]
     old_data, new_data = taxonomy_data(old), taxonomy_data(new)
-    other = (old_data["system_terms"] != new_data["system_terms"]
-             or old_data["public_terms"] != new_data["public_terms"]
+    lists = ("system_terms", "public_terms", "automation_terms")
+    other = (any(old_data[key] != new_data[key] for key in lists)
              or any(dict(t.labels) != dict(o.labels) for t in new if (o := old.find(t.id)) is not None))
     return TermDiff(tuple(added), tuple(removed), tuple(t.id for t in new if t.id not in old_ids),
                     tuple(t.id for t in old if t.id not in new_ids), other)

@@ -16,8 +16,12 @@ How terms match:
   is found as a substring of the folded text; for Bengali, whose case endings stick to the word, as the start
   of a word; otherwise as a whole word.
 
-Relevance: an article is relevant when it has a system signal (a system/* topic or a relevance system term)
-AND a public-service signal (a sector/* topic or a relevance public term). Title matches weigh
+Relevance: an article is relevant when it has a system signal AND a public-service signal (a sector/* topic
+or a relevance public term). The system signal is a system/* topic or a relevance system term, or at least
+`AUTOMATION_CUES` distinct automation cues: words too general to count alone ("automatically", "the
+platform", "the app") that together describe a system the way the press does when it does not say
+"algorithm" ("the Treasury's system automatically rejected the claims"). A single cue next to a sector term
+is too little evidence either way: the article needs a reader. Title matches weigh
 `TITLE_WEIGHT` times a match in the text. Relevant articles score in [0.25, 1], the others below 0.2.
 An article in a covered language that is not relevant in its own language's terms is tried against the
 terms of every language (its language may be misdetected); a relevant result there is kept.
@@ -46,6 +50,11 @@ TITLE_WEIGHT = 3
 MAX_TEXT_CHARS = 200_000
 SYSTEM_KEY = "relevance:system"
 PUBLIC_KEY = "relevance:public"
+AUTOMATION_KEY = "relevance:automation"
+# Distinct automation cues that together count as a system signal, and how much each weighs in the score
+# against a system term.
+AUTOMATION_CUES = 2
+AUTOMATION_WEIGHT = 0.5
 # Signal strength at which a side of the relevance judgement counts as about two-thirds certain.
 SIGNAL_SCALE = 4.0
 RELEVANT_FLOOR = 0.25
@@ -67,7 +76,7 @@ THIN_EVIDENCE = 1
 MIN_WORDS = 8
 _FACET_RANK = {facet: rank for rank, facet in enumerate(FACETS)}
 # Which side of the relevance judgement each key feeds (topics feed the side of their facet).
-_SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector"}
+_SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector", AUTOMATION_KEY: "automation"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,8 @@ class Tagger:
         self._facet = {topic.id: topic.facet for topic in taxonomy.topics}
         self._order = {topic.id: index for index, topic in enumerate(taxonomy.topics)}
         self._languages = taxonomy.languages
-        self._relevance_lists = ((SYSTEM_KEY, taxonomy.system_terms), (PUBLIC_KEY, taxonomy.public_terms))
+        self._relevance_lists = ((SYSTEM_KEY, taxonomy.system_terms), (PUBLIC_KEY, taxonomy.public_terms),
+                                 (AUTOMATION_KEY, taxonomy.automation_terms))
         self._matchers: dict[str, _Matcher] = {}
         self._lock = threading.Lock()
         # Matchers are compiled on first use of a language (simplemma loads a language's dictionary then).
@@ -326,9 +336,11 @@ class Tagger:
         if words < MIN_WORDS:
             plural = "s" if words != 1 else ""
             return NEEDS_READER, f"too little text to judge: {words} word{plural}{evidence}"
+        if sides["sector"] and not sides["system"] and sides["automation"]:
+            return NEEDS_READER, f"too little evidence of a system: {counts}"
         if not found:
             return NOT_RELEVANT, f"no system or public-service terms in {name}"
-        missing = "no public-service term" if sides["system"] else "no system term"
+        missing = "no system term" if sides["sector"] else "no public-service term"
         return NOT_RELEVANT, f"{counts}, {missing}"
 
     def _result(self, hits: _Hits) -> tuple[TagResult, dict[str, dict[str, int]]]:
@@ -338,20 +350,24 @@ class Tagger:
             key=lambda key: (_FACET_RANK[self._facet[key]], -hits[key][0], self._order[key]),
         )
         topics = tuple(TopicEvidence(key, tuple(hits[key][1])[:MAX_EVIDENCE]) for key in topic_ids)
-        signal = {"system": 0.0, "sector": 0.0, "right": 0.0}
-        evidence: dict[str, dict[str, None]] = {"system": {}, "sector": {}}
-        # side -> kind ("welfare", "public-service", "system") -> distinct terms, for the reason in words.
-        kinds: dict[str, dict[str, dict[str, None]]] = {"system": {}, "sector": {}}
+        signal = {"system": 0.0, "sector": 0.0, "right": 0.0, "automation": 0.0}
+        evidence: dict[str, dict[str, None]] = {"system": {}, "sector": {}, "automation": {}}
+        # side -> kind ("welfare", "public-service", "system", "automation") -> distinct terms, for the
+        # reason in words.
+        kinds: dict[str, dict[str, dict[str, None]]] = {"system": {}, "sector": {}, "automation": {}}
         for key, (count, terms) in hits.items():
             side = _SIDES.get(key) or self._facet.get(key)
             if side in signal:
                 signal[side] += count
             if side in evidence:
                 evidence[side].update(terms)
-                kind = "system" if side == "system" else key.partition("/")[2] or "public-service"
+                kind = side if side != "sector" else key.partition("/")[2] or "public-service"
                 kinds[side].setdefault(kind, {}).update(terms)
-        relevant = signal["system"] > 0 and signal["sector"] > 0
-        system, public = _saturation(signal["system"]), _saturation(signal["sector"])
+        system_signal = signal["system"]
+        if system_signal or len(evidence["automation"]) >= AUTOMATION_CUES:
+            system_signal += AUTOMATION_WEIGHT * signal["automation"]
+        relevant = system_signal > 0 and signal["sector"] > 0
+        system, public = _saturation(system_signal), _saturation(signal["sector"])
         if relevant:
             rights = _saturation(signal["right"])
             strength = (1 - RIGHTS_SHARE) * math.sqrt(system * public) + RIGHTS_SHARE * rights
@@ -362,18 +378,21 @@ class Tagger:
             topics=topics,
             relevant=relevant,
             relevance_score=round(score, 4),
-            relevance_evidence=_balanced(list(evidence["system"]), list(evidence["sector"])),
+            relevance_evidence=_balanced([*evidence["system"], *evidence["automation"]],
+                                         list(evidence["sector"])),
         )
         sides = {side: {kind: len(terms) for kind, terms in found.items()} for side, found in kinds.items()}
         return result, sides
 
 
 def _describe(sides: dict[str, dict[str, int]]) -> str:
-    """Distinct terms found by kind, in words: "3 welfare terms, 1 public-service term, 2 system terms"."""
+    """Distinct terms found by kind, in words: "3 welfare terms, 1 public-service term, 2 system terms,
+    1 automation cue"."""
     parts = []
-    for side in ("sector", "system"):
+    for side in ("sector", "system", "automation"):
         for kind, count in sorted(sides[side].items(), key=lambda pair: (-pair[1], pair[0])):
-            parts.append(f"{count} {kind} term{'s' if count != 1 else ''}")
+            noun = "automation cue" if kind == "automation" else f"{kind} term"
+            parts.append(f"{count} {noun}{'s' if count != 1 else ''}")
     return ", ".join(parts) or "no terms"
 
 

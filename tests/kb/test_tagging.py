@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kb.text.tagging import MAX_EVIDENCE, RELEVANT_FLOOR, Tagger, TagResult
+from kb.text.tagging import (
+    MAX_EVIDENCE,
+    NEEDS_READER,
+    NOT_RELEVANT,
+    RELEVANT,
+    RELEVANT_FLOOR,
+    Tagger,
+    TagResult,
+)
 from kb.text.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -400,6 +408,58 @@ def test_hyphenated_one_letter_prefix_belongs_to_its_word(tmp_path: Path):
         ("Vatandaşlar e-Devlet üzerinden başvuruyor.", "tr", "e-Devlet"),
     ]:
         assert _topics(tagger.tag("", text, language)) == {"system/biometrics": (term,)}
+
+
+AUTOMATION_TAXONOMY = (
+    '[[topic]]\nid = "system/scoring"\nfacet = "system"\nlabel = "Scoring"\n'
+    '[topic.terms]\nen = ["risk score"]\n'
+    '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+    '[topic.terms]\nen = ["housing benefit", "claimants"]\n'
+    '[relevance.automation_terms]\nen = ["automatically", "online portal", "software robot"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "reason"),
+    [
+        # Two distinct cues describe a system the way the press does without naming an algorithm.
+        ("A software robot now decides housing benefit claims automatically.", RELEVANT,
+         "1 welfare term, 2 automation cues"),
+        # One cue is too little either way: a person reads it, it is not silently dropped.
+        ("Housing benefit will rise automatically with inflation, the minister said today.", NEEDS_READER,
+         "too little evidence of a system: 1 welfare term, 1 automation cue"),
+        # The same cue twice is still one cue.
+        ("Housing benefit rises automatically; claimants are paid automatically every month from May.",
+         NEEDS_READER, "too little evidence of a system: 2 welfare terms, 1 automation cue"),
+        # Cues without a public service: a system, but not one the lab follows.
+        ("The bank's online portal now approves loans automatically for most of its customers.",
+         NOT_RELEVANT, "2 automation cues, no public-service term"),
+        # No cue: the verdict of the terms as before.
+        ("Housing benefit claimants will wait longer for payments this winter, the council said.",
+         NOT_RELEVANT, "2 welfare terms, no system term"),
+    ],
+)
+def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: str, verdict: str,
+                                                         reason: str):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
+    result = Tagger(load_taxonomy(path)).tag("", text, "en")
+    assert (result.verdict, result.reason) == (verdict, reason)
+    assert result.relevant == (verdict == RELEVANT)
+    assert "sector/welfare" in _topics(result) or verdict == NOT_RELEVANT
+    assert not any(topic.startswith("system/") for topic in _topics(result))  # cues make no topic
+
+
+def test_automation_cues_add_to_a_system_term(tmp_path: Path):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
+    tagger = Tagger(load_taxonomy(path))
+    plain = tagger.tag("", "Housing benefit claimants get a risk score from the council.", "en")
+    cued = tagger.tag("", "Housing benefit claimants get a risk score automatically from the council.", "en")
+    assert plain.relevant and cued.relevant
+    assert cued.relevance_score > plain.relevance_score
+    assert "automatically" in cued.relevance_evidence
+    assert cued.reason == "2 welfare terms, 1 system term, 1 automation cue"
 
 
 def test_tagging_is_thread_safe(tagger: Tagger):
