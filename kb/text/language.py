@@ -6,6 +6,9 @@
 - otherwise langdetect decides, unless its best guess is below `MIN_CONFIDENCE` and a language is declared,
   in which case the declared language wins (with langdetect's probability for it when higher than
   `DECLARED_PROBABILITY`).
+langdetect has no Serbian profile: Serbian in Cyrillic comes out as Macedonian (or Bulgarian, Russian).
+A Cyrillic text with the letters ђ or ћ, which only Serbian (and Montenegrin) write, is Serbian; so is a
+text a feed declares Serbian that langdetect calls Macedonian, unless it has a letter only Macedonian writes.
 Detection is deterministic (langdetect's seed is fixed) and thread-safe (profiles are loaded once, under a
 lock; each call builds its own detector).
 """
@@ -43,6 +46,10 @@ _RETIRED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 _SUBTAG_SEPARATOR = re.compile(r"[-_\s]")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 # Scripts written without spaces: a run of these letters counts as one word per two characters.
+# Letters only Serbian writes among the Cyrillic languages langdetect knows (Macedonian: ѓ ќ ѕ instead).
+_SERBIAN_ONLY_RE = re.compile("[ђћЂЋ]")
+_MACEDONIAN_ONLY_RE = re.compile("[ѓќѕЃЌЅ]")
+_SERBIAN_LOOKALIKES = frozenset({"mk", "bg", "ru", "uk"})
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 _factory: DetectorFactory | None = None
@@ -116,6 +123,9 @@ def detect_language(title: str, text: str, declared: str | None = None) -> tuple
     if not candidates or candidates[0][0] == UNDETERMINED:
         return fallback
     best, probability = candidates[0]
+    if best in _SERBIAN_LOOKALIKES and (_SERBIAN_ONLY_RE.search(sample) or (
+            declared_code == "sr" and best == "mk" and not _MACEDONIAN_ONLY_RE.search(sample))):
+        return "sr", round(probability, 4)
     if probability < MIN_CONFIDENCE and declared_code and declared_code != best:
         declared_probability = dict(candidates).get(declared_code, 0.0)
         return declared_code, round(max(DECLARED_PROBABILITY, declared_probability), 4)

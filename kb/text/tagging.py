@@ -52,8 +52,10 @@ SYSTEM_KEY = "relevance:system"
 PUBLIC_KEY = "relevance:public"
 AUTOMATION_KEY = "relevance:automation"
 # Distinct automation cues that together count as a system signal, and how much each weighs in the score
-# against a system term.
+# against a system term. Cues are distinct when their folded forms start differently (`CUE_PREFIX` letters):
+# "automatic" and "automatically" are one cue, whatever a stemmer makes of them.
 AUTOMATION_CUES = 2
+CUE_PREFIX = 5
 AUTOMATION_WEIGHT = 0.5
 # Signal strength at which a side of the relevance judgement counts as about two-thirds certain.
 SIGNAL_SCALE = 4.0
@@ -160,7 +162,10 @@ class Tagger:
             for topic in self.taxonomy.topics:
                 yield from ((topic.id, term_language, term) for term in topic.terms.get(term_language, ()))
             for key, lists in self._relevance_lists:
-                yield from ((key, term_language, term) for term in lists.get(term_language, ()))
+                # Cues are common words: only the text's own language's (English "portal" is a doorway in
+                # Spanish, and "robot" stems to "rob" in Hungarian).
+                if key != AUTOMATION_KEY or term_language == language:
+                    yield from ((key, term_language, term) for term in lists.get(term_language, ()))
 
     def _compile(self, language: str) -> _Matcher:
         """Compile the terms searched in texts of `language`, stemmed with that language's stemmer."""
@@ -364,7 +369,8 @@ class Tagger:
                 kind = side if side != "sector" else key.partition("/")[2] or "public-service"
                 kinds[side].setdefault(kind, {}).update(terms)
         system_signal = signal["system"]
-        if system_signal or len(evidence["automation"]) >= AUTOMATION_CUES:
+        cues = len({fold(term)[:CUE_PREFIX] for term in evidence["automation"]})
+        if system_signal or cues >= AUTOMATION_CUES:
             system_signal += AUTOMATION_WEIGHT * signal["automation"]
         relevant = system_signal > 0 and signal["sector"] > 0
         system, public = _saturation(system_signal), _saturation(signal["sector"])
@@ -382,6 +388,8 @@ class Tagger:
                                          list(evidence["sector"])),
         )
         sides = {side: {kind: len(terms) for kind, terms in found.items()} for side, found in kinds.items()}
+        if cues:
+            sides["automation"] = {"automation": cues}
         return result, sides
 
 

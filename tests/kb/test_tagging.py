@@ -414,8 +414,8 @@ AUTOMATION_TAXONOMY = (
     '[[topic]]\nid = "system/scoring"\nfacet = "system"\nlabel = "Scoring"\n'
     '[topic.terms]\nen = ["risk score"]\n'
     '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
-    '[topic.terms]\nen = ["housing benefit", "claimants"]\n'
-    '[relevance.automation_terms]\nen = ["automatically", "online portal", "software robot"]\n'
+    '[topic.terms]\nen = ["housing benefit", "claimants"]\nfr = ["allocation logement", "allocataires"]\n'
+    '[relevance.automation_terms]\nen = ["automatically", "automatic", "online portal", "software robot"]\n'
 )
 
 
@@ -431,6 +431,9 @@ AUTOMATION_TAXONOMY = (
         # The same cue twice is still one cue.
         ("Housing benefit rises automatically; claimants are paid automatically every month from May.",
          NEEDS_READER, "too little evidence of a system: 2 welfare terms, 1 automation cue"),
+        # Two forms of one word are one cue, whatever the stemmer makes of them.
+        ("Housing benefit renewal is now automatic: it is paid automatically each April.", NEEDS_READER,
+         "too little evidence of a system: 1 welfare term, 1 automation cue"),
         # Cues without a public service: a system, but not one the lab follows.
         ("The bank's online portal now approves loans automatically for most of its customers.",
          NOT_RELEVANT, "2 automation cues, no public-service term"),
@@ -448,6 +451,16 @@ def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: s
     assert result.relevant == (verdict == RELEVANT)
     assert "sector/welfare" in _topics(result) or verdict == NOT_RELEVANT
     assert not any(topic.startswith("system/") for topic in _topics(result))  # cues make no topic
+
+
+def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
+    # Cues are common words; English ones are not searched in a French text (unlike English terms).
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
+    result = Tagger(load_taxonomy(path)).tag(
+        "", "L'allocation logement sera versée automatically aux allocataires par le online portal dès mai.",
+        "fr")
+    assert (result.verdict, result.reason) == (NOT_RELEVANT, "2 welfare terms, no system term")
 
 
 def test_automation_cues_add_to_a_system_term(tmp_path: Path):
