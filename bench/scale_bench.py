@@ -157,12 +157,14 @@ class Load:
 
 
 def memory(pid: int | str = "self") -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process, in MB."""
+    """VmRSS and VmHWM (peak) of a process, in MB, and VmRSS split into RssAnon (the process's own memory)
+    and RssFile (pages of mapped files, here mostly the index: shared with the page cache and with every
+    other process mapping the same index, and given back under memory pressure)."""
     found = {}
     with contextlib.suppress(FileNotFoundError, ProcessLookupError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 found[key.lower() + "_mb"] = round(int(value.split()[0]) / 1024, 1)
     return found
 
@@ -757,15 +759,15 @@ def summarise(report: dict[str, Any]) -> list[str]:
         f"{report['queries']} queries, each engine in a fresh process (cold), then again (warm):",
         "",
         "| engine | cold median / p95 / p99 ms | warm median / p95 ms | empty | VmRSS / VmHWM MB "
-        "| machine busy |",
-        "|---|---|---|---|---|---|",
+        "| RssAnon / RssFile MB | machine busy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, e in engines.items():
         c, w, m = e["cold"], e["warm"], e["memory"]
         lines.append(
             f"| {name} | {c['median_ms']} / {c['p95_ms']} / {c['p99_ms']} | {w['median_ms']} / "
             f"{w['p95_ms']} | {e['empty']} | {m.get('vmrss_mb')} / {m.get('vmhwm_mb')} | "
-            f"{e['load']['machine_busy_pct']}% |"
+            f"{m.get('rssanon_mb')} / {m.get('rssfile_mb')} | {e['load']['machine_busy_pct']}% |"
         )
     kb_cold = engines["kb.search"]["cold"]
     for peer in ("fts5", "tantivy"):
@@ -792,7 +794,8 @@ def summarise(report: dict[str, Any]) -> list[str]:
         for proc in api.get("processes", []):
             lines.append(
                 f"    {proc['role']:<18} pid {proc['pid']:>7}  VmRSS {proc.get('vmrss_mb')} MB  "
-                f"VmHWM {proc.get('vmhwm_mb')} MB"
+                f"VmHWM {proc.get('vmhwm_mb')} MB  RssAnon {proc.get('rssanon_mb')} MB  "
+                f"RssFile {proc.get('rssfile_mb')} MB"
             )
     elif api:
         lines.append(f"/api/v1/search: failed {api}")
