@@ -28,6 +28,7 @@ from kb.errors import InvalidInput, NotFound, PermissionDenied
 from kb.items import Item, load_items, topic_labels
 from kb.storage import audit, outbox
 from kb.storage.db import transaction, utcnow
+from kb.text.cleaning import clean_text
 from kb.users import User
 
 LOGGER = logging.getLogger(__name__)
@@ -267,12 +268,6 @@ def case_history(db: Database, user: User, case_id: int) -> list[audit.AuditEntr
 # Changing the case file
 
 
-def _clean_text(value: object, multiline: bool) -> str:
-    text = "" if value is None else str(value).replace("\r\n", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
-    return text.strip() if multiline else " ".join(text.split())
-
-
 def clean_fields(raw: Mapping[str, object], *, partial: bool = False) -> dict[str, str]:
     """Validate and normalise case fields; InvalidInput for over-long text, no title or an unknown field."""
     unknown = sorted(set(raw) - set(FIELDS))
@@ -280,7 +275,7 @@ def clean_fields(raw: Mapping[str, object], *, partial: bool = False) -> dict[st
         raise InvalidInput(f"unknown case field(s): {', '.join(unknown)}")
     cleaned = {}
     for name in (n for n in FIELDS if n in raw or not partial):
-        text = _clean_text(raw.get(name), multiline=name in MULTILINE_FIELDS)
+        text = clean_text(raw.get(name), multiline=name in MULTILINE_FIELDS)
         if len(text) > MAX_LENGTH[name]:
             raise InvalidInput(f"{name} is longer than {MAX_LENGTH[name]} characters")
         cleaned[name] = text
@@ -449,7 +444,7 @@ def unlink_item(db: Database, user: User, case_id: int, item_id: int) -> bool:
 
 def link_contact(db: Database, user: User, case_id: int, contact_id: int, role: str = "") -> None:
     """Link a contact this user may see to the case file, or change its role there."""
-    role = _clean_text(role, multiline=False)
+    role = clean_text(role, multiline=False)
     if len(role) > MAX_ROLE:
         raise InvalidInput(f"the role is longer than {MAX_ROLE} characters")
     _require(contacts.can_change_contacts(user), "link contacts to case files")
@@ -479,7 +474,7 @@ def unlink_contact(db: Database, user: User, case_id: int, contact_id: int) -> b
 
 def add_note(db: Database, user: User, case_id: int, body: str) -> CaseNote:
     """Add a dated note to the timeline of the case file (notes are not edited afterwards)."""
-    body = _clean_text(body, multiline=True)
+    body = clean_text(body, multiline=True)
     if not body:
         raise InvalidInput("the note is empty")
     if len(body) > MAX_NOTE:
@@ -506,7 +501,7 @@ def _clean_due(due: str | date) -> str:
 
 
 def _clean_what(what: str) -> str:
-    text = _clean_text(what, multiline=False)
+    text = clean_text(what, multiline=False)
     if not text:
         raise InvalidInput("say what is due")
     if len(text) > MAX_WHAT:
@@ -645,7 +640,7 @@ def load_sample(db: Database, contacts_data: list[dict[str, Any]], cases_data: l
                     missing.append(f"contact {link['name']}")
                 elif db.execute(
                     "INSERT OR IGNORE INTO case_contacts (case_id, contact_id, role) VALUES (?, ?, ?)",
-                    [case_id, found, _clean_text(link.get("role", ""), multiline=False)[:MAX_ROLE]],
+                    [case_id, found, clean_text(link.get("role", ""), multiline=False)[:MAX_ROLE]],
                 ).rowcount:
                     audit.record(db, None, "link-contact", "case", case_id, {"contact_id": found})
                     counts["links"] += 1

@@ -18,7 +18,6 @@ import csv
 import json
 import re
 import sqlite3
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from kb.storage import audit, outbox
 from kb.storage.csvimport import MAX_IMPORT_BYTES as MAX_IMPORT_BYTES  # the web form's upload limit
 from kb.storage.csvimport import ImportReport, import_csv
 from kb.storage.db import transaction, utcnow
+from kb.text.cleaning import clean_text
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 
@@ -186,14 +186,6 @@ def can_see_contact(db: Database, user: User, contact_id: int) -> bool:
 # Validation
 
 
-def _clean_text(value: object, multiline: bool) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    keep = "\n\t" if multiline else ""
-    text = "".join(ch for ch in text if ch in keep or unicodedata.category(ch) != "Cc")
-    return text.strip() if multiline else " ".join(text.split())
-
-
 def _clean_list(name: str, value: object) -> tuple[str, ...]:
     if value is None:
         parts: list[object] = []
@@ -206,7 +198,7 @@ def _clean_list(name: str, value: object) -> tuple[str, ...]:
     entries: list[str] = []
     seen: set[str] = set()
     for part in parts:
-        entry = _clean_text(part, multiline=False)
+        entry = clean_text(part, multiline=False)
         if entry and entry.casefold() not in seen:
             seen.add(entry.casefold())
             entries.append(entry)
@@ -259,7 +251,7 @@ def clean_fields(raw: Mapping[str, object], *, partial: bool = False) -> dict[st
         if name in LIST_FIELDS:
             cleaned[name] = _clean_list(name, value)
             continue
-        text = _clean_text(value, multiline=name in MULTILINE_FIELDS)
+        text = clean_text(value, multiline=name in MULTILINE_FIELDS)
         if len(text) > MAX_LENGTH[name]:
             raise InvalidInput(f"{name} is longer than {MAX_LENGTH[name]} characters")
         if name == "name" and not text:
@@ -422,7 +414,7 @@ def _require_visible_after(db: Database, user: User, contact_id: int) -> None:
 def _link_case(db: Database, user: User, contact_id: int, case_id: int, role: str) -> None:
     if db.execute("SELECT 1 FROM cases WHERE id = ?", [case_id]).fetchone() is None:
         raise NotFound(f"case file {case_id} does not exist")
-    role = _clean_text(role, multiline=False)[:200]
+    role = clean_text(role, multiline=False)[:200]
     db.execute("INSERT INTO case_contacts (case_id, contact_id, role) VALUES (?, ?, ?) "
                "ON CONFLICT (case_id, contact_id) DO UPDATE SET role = excluded.role",
                [case_id, contact_id, role])
@@ -629,5 +621,5 @@ def import_contacts(db: Database, user: User, data: bytes, *, dry_run: bool = Fa
     """
     _require_editor(user)
     return import_csv(db, data, read_header=_header, import_row=lambda record: _import_row(db, user, record),
-                      row_name=lambda record: _clean_text(record.get("name"), multiline=False)[:200],
+                      row_name=lambda record: clean_text(record.get("name"), multiline=False)[:200],
                       dry_run=dry_run, user_id=user.id, entity="contact")

@@ -29,6 +29,7 @@ from kb.storage import audit
 from kb.users import ROLES
 from webui.access import current_kb, refresh_session_version, role_required, signed_in_user
 from webui.i18n import N_, key_label
+from webui.taxonomy import language_label
 from webui.templating import topic_label, when
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -201,7 +202,8 @@ def readable_audit(entries: Sequence[audit.AuditEntry]) -> list[audit.ReadableEn
     """Entries as a person reads them, in their language: names and titles, before/after, topic labels;
     a contact the signed-in user may not see is named "a restricted contact" (kb.contacts' rule)."""
     db = current_kb().db
-    return audit.readable(db, entries, topic_label=topic_label, translate=gettext,
+    return audit.readable(db, entries, topic_label=topic_label, language_label=language_label,
+                          translate=gettext,
                           visible_contacts=contacts_store.visible_contact_ids(db, signed_in_user()))
 
 

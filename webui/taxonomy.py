@@ -68,7 +68,8 @@ def _languages() -> list[tuple[str, str]]:
     return [(ANY_LANGUAGE, gettext("Every language (names, acronyms)")), *named]
 
 
-def _language_label(code: str) -> str:
+def language_label(code: str) -> str:
+    """A taxonomy language code as a person reads it (its name; "all" in words); the audit log uses it too."""
     if code == ANY_LANGUAGE:
         return gettext("Every language (names, acronyms)")
     return LANGUAGE_NAMES.get(code, code)
@@ -92,7 +93,7 @@ def _index(status: int = 200, *, form: dict[str, str] | None = None, errors: dic
     return render_template(
         "taxonomy/index.html", facets=[(facet, taxonomy.by_facet(facet)) for facet in FACETS],
         taxonomy=taxonomy, can_edit=bool(user and user.can("coordinator")), languages=_languages(),
-        language_label=_language_label, form=form or {"action": "add"}, errors=errors or {},
+        language_label=language_label, form=form or {"action": "add"}, errors=errors or {},
         import_error=import_error, state=taxonomies.retag_state(db), history=taxonomies.history(db, 10),
         term_count=sum(len(terms) for topic in taxonomy for terms in topic.terms.values()),
     ), status
@@ -124,7 +125,7 @@ def preview() -> ResponseReturnValue:
     except TermProblem as exc:
         return _problem(exc, values)
     return render_template("taxonomy/preview.html", change=change, report=report, expected=expected,
-                           counts=_counts(report, change.topic), language_label=_language_label,
+                           counts=_counts(report, change.topic), language_label=language_label,
                            values=values)
 
 
@@ -197,7 +198,7 @@ def import_preview() -> ResponseReturnValue:
         return _index(400, import_error=str(exc))
     return render_template("taxonomy/import.html", text=text, changes=changes, report=report,
                            counts=_counts(report), expected=taxonomies.current_digest(db),
-                           topics=len(imported), language_label=_language_label, imported=imported)
+                           topics=len(imported), language_label=language_label, imported=imported)
 
 
 @bp.route("/taxonomy/import/apply", methods=["POST"])

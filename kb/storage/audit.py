@@ -3,7 +3,8 @@
 Entries keep ids and keys (`entity`, `entity_id`, `details` as JSON) for machines; `readable` turns them
 into what a person reads: names and titles instead of ids, a before/after of each changed field, values
 as text (never JSON with escapes). Its words are English, marked with `N_` for extraction (babel.cfg); the
-caller passes `translate` (the web UI its gettext) to read them in the reader's language.
+caller passes `translate` (the web UI its gettext) to read them in the reader's language, and how to name
+a topic and a language (kb.text's, which this package does not import).
 """
 
 from __future__ import annotations
@@ -306,10 +307,11 @@ class _Reader:
     """Renders values with the names looked up once for a page of entries, in the reader's language."""
 
     def __init__(self, names: Mapping[tuple[str, int], tuple[str, str | None]],
-                 topic_label: Callable[[str], str], translate: Callable[[str], str],
-                 visible_contacts: Collection[int] | None) -> None:
+                 topic_label: Callable[[str], str], language_label: Callable[[str], str],
+                 translate: Callable[[str], str], visible_contacts: Collection[int] | None) -> None:
         self.names = names
         self.topic_label = topic_label
+        self.language_label = language_label
         self._ = translate
         self.visible_contacts = visible_contacts
 
@@ -347,6 +349,8 @@ class _Reader:
             return ", ".join(self.name(kind, i) for i in _ids(value))
         if key == "topic" and isinstance(value, str):
             return self.topic_label(value)
+        if key == "language" and isinstance(value, str):
+            return self.language_label(value)
         if key == "status" and isinstance(value, str) and value in STATUS_WORDS:
             return self._(STATUS_WORDS[value])
         if isinstance(value, bool) or (key in ("active", "paused", "full_text", "restricted", "in_digest")
@@ -435,10 +439,11 @@ _MACHINE_ONLY = ("decision", "before", "undoes")
 
 
 def readable(db: Database, found: Sequence[AuditEntry], *, topic_label: Callable[[str], str] = str,
-             translate: Callable[[str], str] = str,
+             language_label: Callable[[str], str] = str, translate: Callable[[str], str] = str,
              visible_contacts: Collection[int] | None = None) -> list[ReadableEntry]:
     """The entries as a person reads them (names looked up in one query per kind of record).
 
+    `topic_label` and `language_label` name a topic id and a language code ("sv": "Swedish");
     `translate` turns the English words (marked with N_) into the reader's language; `visible_contacts`
     are the contacts the reader may see (None: all), any other reads as "a restricted contact"."""
     wanted: dict[str, set[int]] = {}
@@ -456,5 +461,5 @@ def readable(db: Database, found: Sequence[AuditEntry], *, topic_label: Callable
         for key, value in [*details.items(), *(nested.items() if isinstance(nested, dict) else [])]:
             if key in REFERENCES:
                 want(REFERENCES[key], _ids(value))
-    reader = _Reader(_names(db, wanted), topic_label, translate, visible_contacts)
+    reader = _Reader(_names(db, wanted), topic_label, language_label, translate, visible_contacts)
     return [reader.read(entry) for entry in found]

@@ -19,7 +19,6 @@ from kb.systems.records import (
     StatusStep,
     _as_list,
     _choice,
-    _clean_text,
     _editor,
     _insert,
     _insert_step,
@@ -32,6 +31,7 @@ from kb.systems.records import (
     update_system,
 )
 from kb.text.alias_matcher import alias_key
+from kb.text.cleaning import clean_text
 from kb.users import User
 
 # The CSV of `kb systems export`/`import`: the record's fields, lists joined with "; ", and the timeline
@@ -146,7 +146,7 @@ def import_systems(db: Database, user: User, data: bytes, *, dry_run: bool = Fal
     The dry run performs the same import inside a transaction that is rolled back, so its report is exact."""
     _editor(user)
     return import_csv(db, data, read_header=_header, import_row=lambda record: _import_row(db, user, record),
-                      row_name=lambda record: _clean_text(record.get("name"), multiline=False)[:200],
+                      row_name=lambda record: clean_text(record.get("name"), multiline=False)[:200],
                       dry_run=dry_run, user_id=user.id, entity="system")
 
 
@@ -163,7 +163,7 @@ def load_sample_register(db: Database, records: Sequence[Mapping[str, Any]]) -> 
             system_id = _insert(db, cleaned, None)
             created += 1
             for step in record.get("timeline", []):
-                note = _clean_text(step.get("note", ""), multiline=True)
+                note = clean_text(step.get("note", ""), multiline=True)
                 _insert_step(db, system_id, _choice(step["status"], STATUSES, "the status"),
                              parse_status_date(step["date"]), note, [], None)
                 steps += 1

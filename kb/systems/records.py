@@ -16,6 +16,7 @@ from kb.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.storage import audit, meta, outbox
 from kb.storage.db import transaction, utcnow
 from kb.text.alias_matcher import alias_key, alias_problem
+from kb.text.cleaning import clean_text
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from kb.users import User
@@ -138,12 +139,6 @@ def _editor(user: User) -> None:
 # Validation
 
 
-def _clean_text(value: object, multiline: bool) -> str:
-    text = "" if value is None else str(value).replace("\r\n", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
-    return text.strip() if multiline else " ".join(text.split())
-
-
 def _as_list(value: object) -> list[str]:
     """A list field given as a list or as text separated by ";" (CSV cells, forms)."""
     if value is None:
@@ -154,7 +149,7 @@ def _as_list(value: object) -> list[str]:
         parts = value
     else:
         raise InvalidInput(f"expected a list, got {value!r:.60}")
-    return [text for part in parts if (text := _clean_text(part, multiline=False))]
+    return [text for part in parts if (text := clean_text(part, multiline=False))]
 
 
 def _topic_id(value: str, facet: str, what: str) -> str:
@@ -189,7 +184,7 @@ def clean_fields(raw: Mapping[str, object], *, partial: bool = False) -> dict[st
                            f"{', '.join(FIELDS)}")
     cleaned: dict[str, Any] = {}
     for name in (n for n in TEXT_FIELDS if n in raw or not partial):
-        text = _clean_text(raw.get(name), multiline=name in MULTILINE_FIELDS)
+        text = clean_text(raw.get(name), multiline=name in MULTILINE_FIELDS)
         limit = MAX_LENGTH.get(name, 100)
         if len(text) > limit:
             raise InvalidInput(f"{name.replace('_', ' ')} is longer than {limit} characters")
@@ -599,7 +594,7 @@ def add_status(db: Database, user: User, system_id: int, status: str, when: str 
     if not status:
         raise InvalidInput(f"say which status: one of {', '.join(STATUSES)}")
     when_text = parse_status_date(when)
-    note = _clean_text(note, multiline=True)
+    note = clean_text(note, multiline=True)
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
     with transaction(db):
@@ -712,7 +707,7 @@ def link_contact(db: Database, user: User, system_id: int, contact_id: int, role
     """Link a contact this user may see to the system (or change its role there)."""
     _editor(user)
     _require(contacts.can_change_contacts(user), "link contacts to systems")
-    role = _clean_text(role, multiline=False)[:200]
+    role = clean_text(role, multiline=False)[:200]
     with transaction(db):
         get_system(db, user, system_id)
         contacts.get_contact(db, user, contact_id)

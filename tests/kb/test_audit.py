@@ -276,3 +276,10 @@ def test_paging_newest_first(db, admin):
         ["Feed 6", "Feed 5", "Feed 4"], ["Feed 3", "Feed 2", "Feed 1"], ["Feed 0"]]
     assert audit.count(db, where) == 7
     assert audit.people(db) == [(admin.id, "Ada Admin (admin@lab.example)")]
+
+
+def test_language_codes_read_through_the_given_names(db, admin):
+    users_store.set_user_language(db, admin.id, "fr", by=admin.id)
+    entry = audit.readable(db, audit.entries(db, limit=1), language_label={"fr": "French"}.get)[0]
+    assert entry.changes == (FieldChange("Language", "—", "French"),)
+    assert audit.readable(db, audit.entries(db, limit=1))[0].changes == (FieldChange("Language", "—", "fr"),)

@@ -79,6 +79,16 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: 
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token, **extra})
 
 
+def browser_sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in page in a browser (whatever the page's language) and wait for the
+    search page it leads to."""
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form[action$='/login'] button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
 def enter_session(client: FlaskClient, user: User, started: float | None = None) -> None:
     """Put the user's session in the client directly (fast, for the access matrix)."""
     with client.session_transaction() as session:

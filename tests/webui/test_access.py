@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +11,25 @@ import pytest
 
 from kb import systems as systems_store
 from kb import users as users_store
+from kb.learning import taxonomies
 from kb.search import saved as saved_searches
+from kb.text.taxonomy import bundled_taxonomy, dump_taxonomy, install_taxonomy
 from tests.webui.conftest import PASSWORD, ROLES, World, csrf_token
 
-OPML = (b'<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'
-        b'<outline type="rss" text="Imported" xmlUrl="https://imported.example.org/rss"/></body></opml>')
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent in a multipart form."""
+
+    filename: str
+    content: bytes
+
+
+OPML = Upload("list.opml", b'<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'
+               b'<outline type="rss" text="Imported" xmlUrl="https://imported.example.org/rss"/></body></opml>')
+# A taxonomy file that differs from the bundled one by a term (importing the same file is refused).
+TAXONOMY = dump_taxonomy(taxonomies.with_term(bundled_taxonomy(), "sector/welfare", "sw", "ruzuku"))
+TERM = {"topic": "sector/welfare", "language": "sw", "term": "ruzuku", "action": "add"}
 
 
 @dataclass(frozen=True)
@@ -82,14 +97,34 @@ ROUTES = [
           json={"status": "accepted"}),
     Route("GET", "/api/v1/systems", "/api/v1/systems?country=nl", "researcher"),
     Route("GET", "/api/v1/systems/<int:system_id>", "/api/v1/systems/{system}", "researcher"),
+    # The taxonomy: everyone signed in reads it and downloads the file; coordinators preview and change it.
+    Route("GET", "/taxonomy", "/taxonomy", "researcher"),
+    Route("GET", "/taxonomy/export", "/taxonomy/export", "researcher"),
+    Route("GET", "/taxonomy/preview", "/taxonomy/preview?topic=sector/welfare&language=sw&term=ruzuku",
+          "coordinator"),
+    Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator", {**TERM, "expected": "{digest}"}),
+    Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator",
+          {**TERM, "term": "välfärd", "language": "sv", "action": "remove", "expected": "{digest}"}),
+    Route("POST", "/taxonomy/import", "/taxonomy/import", "coordinator",
+          {"file": Upload("taxonomy.toml", TAXONOMY.encode())}),
+    Route("POST", "/taxonomy/import/apply", "/taxonomy/import/apply", "coordinator",
+          {"text": "{taxonomy}", "expected": "{digest}"}),
 ]
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
           ("GET", "/static/<path:filename>")}
 CLIENTS = (None, *ROLES)
 
 
-def _ids(world: World, role: str | None) -> dict[str, int]:
-    ids = {"item": world.item_id, "source": world.source_id, "case": world.case_id, "saved": 0, "token": 0}
+@pytest.fixture(autouse=True)
+def _bundled_taxonomy_afterwards() -> Iterator[None]:
+    yield  # a taxonomy change installs the edited one in this process: the next test gets the bundled one
+    install_taxonomy(None)
+
+
+def _ids(world: World, role: str | None) -> dict[str, Any]:
+    ids: dict[str, Any] = {"item": world.item_id, "source": world.source_id, "case": world.case_id,
+                           "saved": 0, "token": 0, "digest": taxonomies.current_digest(world.kb.db),
+                           "taxonomy": TAXONOMY}
     other = users_store.add_user(world.kb.db, "other@lab.example", PASSWORD, "researcher")
     ids["other"] = other.id
     ids["system"] = systems_store.create_system(world.kb.db, world.users["admin"], {"name": "Matrix"}).id
@@ -102,18 +137,18 @@ def _ids(world: World, role: str | None) -> dict[str, int]:
     return ids
 
 
-def _request(client, route: Route, ids: dict[str, int]):
+def _request(client, route: Route, ids: dict[str, Any], *, with_token: bool = True):
     path = route.path.format(**ids)
     if route.method == "GET":
         return client.get(path)
-    token = csrf_token(client)
+    token = {"csrf_token": csrf_token(client)} if with_token else {}
     if route.json is not None:
-        return client.post(path, json=route.json, headers={"X-CSRFToken": token})
-    data = {key: (io.BytesIO(value), "list.opml") if isinstance(value, bytes) else
+        headers = {"X-CSRFToken": token["csrf_token"]} if token else {}
+        return client.post(path, json=route.json, headers=headers)
+    data = {key: (io.BytesIO(value.content), value.filename) if isinstance(value, Upload) else
             (value.format(**ids) if isinstance(value, str) else value) for key, value in route.data.items()}
-    upload = any(isinstance(v, bytes) for v in route.data.values())
-    return client.post(path, data={**data, "csrf_token": token},
-                       content_type="multipart/form-data" if upload else None)
+    upload = any(isinstance(v, Upload) for v in route.data.values())
+    return client.post(path, data={**data, **token}, content_type="multipart/form-data" if upload else None)
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
@@ -138,10 +173,19 @@ def test_access_matrix(app, world, signed_in, route, who):
 
 def test_every_route_is_in_the_matrix(app):
     covered = {(r.method, r.rule) for r in ROUTES}
-    mine = {"auth", "search", "items", "sources", "dashboard", "admin", "api", "static"}
+    mine = {"auth", "search", "items", "sources", "dashboard", "admin", "api", "static", "taxonomy"}
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules()
              if rule.endpoint.partition(".")[0] in mine for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert rules - covered - PUBLIC == set()
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=str)
+def test_every_post_needs_its_csrf_token(signed_in, world, route):
+    # The admin may do everything: the missing token is the only reason to refuse.
+    response = _request(signed_in("admin"), route, _ids(world, "admin"), with_token=False)
+    assert response.status_code == 400, response.get_data(as_text=True)[:500]
+    if route.rule.startswith("/taxonomy"):
+        assert taxonomies.history(world.kb.db) == []
 
 
 def test_sign_in_page_is_the_only_page_without_a_session(client, world):

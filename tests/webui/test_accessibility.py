@@ -43,13 +43,14 @@ from kb.digest.draft import last_completed_week, week_of
 from kb.knowledge import open_kb
 from kb.settings import load_settings
 from tests.smtpserver import LocalSMTPServer
-from tests.webui.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.webui.conftest import CHROMIUM, CHROMIUM_ARGS, browser_sign_in
 from webui.server import start_in_background
 
 pytestmark = pytest.mark.browser
 
 RANK = {"visitor": 0, "researcher": 1, "coordinator": 2, "admin": 3}
 # Users of the demo whose interface language is Arabic, by role.
+DEMO_EMAILS = {role: email for email, role in DEMO_USERS}
 ARABIC_USERS = {"admin": "ar-admin@demo.example", "researcher": "ar-researcher@demo.example"}
 SERIOUS = ("serious", "critical")
 PHONE = {"width": 390, "height": 844}
@@ -255,22 +256,13 @@ def _reachable(role: str) -> list[Page]:
     return pages + ERROR_PAGES if role == "researcher" else pages
 
 
-def _sign_in(page: Any, base: str, role: str, email: str | None = None) -> None:
-    email = email or next(email for email, r in DEMO_USERS if r == role)
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
-
-
 @pytest.mark.parametrize("role", ("visitor", "researcher", "coordinator", "admin"))
 def test_every_page_has_no_serious_axe_finding_and_fits_a_phone(demo, chromium, axe, role):
     context = chromium.new_context(bypass_csp=True, viewport=DESKTOP)
     try:
         page = context.new_page()
         if role != "visitor":
-            _sign_in(page, demo.base, role)
+            browser_sign_in(page, demo.base, DEMO_EMAILS[role], DEMO_PASSWORD)
         pages = _reachable(role)
         findings: list[str] = []
         too_wide: list[str] = []
@@ -313,7 +305,7 @@ def test_arabic_pages_are_right_to_left_fit_a_phone_and_pass_axe(demo, chromium,
     try:
         page = context.new_page()
         if role != "visitor":
-            _sign_in(page, demo.base, role, ARABIC_USERS[role])
+            browser_sign_in(page, demo.base, ARABIC_USERS[role], DEMO_PASSWORD)
         pages = ERROR_PAGES if role == "researcher" else _reachable(role)
         findings: list[str] = []
         wrong: list[str] = []
@@ -397,7 +389,7 @@ def test_facets_fold_on_a_phone_and_the_menu_stays_on_screen(demo, chromium):
     context = chromium.new_context(viewport=PHONE)
     try:
         page = context.new_page()
-        _sign_in(page, demo.base, "admin")  # the longest menu
+        browser_sign_in(page, demo.base, DEMO_EMAILS["admin"], DEMO_PASSWORD)  # the longest menu
         page.goto(demo.base + "/?q=algorithm")
         menu = page.locator(".top nav a")
         assert menu.count() >= 8

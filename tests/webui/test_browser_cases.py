@@ -20,7 +20,7 @@ from kb import items as items_store
 from kb import users as users_store
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from tests.webui.test_contacts_pages import index_private
 from webui.server import BackgroundServer, start_in_background
 
@@ -52,11 +52,7 @@ def test_coordinator_opens_a_case_links_an_item_and_a_contact_and_finds_it(serve
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
 
-    page.goto(base + "/login")
-    page.fill("#email", "cora@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
+    browser_sign_in(page, base, "cora@lab.example")
 
     # Open a case file from the menu.
     page.click("nav a:has-text('Case files')")

@@ -17,7 +17,7 @@ from kb import items as items_store
 from kb import users as users_store
 from kb.knowledge import KnowledgeBase
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -42,14 +42,6 @@ def served(tmp_path: Path) -> Iterator[tuple[BackgroundServer, KnowledgeBase, li
         kb.close()
 
 
-def _sign_in(page, base: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", "cora@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
-
-
 def _status(kb: KnowledgeBase, item_id: int) -> str:
     return curation.decision(kb.db, item_id).status
 
@@ -59,7 +51,7 @@ def test_decide_with_keys_without_reloading_undo_help_and_shortcuts_off(served, 
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
     expect = pytest.importorskip("playwright.sync_api").expect
-    _sign_in(page, base)
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/curation")
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     loads: list[str] = []
@@ -152,7 +144,7 @@ def test_the_digest_draft_warns_before_an_unsaved_introduction_is_lost(served_di
     server, kb = served_digest
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base)
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/digest")
     page.fill("#intro", "Unsaved words")
     questions: list[str] = []
@@ -186,7 +178,7 @@ def test_the_scripts_speak_the_users_language(served, browser_page):
     _in_french(kb)
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base)
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/curation")
     button = page.locator(f"#item-{ids[2]} [data-action=digest]")
     assert button.inner_text() == "Mettre dans la lettre"
@@ -211,7 +203,7 @@ def test_the_digest_drafts_question_is_in_the_users_language(served_digest, brow
     _in_french(kb)
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base)
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/digest")
     page.fill("#intro", "Mots non enregistrés")
     page.fill(".dg-summary textarea", "Un résumé")

@@ -22,7 +22,7 @@ from kb import users as users_store
 from kb.knowledge import KnowledgeBase
 from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -50,20 +50,12 @@ def served(tmp_path: Path) -> Iterator[tuple[BackgroundServer, KnowledgeBase, di
         kb.close()
 
 
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
-
-
 def test_coordinator_confirms_a_suggestion_on_the_item_page_and_finds_it_on_the_system_page(
         served, browser_page):
     server, kb, ids = served
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base, "cora@lab.example")
+    browser_sign_in(page, base, "cora@lab.example")
 
     # The register from the menu; the system's page lists the item as a suggestion.
     page.click("nav a:has-text('Systems')")
@@ -112,7 +104,7 @@ def test_a_researcher_reads_the_system_page_without_buttons(served, browser_page
     server, _, ids = served
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base, "rita@lab.example")
+    browser_sign_in(page, base, "rita@lab.example")
     page.goto(f"{base}/systems/{ids['system']}")
     assert "Royal commission hears" in page.inner_text("#suggested")
     assert page.locator("#suggested button").count() == 0
@@ -124,7 +116,7 @@ def test_coordinator_confirms_a_suggestion_from_the_queue_with_one_key(served, b
     server, kb, ids = served
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base, "cora@lab.example")
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/curation")
     row = page.locator(f"[data-queue-item][data-item-id='{ids['item']}']")
     link = row.locator(f"[data-system='{ids['system']}']")
@@ -149,7 +141,7 @@ def test_the_reject_key_leaves_the_item_in_the_queue_without_the_system(served, 
     server, kb, ids = served
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
-    _sign_in(page, base, "cora@lab.example")
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(base + "/curation")
     page.locator("h1").click()
     page.keyboard.press("n")

@@ -18,7 +18,7 @@ from kb import users as users_store
 from kb.learning import taxonomies
 from kb.text.taxonomy import install_taxonomy
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -51,11 +51,7 @@ def test_add_a_term_preview_apply_and_the_article_gets_the_topic(served, browser
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
 
-    page.goto(base + "/login")
-    page.fill("#email", "cora@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
+    browser_sign_in(page, base, "cora@lab.example")
     page.goto(f"{base}/items/{item_id}")
     assert "No topics." in page.inner_text("main")
 
