@@ -16,7 +16,7 @@ from kb import contacts as contacts_store
 from kb import items as items_store
 from kb import users as users_store
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -50,11 +50,7 @@ def test_a_user_switches_to_arabic_and_pages_read_right_to_left(served, browser_
     page, csp_violations = browser_page
     page.set_viewport_size({"width": WIDTH, "height": 900})
 
-    page.goto(base + "/login")
-    page.fill("#email", "cora@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
+    browser_sign_in(page, base, "cora@lab.example")
     assert page.evaluate("document.documentElement.dir") == "ltr"
 
     page.goto(base + "/profile")

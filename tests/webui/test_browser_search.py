@@ -16,7 +16,7 @@ from kb import items as items_store
 from kb import users as users_store
 from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -69,11 +69,7 @@ def test_concept_note_multi_select_facets_clear_all_and_words_only(served, brows
     base = server.url.rstrip("/")
     page, csp_violations = browser_page
 
-    page.goto(base + "/login")
-    page.fill("#email", "rita@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
+    browser_sign_in(page, base, "rita@lab.example")
 
     # "welfare" reaches the French and Dutch items through their tag, with a note naming the concept.
     page.fill("#q", "welfare")

@@ -14,7 +14,7 @@ from kb import sources as sources_store
 from kb import users as users_store
 from kb.storage import audit
 from tests.factories import make_draft, make_kb
-from tests.webui.conftest import PASSWORD
+from tests.webui.conftest import PASSWORD, browser_sign_in
 from webui.server import BackgroundServer, start_in_background
 
 pytestmark = pytest.mark.browser
@@ -42,11 +42,7 @@ def test_rename_then_remove_a_source_with_its_confirmation(served, browser_page)
     page, csp_violations = browser_page
     row = f"#source-{ids['source']}"
 
-    page.goto(base + "/login")
-    page.fill("#email", "cora@lab.example")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url(base + "/")
+    browser_sign_in(page, base, "cora@lab.example")
 
     page.goto(base + "/sources")
     page.click(f"{row} a:has-text('Edit')")
