@@ -45,11 +45,11 @@ ISO_639_1 = frozenset(
 _RETIRED = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 _SUBTAG_SEPARATOR = re.compile(r"[-_\s]")
 _WORD_RE = re.compile(r"[^\W\d_]+")
-# Scripts written without spaces: a run of these letters counts as one word per two characters.
 # Letters only Serbian writes among the Cyrillic languages langdetect knows (Macedonian: ѓ ќ ѕ instead).
 _SERBIAN_ONLY_RE = re.compile("[ђћЂЋ]")
 _MACEDONIAN_ONLY_RE = re.compile("[ѓќѕЃЌЅ]")
 _SERBIAN_LOOKALIKES = frozenset({"mk", "bg", "ru", "uk"})
+# Scripts written without spaces: a run of these letters counts as one word per two characters.
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 _factory: DetectorFactory | None = None
