@@ -128,3 +128,97 @@ def test_serbian_is_found_in_both_scripts(tagger: Tagger):
                           "Центри за социјални рад губе новчану социјалну помоћ.", "sr")
     assert latin.verdict == cyrillic.verdict == RELEVANT
     assert "sector/welfare" in cyrillic.topic_ids
+
+
+# language -> (title, text) of a story the lab wants whose only system wording is a term added in the concept
+# audit of the system terms (risk and prediction models as Germanic compounds, decision-support tools,
+# information systems, processing "in automatic mode", electronic verification, computerised allocation...).
+SYSTEM_WORDING_OF_THE_PRESS = {
+    "nl": ("Gemeente stopt met voorspelmodel",
+           "De gemeente gebruikte een voorspelmodel om bijstandsgerechtigden te selecteren voor een "
+           "huisbezoek."),
+    "de": ("Finanzamt wählt Fälle mit Risikomodell aus",
+           "Das Risikomodell der Finanzverwaltung entscheidet, welche Steuererklärungen ein Beamter prüft."),
+    "sv": ("Försäkringskassans riskmodell granskas",
+           "Försäkringskassan använde en riskmodell för att välja ut föräldrar för kontroll av tillfällig "
+           "föräldrapenning."),
+    "da": ("Kommunen dropper risikomodel",
+           "Kommunen vil ikke længere bruge en risikomodel til at finde udsatte børn, siger socialudvalget."),
+    "no": ("NAV tar i bruk profileringsmodell",
+           "NAV bruker en profileringsmodell for å vurdere hvilke arbeidssøkere som trenger oppfølging."),
+    "fr": ("Des outils d'aide à la décision à la CAF",
+           "La caisse d'allocations familiales utilise des outils d'aide à la décision pour choisir les "
+           "dossiers à contrôler."),
+    "it": ("Inps, il sistema informativo blocca le domande",
+           "Il sistema informativo dell'Inps ha respinto migliaia di domande di assegno di inclusione."),
+    "ro": ("Repartizarea computerizată la liceu",
+           "Ministerul Educației publică rezultatele repartizării computerizate a elevilor în licee."),
+    "pl": ("Błąd w systemie ZUS",
+           "W systemie teleinformatycznym ZUS wystąpił błąd i tysiące emerytów nie dostało świadczenia."),
+    "ru": ("Пособие назначат без заявления",
+           "Социальный фонд будет назначать пособие в автоматическом режиме, сообщило министерство."),
+    "bg": ("Автоматичното класиране за детските градини",
+           "Общината обяви резултатите от автоматичното класиране за прием в детските градини."),
+    "el": ("Μοντέλο κινδύνου για τους ελέγχους",
+           "Η ΑΑΔΕ επιλέγει τους φορολογούμενους για έλεγχο με ένα μοντέλο κινδύνου."),
+    "ar": ("التحقق الإلكتروني يستبعد أسرا",
+           "أعلنت وزارة التضامن استبعاد أسر من الدعم النقدي بعد التحقق الإلكتروني من بياناتها."),
+    "hu": ("A rendszer automatikusan elutasította",
+           "A kormányhivatal szerint a rendszer automatikusan elutasította a családi pótlék iránti "
+           "kérelmeket."),
+    "fi": ("Verohallinnon riskimalli",
+           "Verohallinto valitsee tarkastettavat yritykset riskimallin avulla, kertoo virasto."),
+    "tr": ("SGK bilişim sistemi başvuruları reddetti",
+           "SGK'nın bilişim sistemi emeklilik başvurularını hatalı olarak reddetti."),
+    "ko": ("복지 사각지대 발굴시스템",
+           "보건복지부의 복지사각지대 발굴시스템이 위기가구를 찾아 지자체에 통보한다."),
+    "ja": ("申請を自動審査",
+           "自治体は給付金の申請を自動審査で処理し、一部の世帯が対象外とされた。"),
+    "fa": ("مدل ریسک سازمان امور مالیاتی",
+           "سازمان امور مالیاتی مودیان را با مدل ریسک برای رسیدگی انتخاب می‌کند."),
+    "id": ("Dinas sosial memakai sistem pendukung keputusan",
+           "Dinas sosial memakai sistem pendukung keputusan untuk menentukan penerima bantuan sosial."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SYSTEM_WORDING_OF_THE_PRESS))
+def test_the_press_wording_of_systems_counts_as_a_system(tagger: Tagger, language: str):
+    title, text = SYSTEM_WORDING_OF_THE_PRESS[language]
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+# (language, text): an off-topic sentence next to a public service that shares a stem or a word with one of
+# those terms ("voorspel" of a match, "Risiko" on the road, a theatre's "ohjelmisto" (repertoire), Arabic
+# "آلية" (mechanism) after "معالجة", Urdu "اے آئی جی" (a police rank), a political "rendszer"): not relevant.
+WORDING_OF_OTHER_SUBJECTS = [
+    ("nl", "Het voorspel van de wedstrijd duurde lang, zei de gemeente."),
+    ("de", "Das Risiko für Kinder im Straßenverkehr steigt, warnt das Ministerium."),
+    ("sv", "Modellen visade kläder för kommunens skolor."),
+    ("fr", "Le décret porte sur l'affectation des fonctionnaires du ministère."),
+    ("it", "Il sistema sanitario regionale assume nuovi medici in ospedale."),
+    ("ro", "Repartizarea fondurilor europene către primării întârzie."),
+    ("pl", "System emerytalny wymaga reformy, mówi minister."),
+    ("ru", "Режим работы больницы изменился, сообщило министерство."),
+    ("bg", "Класирането на отбора се подобри, каза министърът."),
+    ("el", "Ο κίνδυνος πυρκαγιάς αυξάνεται, λέει το υπουργείο."),
+    ("ar", "قررت الوزارة معالجة آلية الدعم الحالية وتحسينها."),
+    ("hu", "A politikai rendszer változik, mondja a kormány."),
+    ("fi", "Kunnan teatterin ohjelmisto julkistettiin, kertoi kunta."),
+    ("ko", "유물 발굴 작업이 계속된다고 지자체가 밝혔다."),
+    ("ur", "اے آئی جی پولیس نے اجلاس کی صدارت کی۔"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), WORDING_OF_OTHER_SUBJECTS)
+def test_the_same_stems_in_other_subjects_are_not_a_system(tagger: Tagger, language: str, text: str):
+    result = tagger.tag("", text, language)
+    assert result.verdict != RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+def test_ai_written_against_japanese_and_korean_words_counts_as_a_system(tagger: Tagger):
+    # "AI" matches only as a separate word, and Japanese and Korean glue particles and nouns to it.
+    japanese = tagger.tag("児童相談所のAIシステム",
+                          "児童相談所がAIシステムの導入を見送った。過去の虐待事例を学習させた。", "ja")
+    korean = tagger.tag("AI가 위기가구 선정", "보건복지부는 AI가 복지 수급자를 선정한다고 밝혔다.", "ko")
+    assert japanese.verdict == korean.verdict == RELEVANT, (japanese.reason, korean.reason)
