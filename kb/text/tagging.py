@@ -318,7 +318,8 @@ class Tagger:
     ) -> tuple[str, str]:
         """The verdict and its reason in words (see the module docstring)."""
         counts = _describe(sides)
-        found = len(result.relevance_evidence)  # distinct system and public-service terms (at most 10)
+        # Distinct system and public-service terms; cues apart: they do not thicken the evidence of a side.
+        found = sum(sides["system"].values()) + sum(sides["sector"].values())
         name = language_name(code)
         if result.relevant:
             reason = counts
@@ -329,21 +330,21 @@ class Tagger:
             elif code not in self._languages:
                 reason += f" (no terms for {name}: matched with the terms of every language)"
             return RELEVANT, reason
-        evidence = f"; found {counts}" if found else ""
+        evidence = f"; found {counts}" if found or sides["automation"] else ""
         if words == 0:
             return NEEDS_READER, "no title or text to judge"
         if code == _UNKNOWN:
             return NEEDS_READER, f"language unknown{evidence}"
         if code not in self._languages:
             return NEEDS_READER, f"no terms for {name}{evidence}"
+        if sides["sector"] and not sides["system"] and sides["automation"]:
+            return NEEDS_READER, f"too little evidence of a system: {counts}"
         if found and found <= THIN_EVIDENCE:
             return NEEDS_READER, f"too little evidence: {counts}"
         if words < MIN_WORDS:
             plural = "s" if words != 1 else ""
             return NEEDS_READER, f"too little text to judge: {words} word{plural}{evidence}"
-        if sides["sector"] and not sides["system"] and sides["automation"]:
-            return NEEDS_READER, f"too little evidence of a system: {counts}"
-        if not found:
+        if not found and not sides["automation"]:
             return NOT_RELEVANT, f"no system or public-service terms in {name}"
         missing = "no system term" if sides["sector"] else "no public-service term"
         return NOT_RELEVANT, f"{counts}, {missing}"

@@ -437,6 +437,9 @@ AUTOMATION_TAXONOMY = (
         # Cues without a public service: a system, but not one the lab follows.
         ("The bank's online portal now approves loans automatically for most of its customers.",
          NOT_RELEVANT, "2 automation cues, no public-service term"),
+        # A cue does not thicken the evidence of the other side: one system term stays too little.
+        ("The bank's new risk score is now computed automatically for each of its customers.", NEEDS_READER,
+         "too little evidence: 1 system term, 1 automation cue"),
         # No cue: the verdict of the terms as before.
         ("Housing benefit claimants will wait longer for payments this winter, the council said.",
          NOT_RELEVANT, "2 welfare terms, no system term"),
@@ -449,8 +452,8 @@ def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: s
     result = Tagger(load_taxonomy(path)).tag("", text, "en")
     assert (result.verdict, result.reason) == (verdict, reason)
     assert result.relevant == (verdict == RELEVANT)
-    assert "sector/welfare" in _topics(result) or verdict == NOT_RELEVANT
-    assert not any(topic.startswith("system/") for topic in _topics(result))  # cues make no topic
+    cues = {"automatically", "automatic", "online portal", "software robot"}
+    assert not cues & {term for terms in _topics(result).values() for term in terms}  # cues make no topic
 
 
 def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
