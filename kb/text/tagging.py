@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -201,9 +202,9 @@ class Tagger:
         pattern = None
         if abbreviations:
             alternatives = "|".join(re.escape(term) for term in sorted(abbreviations, key=len, reverse=True))
-            # No look-behind: a pattern starting with the literals lets `re` skip ahead quickly; the character
-            # before a match is checked in `_scan`.
-            pattern = re.compile(rf"(?:{alternatives})(?:s\b)?(?![^\W_])")
+            # No look-around: a pattern starting with the literals lets `re` skip ahead quickly; the
+            # characters on either side of a match are checked in `_scan` (`_joins`).
+            pattern = re.compile(rf"(?:{alternatives})(?:s\b)?")
         piece_pattern = None
         if pieces:
             # Word starts need no letter before them; substrings (Japanese, Korean, ...) may sit anywhere.
@@ -254,10 +255,11 @@ class Tagger:
                 entry[1][text] = None
         if matcher.abbreviations is not None:
             for found in matcher.abbreviations.finditer(field):
-                start = found.start()
-                if start and (field[start - 1].isalnum() or field[start - 1] == "_"):
-                    continue
+                start, end = found.span()
                 written = found.group()
+                if (start and _joins(field[start - 1], written[0])) or (
+                        end < len(field) and _joins(field[end], written[-1])):
+                    continue
                 terms = matcher.abbreviation_terms
                 for key, text in terms.get(written) or terms.get(written[:-1], ()):
                     entry = hits.setdefault(key, [0.0, {}])
@@ -392,6 +394,20 @@ class Tagger:
         if cues:
             sides["automation"] = {"automation": cues}
         return result, sides
+
+
+def _joins(neighbour: str, edge: str) -> bool:
+    """True when the character next to an abbreviation makes it part of a longer word: a digit, "_", or a
+    letter of the abbreviation's script. Japanese and Korean write "AI" against their own letters
+    ("AIシステム", "AI가"): there it is still a word."""
+    if neighbour.isdigit() or neighbour == "_":
+        return True
+    return neighbour.isalpha() and _script(neighbour) == _script(edge)
+
+
+def _script(char: str) -> str:
+    """The script of a letter as Unicode names it ("LATIN", "CYRILLIC", "KATAKANA", "HANGUL", "CJK")."""
+    return unicodedata.name(char, "").partition(" ")[0]
 
 
 def _describe(sides: dict[str, dict[str, int]]) -> str:

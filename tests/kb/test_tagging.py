@@ -199,6 +199,10 @@ def test_short_abbreviations_match_only_as_written(tagger: Tagger):
     assert tagger.tag("", "FAIR MAIL RAIN", "en").relevance_evidence == ()
     assert "KI" in tagger.tag("", "Das KI-System entscheidet", "de").relevance_evidence
     assert "IA" in tagger.tag("", "L'IA décide", "fr").relevance_evidence
+    assert "AI" not in tagger.tag("", "The AI2 institute and AI_LAB", "en").relevance_evidence
+    # Japanese and Korean write an abbreviation against their own letters: still a word.
+    assert "AI" in tagger.tag("", "市はAIシステムを導入し、申請を審査している。", "ja").relevance_evidence
+    assert "AI" in tagger.tag("", "정부는 AI가 복지 수급자를 선별하도록 했다.", "ko").relevance_evidence
     assert _topics(tagger.tag("", "Benefits agency UWV uses it", "en"))["country/nl"] == ("UWV",)
     assert "country/us" in _topics(tagger.tag("", "Officials in the U.S. said", "en"))
 

@@ -217,7 +217,8 @@ def test_the_same_stems_in_other_subjects_are_not_a_system(tagger: Tagger, langu
 
 
 def test_ai_written_against_japanese_and_korean_words_counts_as_a_system(tagger: Tagger):
-    # "AI" matches only as a separate word, and Japanese and Korean glue particles and nouns to it.
+    # Japanese and Korean glue particles and nouns to "AI": it is still a word there (a letter of another
+    # script next to an abbreviation does not make it part of a longer word).
     japanese = tagger.tag("児童相談所のAIシステム",
                           "児童相談所がAIシステムの導入を見送った。過去の虐待事例を学習させた。", "ja")
     korean = tagger.tag("AI가 위기가구 선정", "보건복지부는 AI가 복지 수급자를 선정한다고 밝혔다.", "ko")
