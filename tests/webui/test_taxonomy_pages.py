@@ -290,6 +290,10 @@ def test_a_running_preview_shows_its_progress_and_refreshes_itself(signed_in, wo
     assert 'id="apply-form"' not in page and 'id="preview-counts"' not in page
     # The CSP forbids inline scripts, not a meta refresh: the page needs none.
     assert "<script>" not in page and "script-src 'self'" in response.headers["Content-Security-Policy"]
+    for language, words in (("fr", "articles examinés sur"), ("ar", "تم فحص")):
+        translated = signed_in("coordinator").get(f"/taxonomy/preview/{job_id}",
+                                                  headers={"Accept-Language": language})
+        assert words in _text(translated)
 
 
 def test_a_stopped_or_failed_preview_says_so_and_offers_to_preview_again(signed_in, world):
