@@ -73,7 +73,7 @@ def test_add_a_term_preview_apply_and_the_article_gets_the_topic(served, browser
     page.fill("#term", "ruzuku")
     page.click("#term-form button:has-text('Preview')")
     # The preview runs in the background: its page shows the progress, refreshing itself, then the result.
-    page.wait_for_url(re.compile(re.escape(base) + r"/taxonomy/preview/\d+$"))
+    page.wait_for_url(re.compile(re.escape(base) + r"/taxonomy/preview/\d+(#preview)?$"))
     page.locator("#preview-counts").wait_for(timeout=60_000)
     assert page.locator("meta[http-equiv=refresh]").count() == 0
     assert page.inner_text("#preview-counts") == (

@@ -285,7 +285,7 @@ def test_a_running_preview_shows_its_progress_and_refreshes_itself(signed_in, wo
     response = signed_in("coordinator").get(f"/taxonomy/preview/{job_id}")
     page = _text(response)
     assert response.status_code == 200
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert f'<meta http-equiv="refresh" content="2; url=/taxonomy/preview/{job_id}">' in page
     assert "Examined 12,000 of 100,000 articles." in page
     assert 'id="apply-form"' not in page and 'id="preview-counts"' not in page
     # The CSP forbids inline scripts, not a meta refresh: the page needs none.
