@@ -341,6 +341,10 @@ PREVIEW_KEEP = 50  # finished jobs kept (older ones are deleted as new ones star
 STALE_AFTER = timedelta(minutes=2)  # a running job not updated for this long ended with its process
 PROGRESS_EVERY = 1.0  # seconds between two progress writes (each batch is ~0.1 s)
 STOPPED = "stopped"
+# Previews computed at once in a process: more wait their turn (a request no longer bounds them, and each
+# holds a core for its length), keeping their heartbeat so they do not read as stopped.
+PREVIEW_SLOTS = 2
+_preview_slots = threading.BoundedSemaphore(PREVIEW_SLOTS)
 
 
 @dataclass(frozen=True)
@@ -430,9 +434,19 @@ def _start(db: Database, db_path: Path | str, kind: str, subject: str, user_id: 
         previews.prune(db, PREVIEW_KEEP, (now - STALE_AFTER).isoformat(timespec="seconds"))
         job_id = previews.create(db, kind, subject, digest, user_id, previews.item_count(db))
     # A lock of its own: previews of different changes may run side by side.
-    run_in_background(threading.Lock(), db_path, functools.partial(run_preview, job_id=job_id),
+    run_in_background(threading.Lock(), db_path, functools.partial(_run_in_turn, job_id=job_id),
                       f"taxonomy-preview-{job_id}", f"taxonomy preview {job_id} failed")
     return job_id
+
+
+def _run_in_turn(db: Database, job_id: int) -> retag.RetagReport | None:
+    while not _preview_slots.acquire(timeout=STALE_AFTER.total_seconds() / 4):
+        with transaction(db):
+            previews.progress(db, job_id, 0)  # waiting, not stopped
+    try:
+        return run_preview(db, job_id)
+    finally:
+        _preview_slots.release()
 
 
 def run_preview(db: Database, job_id: int) -> retag.RetagReport | None:

@@ -164,3 +164,21 @@ def test_old_finished_jobs_are_pruned_as_new_ones_start(kb, coordinator):
     kept = [i for i in [*ids, job_id] if previews.get(db, i) is not None]
     # The newest 50 before it started, the one still running however old, and the new one.
     assert kept == [ids[0], *ids[10:], job_id]
+
+
+def test_previews_beyond_the_slots_wait_their_turn(kb, coordinator, stories):
+    db = kb.db
+    slots = taxonomies._preview_slots  # noqa: SLF001 - taken here as running previews would take them
+    held = [slots.acquire(blocking=False) for _ in range(taxonomies.PREVIEW_SLOTS)]
+    try:
+        assert all(held)
+        job_id = taxonomies.start_term_preview(db, kb.settings.db_path, TermChange(TOPIC, "sw", "ruzuku"),
+                                               user_id=coordinator.id)
+        waiting = taxonomies.preview_state(db, job_id)
+        assert waiting is not None and waiting.status == "running" and waiting.job.examined == 0
+    finally:
+        for _ in held:
+            slots.release()
+    _wait(job_id)
+    done = taxonomies.preview_state(db, job_id)
+    assert done is not None and done.status == "done" and done.job.examined == len(stories)
