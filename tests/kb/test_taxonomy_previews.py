@@ -176,9 +176,16 @@ def test_previews_beyond_the_slots_wait_their_turn(kb, coordinator, stories):
                                                user_id=coordinator.id)
         waiting = taxonomies.preview_state(db, job_id)
         assert waiting is not None and waiting.status == "running" and waiting.job.examined == 0
+        # The same preview asked for again while it runs (a second click) is the same job.
+        again = taxonomies.start_term_preview(db, kb.settings.db_path, TermChange(TOPIC, "sw", "ruzuku"),
+                                              user_id=coordinator.id)
+        other = taxonomies.start_term_preview(db, kb.settings.db_path, TermChange(TOPIC, "sw", "ruzuku ya"),
+                                              user_id=coordinator.id)
+        assert again == job_id and other != job_id
     finally:
         for _ in held:
             slots.release()
     _wait(job_id)
+    _wait(other)
     done = taxonomies.preview_state(db, job_id)
     assert done is not None and done.status == "done" and done.job.examined == len(stories)
