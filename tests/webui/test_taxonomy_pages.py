@@ -351,3 +351,17 @@ def test_only_coordinators_see_a_preview(app, signed_in, world):
     anonymous = app.test_client().get(f"/taxonomy/preview/{job_id}")
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
     assert signed_in("admin").get(f"/taxonomy/preview/{job_id}").status_code == 200
+
+
+def test_an_import_preview_shows_its_progress_then_its_error(signed_in, world):
+    db = world.kb.db
+    client = signed_in("coordinator")
+    job_id = _job(db, "[[topic]]\nid = 'x'", kind="import", total=3)
+    page = _text(client.get(f"/taxonomy/preview/{job_id}"))
+    assert "Preview a taxonomy import" in page and "Examined 0 of 3 articles." in page
+    assert 'http-equiv="refresh"' in page and 'id="apply-form"' not in page
+    with transaction(db):
+        previews.fail(db, job_id, "the file: topic 'x' has no facet")
+    page = html.unescape(_text(client.get(f"/taxonomy/preview/{job_id}")))
+    assert "The preview failed: the file: topic 'x' has no facet" in page
+    assert 'href="/taxonomy#import-form"' in page and 'http-equiv="refresh"' not in page
