@@ -2,6 +2,11 @@
 term (preview of what it would tag and untag on the stored items, then apply), export the taxonomy as a
 TOML file and import one (checked, previewed, applied). Researchers read the page.
 
+A preview re-tags every stored item in a dry run, minutes at a year of monitoring: longer than a request
+may take. The form is checked inline at once, then the preview runs as a background job
+(`taxonomies.start_term_preview`) and its page (`/taxonomy/preview/<id>`) shows the progress, refreshing
+itself (a meta refresh: the CSP allows no inline script), then the result and the Apply form.
+
 Applying a change stores a new version (`kb.learning.taxonomies`, audited); the writer re-tags the stored
 items in the background at its next tick, never over a person's decision. Every request first picks up
 the current version (`taxonomies.current`: one read of the newest version's digest), so each web process
@@ -12,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_number, gettext
 
 from kb.errors import Conflict, InvalidInput
 from kb.learning import taxonomies
@@ -115,18 +120,40 @@ def _problem(error: TermProblem, values: dict[str, str]) -> ResponseReturnValue:
 @bp.route("/taxonomy/preview")
 @role_required("coordinator")
 def preview() -> ResponseReturnValue:
-    """What adding or removing the term would tag and untag (a dry run: nothing is written)."""
+    """Check the term (a mistake is shown inline at once) and start previewing what adding or removing it
+    would tag and untag (a dry run in the background: nothing is written); then its page."""
     values = _form_values()
-    change = _change_from(values)
-    db = current_kb().db
-    expected = taxonomies.current_digest(db)
+    kb = current_kb()
     try:
-        report = taxonomies.preview_term(db, change)
+        job_id = taxonomies.start_term_preview(kb.db, kb.settings.db_path, _change_from(values),
+                                               user_id=signed_in_user().id)
     except TermProblem as exc:
         return _problem(exc, values)
-    return render_template("taxonomy/preview.html", change=change, report=report, expected=expected,
-                           counts=_counts(report, change.topic), language_label=language_label,
-                           values=values)
+    return redirect(url_for("taxonomy.preview_job", job_id=job_id))
+
+
+@bp.route("/taxonomy/preview/<int:job_id>")
+@role_required("coordinator")
+def preview_job(job_id: int) -> ResponseReturnValue:
+    """A preview's progress while it runs (the page refreshes itself), then its result and the Apply form
+    (carrying the digest of the taxonomy it was computed against)."""
+    state = taxonomies.preview_state(current_kb().db, job_id)
+    if state is None:
+        abort(404)
+    job = state.job
+    progress = gettext("Examined %(examined)s of %(total)s articles.", examined=format_number(job.examined),
+                       total=format_number(job.total))
+    common = {"state": state, "report": state.report, "expected": job.digest, "progress": progress,
+              "refresh": state.status == "running", "language_label": language_label}
+    if state.change is None:  # an import
+        return render_template("taxonomy/import.html", text=job.subject, changes=state.changes,
+                               counts=_counts(state.report) if state.report else (0, 0),
+                               topics=state.topics, **common)
+    change = state.change
+    values = {"topic": change.topic, "language": change.language, "term": change.term,
+              "action": "remove" if change.remove else "add"}
+    counts = _counts(state.report, change.topic) if state.report else (0, 0)
+    return render_template("taxonomy/preview.html", change=change, counts=counts, values=values, **common)
 
 
 def _counts(report: RetagReport, topic: str | None = None) -> tuple[int, int]:
@@ -189,16 +216,16 @@ def _import_text() -> str:
 @bp.route("/taxonomy/import", methods=["POST"])
 @role_required("coordinator")
 def import_preview() -> ResponseReturnValue:
-    """A taxonomy file checked and previewed: what it changes and what it would tag (nothing written)."""
-    db = current_kb().db
+    """A taxonomy file checked at once, then previewed in the background: what it changes and what it
+    would tag (nothing written); then the preview's page."""
+    kb = current_kb()
     try:
         text = _import_text()
-        imported, changes, report = taxonomies.preview_import(db, text)
+        job_id = taxonomies.start_import_preview(kb.db, kb.settings.db_path, text,
+                                                 user_id=signed_in_user().id)
     except InvalidInput as exc:
         return _index(400, import_error=str(exc))
-    return render_template("taxonomy/import.html", text=text, changes=changes, report=report,
-                           counts=_counts(report), expected=taxonomies.current_digest(db),
-                           topics=len(imported), language_label=language_label, imported=imported)
+    return redirect(url_for("taxonomy.preview_job", job_id=job_id))
 
 
 @bp.route("/taxonomy/import/apply", methods=["POST"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -105,10 +105,10 @@ def _judgement(item: StoredItem, tagger: Tagger, score: ModelScore | None) -> tu
 
 
 def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = False,
-          user_id: int | None = None) -> RetagReport:
+          user_id: int | None = None, progress: Callable[[int], None] | None = None) -> RetagReport:
     """Tag and judge every stored item again with `taxonomy` (default: the current one) and the newest
     model; with `dry_run`, count what would change and write nothing. Each batch is one transaction; the
-    run is written to the audit log."""
+    run is written to the audit log. `progress` is called after each batch with the items examined so far."""
     tagger = tagger_of(taxonomy if taxonomy is not None else load_taxonomy())
     model = training.current_model(db)
     report = RetagReport(dry_run=dry_run, model=model is not None)
@@ -142,15 +142,16 @@ def retag(db: Database, *, taxonomy: Taxonomy | None = None, dry_run: bool = Fal
                     report.verdicts[(before, now)] += 1
             if new_topics is not None or new_judgement is not None:
                 writes.append((item, new_topics, new_judgement))
-        if dry_run or not writes:
-            continue
-        with transaction(db):
-            for item, new_topics, new_judgement in writes:
-                if new_topics is not None:
-                    tags_store.apply_tagger_tags(db, item.id, new_topics)
-                if new_judgement is not None:
-                    records.save_judgement(db, item.id, new_judgement)
-            outbox.enqueue(db, [item.id for item, _, _ in writes])
+        if not dry_run and writes:
+            with transaction(db):
+                for item, new_topics, new_judgement in writes:
+                    if new_topics is not None:
+                        tags_store.apply_tagger_tags(db, item.id, new_topics)
+                    if new_judgement is not None:
+                        records.save_judgement(db, item.id, new_judgement)
+                outbox.enqueue(db, [item.id for item, _, _ in writes])
+        if progress is not None:
+            progress(report.examined)
     if not dry_run:
         with transaction(db):
             audit.record(db, user_id, "retag", "items", None, report.as_json())

@@ -7,16 +7,25 @@ of the last row) and, when it differs from what the process has installed, reads
 installs it (`kb.text.taxonomy.install_taxonomy`). The web app calls it at each request, the writer at
 each batch of items it stores, re-tagging at its start. Applying a change to the stored items is
 `kb.learning.retag` (in the background, from the monitor's scheduler, never over a person's decision).
+
+Previewing a change is a dry run of that re-tag over every stored item: about half a millisecond an item,
+so minutes at a year of monitoring, longer than a web request may take. The web UI therefore starts it
+as a job (`start_term_preview`, `start_import_preview`) that runs in a thread of the web process, stores
+its progress and result (`kb.storage.previews`), and reads it back (`preview_state`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -25,7 +34,7 @@ from kb.errors import Conflict, InvalidInput, NotFound
 from kb.items import ItemDraft
 from kb.learning import retag
 from kb.learning.background import run_in_background
-from kb.storage import audit
+from kb.storage import audit, previews
 from kb.storage import taxonomy as store
 from kb.storage.db import transaction
 from kb.text.language import LANGUAGE_NAMES
@@ -324,6 +333,174 @@ def preview_import(db: Database, data: bytes | str,
     change on the stored items; raises InvalidInput naming the bad entry (nothing is written)."""
     taxonomy = parse_import(data, source)
     return taxonomy, diff(current(db), taxonomy), retag.retag(db, taxonomy=taxonomy, dry_run=True)
+
+
+# --- previews as background jobs --------------------------------------------------------------------------
+
+PREVIEW_KEEP = 50  # finished jobs kept (older ones are deleted as new ones start)
+STALE_AFTER = timedelta(minutes=2)  # a running job not updated for this long ended with its process
+PROGRESS_EVERY = 1.0  # seconds between two progress writes (each batch is ~0.1 s)
+STOPPED = "stopped"
+# Previews computed at once in a process: more wait their turn (a request no longer bounds them, and each
+# holds a core for its length), keeping their heartbeat so they do not read as stopped.
+PREVIEW_SLOTS = 2
+_preview_slots = threading.BoundedSemaphore(PREVIEW_SLOTS)
+
+
+@dataclass(frozen=True)
+class PreviewState:
+    """A preview job as the page shows it."""
+
+    job: previews.PreviewJob
+    status: str  # running, done, failed, or stopped (was running when its process ended)
+    report: retag.RetagReport | None  # when done
+    change: TermChange | None  # a term preview: the change as typed
+    changes: TermDiff | None  # an import preview, when done: what the file changes
+    topics: int  # an import preview, when done: topics in the file
+    up_to_date: bool  # the taxonomy is still the one it was computed against
+
+
+def report_json(report: retag.RetagReport) -> dict[str, object]:
+    """A report as JSON, all of it (`report_from_json` reads it back)."""
+    return {"dry_run": report.dry_run, "model": report.model, "examined": report.examined,
+            "retopiced": report.retopiced, "tagged": dict(report.tagged), "untagged": dict(report.untagged),
+            "verdicts": [[b, a, n] for (b, a), n in sorted(report.verdicts.items())],
+            "rescored": report.rescored, "decided": report.decided,
+            "examples": [[i, title, list(gained), list(lost)] for i, title, gained, lost in report.examples]}
+
+
+def report_from_json(data: Mapping[str, object]) -> retag.RetagReport:
+    def counter(key: str) -> Counter[str]:
+        return Counter({str(k): int(v) for k, v in dict(data[key]).items()})  # type: ignore[call-overload]
+
+    verdicts: list[list[object]] = list(data["verdicts"])  # type: ignore[call-overload]
+    examples: list[list[object]] = list(data["examples"])  # type: ignore[call-overload]
+    return retag.RetagReport(
+        dry_run=bool(data["dry_run"]), model=bool(data["model"]), examined=int(str(data["examined"])),
+        retopiced=int(str(data["retopiced"])), tagged=counter("tagged"), untagged=counter("untagged"),
+        verdicts=Counter({(str(b), str(a)): int(str(n)) for b, a, n in verdicts}),
+        rescored=int(str(data["rescored"])), decided=int(str(data["decided"])),
+        examples=[(int(str(i)), str(title), tuple(map(str, gained)), tuple(map(str, lost)))  # type: ignore[call-overload]
+                  for i, title, gained, lost in examples])
+
+
+def _diff_json(changes: TermDiff) -> dict[str, object]:
+    return {"added": [list(t) for t in changes.added], "removed": [list(t) for t in changes.removed],
+            "topics_added": list(changes.topics_added), "topics_removed": list(changes.topics_removed),
+            "other": changes.other}
+
+
+def _diff_from_json(data: Mapping[str, object]) -> TermDiff:
+    def terms(key: str) -> tuple[tuple[str, str, str], ...]:
+        return tuple((str(t), str(lang), str(term)) for t, lang, term in data[key])  # type: ignore[attr-defined]
+
+    return TermDiff(terms("added"), terms("removed"), tuple(map(str, data["topics_added"])),  # type: ignore[call-overload]
+                    tuple(map(str, data["topics_removed"])), bool(data["other"]))  # type: ignore[call-overload]
+
+
+def _change_json(change: TermChange) -> str:
+    return json.dumps({"topic": change.topic, "language": change.language, "term": change.term,
+                       "remove": change.remove}, ensure_ascii=False, sort_keys=True)
+
+
+def _change_from_json(text: str) -> TermChange:
+    data = json.loads(text)
+    return TermChange(str(data["topic"]), str(data["language"]), str(data["term"]), bool(data["remove"]))
+
+
+def start_term_preview(db: Database, db_path: Path | str, change: TermChange, *,
+                       user_id: int | None) -> int:
+    """Check the change (raises TermProblem at once, as `preview_term`) and start previewing it in the
+    background; returns the job's id (that of the same preview already running, if one is)."""
+    with_term(current(db), change.topic, change.language, change.term, remove=change.remove)
+    return _start(db, db_path, "term", _change_json(change), user_id)
+
+
+def start_import_preview(db: Database, db_path: Path | str, text: str, *, user_id: int | None,
+                         source: str = "the file") -> int:
+    """Check a taxonomy file (raises InvalidInput naming the bad entry) and start previewing it in the
+    background; returns the job's id."""
+    parse_import(text, source)
+    return _start(db, db_path, "import", text, user_id)
+
+
+def _start(db: Database, db_path: Path | str, kind: str, subject: str, user_id: int | None) -> int:
+    digest = current_digest(db)
+    now = datetime.now(UTC)
+    with transaction(db):
+        running = previews.running_like(db, kind, subject, digest)
+        if running is not None and not _stopped(running, now):
+            return running.id  # a second click joins the first preview instead of doubling the work
+        previews.prune(db, PREVIEW_KEEP, (now - STALE_AFTER).isoformat(timespec="seconds"))
+        job_id = previews.create(db, kind, subject, digest, user_id, previews.item_count(db))
+    # A lock of its own: previews of different changes may run side by side.
+    run_in_background(threading.Lock(), db_path, functools.partial(_run_in_turn, job_id=job_id),
+                      f"taxonomy-preview-{job_id}", f"taxonomy preview {job_id} failed")
+    return job_id
+
+
+def _run_in_turn(db: Database, job_id: int) -> retag.RetagReport | None:
+    while not _preview_slots.acquire(timeout=STALE_AFTER.total_seconds() / 4):
+        with transaction(db):
+            previews.progress(db, job_id, 0)  # waiting, not stopped
+    try:
+        return run_preview(db, job_id)
+    finally:
+        _preview_slots.release()
+
+
+def run_preview(db: Database, job_id: int) -> retag.RetagReport | None:
+    """Compute a stored preview job (the dry run of the re-tag, writing its progress as it goes) and store
+    its result, or its error in words; returns the report, or None when it failed or is not running."""
+    job = previews.get(db, job_id)
+    if job is None or job.status != previews.RUNNING:
+        return None
+    written = [time.monotonic()]
+
+    def progress(examined: int) -> None:
+        if time.monotonic() - written[0] >= PROGRESS_EVERY:
+            with transaction(db):
+                previews.progress(db, job_id, examined)
+            written[0] = time.monotonic()
+
+    extra: dict[str, object] = {}
+    try:
+        taxonomy = current(db)
+        if current_digest(db) != job.digest:
+            raise Conflict("the taxonomy changed before this preview started: preview the change again")
+        if job.kind == "term":
+            change = _change_from_json(job.subject)
+            edited = with_term(taxonomy, change.topic, change.language, change.term, remove=change.remove)
+        else:
+            edited = parse_import(job.subject)
+            extra = {"diff": _diff_json(diff(taxonomy, edited)), "topics": len(edited)}
+        report = retag.retag(db, taxonomy=edited, dry_run=True, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - the page shows the error; the web process goes on
+        LOGGER.exception("taxonomy preview %s failed", job_id)
+        with transaction(db):
+            previews.fail(db, job_id, str(exc) or type(exc).__name__)
+        return None
+    with transaction(db):
+        previews.finish(db, job_id, report.examined, {"report": report_json(report), **extra})
+    return report
+
+
+def _stopped(job: previews.PreviewJob, now: datetime) -> bool:
+    return job.status == previews.RUNNING and datetime.fromisoformat(job.updated_at) < now - STALE_AFTER
+
+
+def preview_state(db: Database, job_id: int, *, now: datetime | None = None) -> PreviewState | None:
+    """A preview job as the page shows it, or None when there is no such job."""
+    job = previews.get(db, job_id)
+    if job is None:
+        return None
+    status = STOPPED if _stopped(job, now or datetime.now(UTC)) else job.status
+    result = job.result if job.status == previews.DONE else None
+    report = report_from_json(result["report"]) if result else None  # type: ignore[arg-type]
+    changes = _diff_from_json(result["diff"]) if result and "diff" in result else None  # type: ignore[arg-type]
+    return PreviewState(job, status, report, _change_from_json(job.subject) if job.kind == "term" else None,
+                        changes, int(str(result.get("topics", 0))) if result else 0,
+                        current_digest(db) == job.digest)
 
 
 _retagging = threading.Lock()  # one re-tag at a time in a process

@@ -636,3 +636,29 @@ def _taxonomy_versions(db: Database) -> None:
             retag_report TEXT
         );
         """)
+
+
+@MIGRATIONS(name="0014_taxonomy_previews")
+def _taxonomy_previews(db: Database) -> None:
+    # The preview of a taxonomy edit re-tags every stored item in a dry run: too long for a web request at
+    # a year of monitoring, so it runs as a background job and the page reads its row. `subject` is the
+    # term change (JSON) or the imported file's text, `digest` the taxonomy it was computed against,
+    # `updated_at` its heartbeat (a running job not updated for a while has ended with its process).
+    _run_script(db,
+        """
+        CREATE TABLE taxonomy_previews (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('term', 'import')),
+            subject TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT,
+            examined INTEGER NOT NULL DEFAULT 0,
+            total INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+            result TEXT,
+            error TEXT NOT NULL DEFAULT ''
+        );
+        """)

@@ -48,7 +48,7 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     assert applied == ["0002_api_tokens", "0003_outbox_kinds", "0004_fingerprints_refolded",
                        "0005_task_queue", "0006_relevance_verdict", "0007_systems", "0008_digest_week",
                        "0009_user_language", "0010_relevance_model", "0011_sign_in_failures",
-                       "0012_saved_search_words_only", "0013_taxonomy_versions"]
+                       "0012_saved_search_words_only", "0013_taxonomy_versions", "0014_taxonomy_previews"]
     assert "api_tokens" in upgraded.table_names()
     assert outbox.pending(upgraded, 10) == [(1, "item", 1)]  # a waiting change survives, as an item
     assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
@@ -165,7 +165,7 @@ def test_the_refolding_migration_stays_pending_without_the_fingerprint_rule(tmp_
     assert pending == ["0004_fingerprints_refolded", "0005_task_queue", "0006_relevance_verdict",
                        "0007_systems", "0008_digest_week", "0009_user_language", "0010_relevance_model",
                        "0011_sign_in_failures", "0012_saved_search_words_only",
-                       "0013_taxonomy_versions"]
+                       "0013_taxonomy_versions", "0014_taxonomy_previews"]
     assert old.execute("SELECT fingerprint FROM items").fetchone()[0] == "f1"
     old.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,8 @@ from kb import systems as systems_store
 from kb import users as users_store
 from kb.learning import taxonomies
 from kb.search import saved as saved_searches
+from kb.storage import previews
+from kb.storage.db import transaction
 from kb.text.taxonomy import bundled_taxonomy, dump_taxonomy, install_taxonomy
 from tests.webui.conftest import PASSWORD, ROLES, World, csrf_token
 
@@ -102,6 +105,7 @@ ROUTES = [
     Route("GET", "/taxonomy/export", "/taxonomy/export", "researcher"),
     Route("GET", "/taxonomy/preview", "/taxonomy/preview?topic=sector/welfare&language=sw&term=ruzuku",
           "coordinator"),
+    Route("GET", "/taxonomy/preview/<int:job_id>", "/taxonomy/preview/{preview}", "coordinator"),
     Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator", {**TERM, "expected": "{digest}"}),
     Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator",
           {**TERM, "term": "välfärd", "language": "sv", "action": "remove", "expected": "{digest}"}),
@@ -125,6 +129,10 @@ def _ids(world: World, role: str | None) -> dict[str, Any]:
     ids: dict[str, Any] = {"item": world.item_id, "source": world.source_id, "case": world.case_id,
                            "saved": 0, "token": 0, "digest": taxonomies.current_digest(world.kb.db),
                            "taxonomy": TAXONOMY}
+    with transaction(world.kb.db):  # a preview job as a running one is stored
+        ids["preview"] = previews.create(world.kb.db, "term", json.dumps(
+            {"topic": "sector/welfare", "language": "sw", "term": "ruzuku", "remove": False}),
+            ids["digest"], None, 1)
     other = users_store.add_user(world.kb.db, "other@lab.example", PASSWORD, "researcher")
     ids["other"] = other.id
     ids["system"] = systems_store.create_system(world.kb.db, world.users["admin"], {"name": "Matrix"}).id

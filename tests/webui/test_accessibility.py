@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,10 @@ from kb.digest import recipients as recipients_store
 from kb.digest.deliveries import send_digest
 from kb.digest.draft import last_completed_week, week_of
 from kb.knowledge import open_kb
+from kb.learning import taxonomies
 from kb.settings import load_settings
+from kb.storage import previews
+from kb.storage.db import transaction
 from tests.smtpserver import LocalSMTPServer
 from tests.webui.conftest import CHROMIUM, CHROMIUM_ARGS, browser_sign_in
 from webui.server import start_in_background
@@ -112,8 +116,7 @@ PAGES = [
     Page("/systems/<int:system_id>/edit", "/systems/{system}/edit", "coordinator"),
     Page("/systems/candidates", "/systems/candidates", "researcher"),
     Page("/taxonomy", "/taxonomy", "researcher"),
-    Page("/taxonomy/preview", "/taxonomy/preview?action=add&topic=sector/welfare&language=sw&term=ruzuku",
-         "coordinator"),
+    Page("/taxonomy/preview/<int:job_id>", "/taxonomy/preview/{preview}", "coordinator"),
 ]
 # Error pages are pages too (the product's layout): one not found, one refused.
 ERROR_PAGES = [Page("", "/items/999999999", "researcher", 404), Page("", "/admin/users", "researcher", 403)]
@@ -124,6 +127,7 @@ NOT_PAGES = {
     "/cases/<int:case_id>/sources.csv", "/cases/<int:case_id>/sources.ris", "/sources/opml",
     "/api/v1/search", "/api/v1/items/<int:item_id>", "/api/v1/systems", "/api/v1/systems/<int:system_id>",
     "/taxonomy/export",
+    "/taxonomy/preview",  # starts a preview job and redirects to its page (above), or shows /taxonomy's form
 }
 
 
@@ -191,6 +195,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             arabic = users_store.add_user(db, email, DEMO_PASSWORD, role, name=f"Arabic {role}")
             users_store.set_user_language(db, arabic.id, "ar")
         kb.sync_index()
+        with transaction(db):  # a term's preview, computed here as its background job would
+            preview = previews.create(db, "term", json.dumps({"topic": "sector/welfare", "language": "sw",
+                                                              "term": "ruzuku", "remove": False}),
+                                      taxonomies.current_digest(db), coordinator.id, 0)
+        taxonomies.run_preview(db, preview)
         ids = {
             "item": str(item_ids[0]),
             # What a researcher may open, so that every role audits the same pages.
@@ -202,6 +211,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "unsubscribe": partner.unsubscribe_token,
             "system": str(systems.list_systems(db, researcher)[0].id),
             "country": "nl",
+            "preview": str(preview),
         }
         server = start_in_background(web_app(kb))
         try:

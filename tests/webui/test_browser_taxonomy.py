@@ -1,10 +1,12 @@
 """A coordinator in a real browser (Debian's Chromium through Playwright) adds a term to a topic: a mistake
-shown inline first, then the preview with its count, Apply, and the article shows the new topic once the
-monitor's scheduler has re-tagged the stored items in the background. No Content-Security-Policy violation
-on the way."""
+shown inline first, then the preview (a background job: its page refreshes itself until the result) with
+its count, Apply, and the article shows the new topic once the monitor's scheduler has re-tagged the stored
+items in the background. No Content-Security-Policy violation on the way."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,8 @@ from ingest.queue import TaskQueue
 from kb import items as items_store
 from kb import users as users_store
 from kb.learning import taxonomies
+from kb.storage import previews
+from kb.storage.db import transaction
 from kb.text.taxonomy import install_taxonomy
 from tests.factories import make_draft, make_kb
 from tests.webui.conftest import PASSWORD, browser_sign_in
@@ -68,7 +72,10 @@ def test_add_a_term_preview_apply_and_the_article_gets_the_topic(served, browser
 
     page.fill("#term", "ruzuku")
     page.click("#term-form button:has-text('Preview')")
-    page.wait_for_url(f"{base}/taxonomy/preview?*")
+    # The preview runs in the background: its page shows the progress, refreshing itself, then the result.
+    page.wait_for_url(re.compile(re.escape(base) + r"/taxonomy/preview/\d+(#preview)?$"))
+    page.locator("#preview-counts").wait_for(timeout=60_000)
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
     assert page.inner_text("#preview-counts") == (
         "Would tag 1 article with Welfare and social protection and untag 0.")
     assert "Ruzuku za mbolea zacheleweshwa" in page.inner_text("#preview")
@@ -88,3 +95,25 @@ def test_add_a_term_preview_apply_and_the_article_gets_the_topic(served, browser
     assert "Welfare and social protection" in page.inner_text("table.tags")
     assert csp_violations == []
     assert "ruzuku" in taxonomies.current(kb.db).get(TOPIC).terms["sw"]
+
+
+def test_a_running_preview_page_refreshes_itself_until_the_result(served, browser_page):
+    server, _, kb = served
+    base = server.url.rstrip("/")
+    page, csp_violations = browser_page
+    subject = json.dumps({"topic": TOPIC, "language": "sw", "term": "ruzuku", "remove": False})
+    with transaction(kb.db):  # a job as a coordinator's request starts it, before its thread has run
+        job_id = previews.create(kb.db, "term", subject, taxonomies.current_digest(kb.db), None, 1)
+
+    browser_sign_in(page, base, "cora@lab.example")
+    page.goto(f"{base}/taxonomy/preview/{job_id}")
+    assert page.inner_text("#preview-progress") == "Examined 0 of 1 articles."
+    assert page.locator("#apply-form").count() == 0
+    taxonomies.run_preview(kb.db, job_id)  # what the job's thread does
+    # No reload from here: the page's meta refresh brings the result.
+    page.locator("#preview-counts").wait_for(timeout=30_000)
+    assert page.inner_text("#preview-counts") == (
+        "Would tag 1 article with Welfare and social protection and untag 0.")
+    assert page.locator("#apply-form input[name=expected]").get_attribute("value") == (
+        taxonomies.current_digest(kb.db))
+    assert csp_violations == []

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
+import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
 from kb import items as items_store
 from kb.learning import taxonomies
-from kb.storage import audit
+from kb.storage import audit, previews
+from kb.storage.db import transaction
 from kb.text.taxonomy import bundled_taxonomy, install_taxonomy, taxonomy_data
 from tests.factories import make_draft
 from tests.webui.conftest import csrf_token
@@ -38,6 +42,20 @@ def _stories(db) -> list[int]:
     return [items_store.store_item(db, make_draft(url=f"https://habari.example.org/{n}", title=title,
                                                   text=text, language="sw", topics=())).item_id
             for n, (title, text) in enumerate(STORIES)]
+
+
+def _job_page(client, response):
+    """The preview's page once its background job has finished (after the redirect to it)."""
+    assert response.status_code == 302, _text(response)[:500]
+    location = response.headers["Location"]
+    match = re.fullmatch(r"/taxonomy/preview/(\d+)", location)
+    assert match, location
+    for thread in threading.enumerate():
+        if thread.name == f"taxonomy-preview-{match.group(1)}":
+            thread.join(timeout=300)
+    page = client.get(location)
+    assert page.status_code == 200 and 'http-equiv="refresh"' not in _text(page)
+    return page
 
 
 def _apply(client, data: dict[str, str]):
@@ -102,10 +120,10 @@ def test_add_a_term_preview_apply_and_the_audit_log(signed_in, world):
     db = world.kb.db
     ids = _stories(db)
     client = signed_in("coordinator")
-    response = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC,
-                                                             "language": "sw", "term": "  ruzuku "})
-    assert response.status_code == 200
+    response = _job_page(client, client.get("/taxonomy/preview", query_string={
+        "action": "add", "topic": TOPIC, "language": "sw", "term": "  ruzuku "}))
     page = _text(response)
+    assert f'name="expected" value="{taxonomies.current_digest(db)}"' in page
     counts = re.search(r'id="preview-counts" data-tagged="(\d+)" data-untagged="(\d+)"', page)
     assert counts and counts.groups() == ("2", "0")
     assert "Would tag 2 articles with Welfare and social protection and untag 0." in page
@@ -140,7 +158,7 @@ def test_add_a_term_preview_apply_and_the_audit_log(signed_in, world):
     page = _text(client.get("/taxonomy"))
     link = re.search(r'href="(/taxonomy/preview\?action=remove[^"]*term=ruzuku[^"]*)"', page)
     assert link
-    preview = _text(client.get(html.unescape(link.group(1))))
+    preview = _text(_job_page(client, client.get(html.unescape(link.group(1)))))
     assert re.search(r'data-tagged="0" data-untagged="2"', preview)
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', preview))
     form.pop("csrf_token", None)
@@ -177,10 +195,10 @@ def test_export_import_preview_and_apply(signed_in, world):
     edited = text.replace('sw = ["ustawi wa jamii"', 'sw = ["ruzuku", "ustawi wa jamii"', 1)
     assert edited != text
 
-    response = client.post("/taxonomy/import", data={"csrf_token": csrf_token(client),
-                                                     "file": (io.BytesIO(edited.encode()), "taxonomy.toml")},
-                           content_type="multipart/form-data")
-    assert response.status_code == 200
+    response = _job_page(client, client.post(
+        "/taxonomy/import", data={"csrf_token": csrf_token(client),
+                                  "file": (io.BytesIO(edited.encode()), "taxonomy.toml")},
+        content_type="multipart/form-data"))
     page = _text(response)
     assert "1 term added" in page and "0 terms removed" in page and "ruzuku" in page
     assert re.search(r'data-tagged="2" data-untagged="0"', page)
@@ -216,10 +234,10 @@ def test_a_taxonomy_larger_than_a_form_field_is_imported(signed_in, world):
     exported = _text(client.get("/taxonomy/export"))
     text = exported.replace('[topic.terms]\nen = [', f"[topic.terms]\nen = [{many}, ", 1)
     assert len(text.encode()) > 700_000
-    preview = _multipart(client, "/taxonomy/import", {"csrf_token": csrf_token(client)},
-                         ("file", "taxonomy.toml", text))
+    preview = _job_page(client, _multipart(client, "/taxonomy/import", {"csrf_token": csrf_token(client)},
+                                           ("file", "taxonomy.toml", text)))
     page = _text(preview)
-    assert preview.status_code == 200 and "30000 terms added" in page
+    assert "30000 terms added" in page
     expected = re.search(r'name="expected" value="([^"]*)"', page).group(1)
     sent = html.unescape(re.search(r'name="text" value="([^"]*)"', page).group(1))
     # As a browser sends the form: multipart, whose fields are limited to 500 kB unless the view makes room.
@@ -245,3 +263,105 @@ def test_a_bad_import_file_is_refused_with_the_entry_named_and_nothing_changes(s
     empty = client.post("/taxonomy/import", data={"csrf_token": csrf_token(client)},
                         content_type="multipart/form-data")
     assert empty.status_code == 400 and "Choose a taxonomy file" in _text(empty)
+
+
+# --- the preview's page while its job runs, when it stopped, failed, or went out of date -----------------
+
+def _job(db, subject: str, *, kind: str = "term", total: int = 100_000) -> int:
+    """A preview job as a running one is stored (its thread is not needed to show the page)."""
+    with transaction(db):
+        return previews.create(db, kind, subject, taxonomies.current_digest(db), None, total)
+
+
+def _subject(term: str, action: str = "add") -> str:
+    return json.dumps({"topic": TOPIC, "language": "sw", "term": term, "remove": action == "remove"})
+
+
+def test_a_running_preview_shows_its_progress_and_refreshes_itself(signed_in, world):
+    db = world.kb.db
+    job_id = _job(db, _subject("ruzuku"))
+    with transaction(db):
+        previews.progress(db, job_id, 12_000)
+    response = signed_in("coordinator").get(f"/taxonomy/preview/{job_id}")
+    page = _text(response)
+    assert response.status_code == 200
+    assert f'<meta http-equiv="refresh" content="2; url=/taxonomy/preview/{job_id}">' in page
+    assert "Examined 12,000 of 100,000 articles." in page
+    assert 'id="apply-form"' not in page and 'id="preview-counts"' not in page
+    # The CSP forbids inline scripts, not a meta refresh: the page needs none.
+    assert "<script>" not in page and "script-src 'self'" in response.headers["Content-Security-Policy"]
+    for language, words in (("fr", "articles examinés sur"), ("ar", "تم فحص")):
+        translated = signed_in("coordinator").get(f"/taxonomy/preview/{job_id}",
+                                                  headers={"Accept-Language": language})
+        assert words in _text(translated)
+
+
+def test_a_stopped_or_failed_preview_says_so_and_offers_to_preview_again(signed_in, world):
+    db = world.kb.db
+    client = signed_in("coordinator")
+    stopped = _job(db, _subject("ruzuku"))
+    job = previews.get(db, stopped)
+    assert job is not None
+    then = datetime.fromisoformat(job.updated_at) - timedelta(minutes=3)
+    with transaction(db):  # as its heartbeat reads after its process ended three minutes ago
+        db.execute("UPDATE taxonomy_previews SET updated_at = ? WHERE id = ?",
+                   [then.isoformat(timespec="seconds"), stopped])
+    page = html.unescape(_text(client.get(f"/taxonomy/preview/{stopped}")))
+    assert "This preview stopped before it finished" in page and 'http-equiv="refresh"' not in page
+    again = "/taxonomy/preview?action=add&topic=sector/welfare&language=sw&term=ruzuku"
+    assert f'href="{again}"' in page
+    failed = _job(db, _subject("ruzuku"))
+    with transaction(db):
+        previews.fail(db, failed, "sector/welfare has no term 'x' in sw <b>")
+    page = _text(client.get(f"/taxonomy/preview/{failed}"))
+    assert "The preview failed: sector/welfare has no term &#39;x&#39; in sw &lt;b&gt;" in page
+    assert "Preview the change again" in page and 'id="apply-form"' not in page
+    assert client.get("/taxonomy/preview/999999").status_code == 404
+
+
+def test_a_preview_of_an_older_taxonomy_says_it_is_out_of_date(signed_in, world):
+    db = world.kb.db
+    _stories(db)
+    client = signed_in("coordinator")
+    first = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC, "language": "sw",
+                                                          "term": "ruzuku"})
+    page = _text(_job_page(client, first))
+    assert 'id="apply-form"' in page and 'id="preview-outdated"' not in page
+    taxonomies.apply_term(db, taxonomies.TermChange(TOPIC, "sw", "ruzuku ya mbolea"), user_id=None)
+    page = _text(client.get(first.headers["Location"]))
+    assert 'id="preview-outdated"' in page and "out of date" in page
+    assert 'id="apply-form"' not in page and "Preview the change again" in page
+
+
+def test_a_term_with_markup_is_escaped_on_the_preview_page(signed_in, world):
+    client = signed_in("coordinator")
+    term = "<script>alert(1)</script> ruzuku"
+    response = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC,
+                                                             "language": "sw", "term": term})
+    page = _text(_job_page(client, response))
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; ruzuku" in page
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+    assert html.unescape(form["term"]) == term
+
+
+def test_only_coordinators_see_a_preview(app, signed_in, world):
+    job_id = _job(world.kb.db, _subject("ruzuku"))
+    assert signed_in("researcher").get(f"/taxonomy/preview/{job_id}").status_code == 403
+    anonymous = app.test_client().get(f"/taxonomy/preview/{job_id}")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    assert signed_in("admin").get(f"/taxonomy/preview/{job_id}").status_code == 200
+
+
+def test_an_import_preview_shows_its_progress_then_its_error(signed_in, world):
+    db = world.kb.db
+    client = signed_in("coordinator")
+    job_id = _job(db, "[[topic]]\nid = 'x'", kind="import", total=3)
+    page = _text(client.get(f"/taxonomy/preview/{job_id}"))
+    assert "Preview a taxonomy import" in page and "Examined 0 of 3 articles." in page
+    assert 'http-equiv="refresh"' in page and 'id="apply-form"' not in page
+    with transaction(db):
+        previews.fail(db, job_id, "the file: topic 'x' has no facet")
+    page = html.unescape(_text(client.get(f"/taxonomy/preview/{job_id}")))
+    assert "The preview failed: the file: topic 'x' has no facet" in page
+    assert 'href="/taxonomy#import-form"' in page and 'http-equiv="refresh"' not in page
