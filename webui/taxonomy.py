@@ -117,11 +117,12 @@ def _problem(error: TermProblem, values: dict[str, str]) -> ResponseReturnValue:
     return _index(400, form=values, errors=errors)
 
 
-@bp.route("/taxonomy/preview")
+@bp.route("/taxonomy/preview", methods=["POST"])
 @role_required("coordinator")
 def preview() -> ResponseReturnValue:
     """Check the term (a mistake is shown inline at once) and start previewing what adding or removing it
-    would tag and untag (a dry run in the background: nothing is written); then its page."""
+    would tag and untag (a dry run in the background: nothing is written); then its page. A POST with the
+    CSRF token: it starts work, so another site must not be able to start it."""
     values = _form_values()
     kb = current_kb()
     try:

@@ -103,8 +103,7 @@ ROUTES = [
     # The taxonomy: everyone signed in reads it and downloads the file; coordinators preview and change it.
     Route("GET", "/taxonomy", "/taxonomy", "researcher"),
     Route("GET", "/taxonomy/export", "/taxonomy/export", "researcher"),
-    Route("GET", "/taxonomy/preview", "/taxonomy/preview?topic=sector/welfare&language=sw&term=ruzuku",
-          "coordinator"),
+    Route("POST", "/taxonomy/preview", "/taxonomy/preview", "coordinator", TERM),
     Route("GET", "/taxonomy/preview/<int:job_id>", "/taxonomy/preview/{preview}", "coordinator"),
     Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator", {**TERM, "expected": "{digest}"}),
     Route("POST", "/taxonomy/apply", "/taxonomy/apply", "coordinator",

@@ -127,7 +127,6 @@ NOT_PAGES = {
     "/cases/<int:case_id>/sources.csv", "/cases/<int:case_id>/sources.ris", "/sources/opml",
     "/api/v1/search", "/api/v1/items/<int:item_id>", "/api/v1/systems", "/api/v1/systems/<int:system_id>",
     "/taxonomy/export",
-    "/taxonomy/preview",  # starts a preview job and redirects to its page (above), or shows /taxonomy's form
 }
 
 

@@ -58,6 +58,11 @@ def _job_page(client, response):
     return page
 
 
+def _preview(client, data: dict[str, str]):
+    """Start a preview as the term form does (a POST with the CSRF token)."""
+    return client.post("/taxonomy/preview", data={**data, "csrf_token": csrf_token(client)})
+
+
 def _apply(client, data: dict[str, str]):
     return client.post("/taxonomy/apply", data={**data, "csrf_token": csrf_token(client)})
 
@@ -68,7 +73,8 @@ def test_a_researcher_reads_the_taxonomy_but_cannot_change_it(signed_in, world):
     assert "Welfare and social protection" in page and "Swedish" in page and "välfärd" in page
     assert 'id="term-form"' not in page and 'id="import-form"' not in page
     assert 'href="/taxonomy"' not in page  # the menu link is for coordinators
-    assert client.get("/taxonomy/preview?topic=sector/welfare&language=sw&term=ruzuku").status_code == 403
+    refused = _preview(client, {"topic": TOPIC, "language": "sw", "term": "ruzuku", "action": "add"})
+    assert refused.status_code == 403
     refused = _apply(client, {"topic": TOPIC, "language": "sw", "term": "ruzuku", "action": "add"})
     assert refused.status_code == 403
     upload = client.post("/taxonomy/import", data={"csrf_token": csrf_token(client),
@@ -103,7 +109,7 @@ def test_apply_without_the_csrf_token_is_refused(signed_in, world):
 def test_a_bad_term_is_shown_inline_with_what_was_typed_kept(signed_in, world, language, term, field,
                                                             message):
     client = signed_in("coordinator")
-    response = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC,
+    response = _preview(client, {"action": "add", "topic": TOPIC,
                                                              "language": language, "term": term})
     assert response.status_code == 400
     page = _text(response)
@@ -120,7 +126,7 @@ def test_add_a_term_preview_apply_and_the_audit_log(signed_in, world):
     db = world.kb.db
     ids = _stories(db)
     client = signed_in("coordinator")
-    response = _job_page(client, client.get("/taxonomy/preview", query_string={
+    response = _job_page(client, _preview(client, {
         "action": "add", "topic": TOPIC, "language": "sw", "term": "  ruzuku "}))
     page = _text(response)
     assert f'name="expected" value="{taxonomies.current_digest(db)}"' in page
@@ -154,11 +160,15 @@ def test_add_a_term_preview_apply_and_the_audit_log(signed_in, world):
     assert "<dt>Term</dt><dd>ruzuku</dd>" in log
     assert "<dt>Articles it would tag (preview)</dt><dd>2</dd>" in log
 
-    # Removing it the same way, from the link next to the term.
+    # Removing it the same way: the link next to the term fills the form, which starts the preview.
     page = _text(client.get("/taxonomy"))
-    link = re.search(r'href="(/taxonomy/preview\?action=remove[^"]*term=ruzuku[^"]*)"', page)
+    link = re.search(r'href="(/taxonomy\?action=remove[^"]*term=ruzuku[^"]*)#edit-term"', page)
     assert link
-    preview = _text(_job_page(client, client.get(html.unescape(link.group(1)))))
+    filled = _text(client.get(html.unescape(link.group(1))))
+    assert '<option value="remove" selected>' in filled and 'value="ruzuku"' in filled
+    assert f'<option value="{TOPIC}" selected>' in filled
+    preview = _text(_job_page(client, _preview(client, {"action": "remove", "topic": TOPIC, "language": "sw",
+                                                        "term": "ruzuku"})))
     assert re.search(r'data-tagged="0" data-untagged="2"', preview)
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', preview))
     form.pop("csrf_token", None)
@@ -308,7 +318,7 @@ def test_a_stopped_or_failed_preview_says_so_and_offers_to_preview_again(signed_
                    [then.isoformat(timespec="seconds"), stopped])
     page = html.unescape(_text(client.get(f"/taxonomy/preview/{stopped}")))
     assert "This preview stopped before it finished" in page and 'http-equiv="refresh"' not in page
-    again = "/taxonomy/preview?action=add&topic=sector/welfare&language=sw&term=ruzuku"
+    again = "/taxonomy?action=add&topic=sector/welfare&language=sw&term=ruzuku#edit-term"
     assert f'href="{again}"' in page
     failed = _job(db, _subject("ruzuku"))
     with transaction(db):
@@ -323,7 +333,7 @@ def test_a_preview_of_an_older_taxonomy_says_it_is_out_of_date(signed_in, world)
     db = world.kb.db
     _stories(db)
     client = signed_in("coordinator")
-    first = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC, "language": "sw",
+    first = _preview(client, {"action": "add", "topic": TOPIC, "language": "sw",
                                                           "term": "ruzuku"})
     page = _text(_job_page(client, first))
     assert 'id="apply-form"' in page and 'id="preview-outdated"' not in page
@@ -333,10 +343,18 @@ def test_a_preview_of_an_older_taxonomy_says_it_is_out_of_date(signed_in, world)
     assert 'id="apply-form"' not in page and "Preview the change again" in page
 
 
+def test_starting_a_preview_needs_a_post_with_the_csrf_token(signed_in, world):
+    client = signed_in("coordinator")
+    term = {"action": "add", "topic": TOPIC, "language": "sw", "term": "ruzuku"}
+    assert client.get("/taxonomy/preview", query_string=term).status_code == 405
+    assert client.post("/taxonomy/preview", data=term).status_code == 400  # no token
+    assert world.kb.db.execute("SELECT count(*) FROM taxonomy_previews").fetchone()[0] == 0  # none started
+
+
 def test_a_term_with_markup_is_escaped_on_the_preview_page(signed_in, world):
     client = signed_in("coordinator")
     term = "<script>alert(1)</script> ruzuku"
-    response = client.get("/taxonomy/preview", query_string={"action": "add", "topic": TOPIC,
+    response = _preview(client, {"action": "add", "topic": TOPIC,
                                                              "language": "sw", "term": term})
     page = _text(_job_page(client, response))
     assert "<script>alert(1)</script>" not in page
