@@ -68,6 +68,14 @@ RIGHTS_SHARE = 0.15
 # Arabic is exempt: its prefixes and suffixes make the same word vary a lot in length.
 MIN_LENGTH_RATIO = 0.7
 _LENGTH_EXEMPT = frozenset({"ar"})
+# Languages that write compounds as one word: a one-word term of the text's own language also matches a word
+# that starts with its stem ("Sozialhilfe" in "Sozialhilfedaten", "toeslag" in "toeslagenaffaire"), when
+# that stem has at least `COMPOUND_MIN` letters (shorter ones start unrelated words: "schul" in "Schulden").
+# Not Finnish: its derived words start with the same stems as its compounds ("yliopistollinen", of a
+# university, as in a university hospital), and they mislead as often as compounds help.
+COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no", "hu"})
+COMPOUND_MIN = 6
+LINKING_LETTERS = 2  # letters that may join a compound's parts ("Universität-s-klinikum", "sygehus-e-")
 _UNKNOWN = "und"
 RELEVANT = "relevant"
 NOT_RELEVANT = "not relevant"
@@ -130,6 +138,50 @@ class _Matcher:
     # Terms of languages matched as substrings (or word starts) of the folded text, by folded form.
     pieces: re.Pattern[str] | None = None
     piece_terms: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # One-word terms of a compounding language by stem: words starting with the stem match them.
+    compound_heads: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+
+def _add_compound(token: str, language: str | None, matcher: _Matcher, weight: float, hits: _Hits) -> None:
+    """Add the terms a compound word (folded `token`) names: the terms whose stem begins it (the longest
+    such stem), and its last part's when that part is a term. The last part carries the meaning: where it
+    names a topic of a facet, the first part's topics of that facet are dropped ("universitetssjukhus" is
+    a hospital, not a university; "Sozialhilfedaten" stays welfare)."""
+    for end in range(len(token) - 1, COMPOUND_MIN - 1, -1):
+        first = matcher.compound_heads.get(token[:end])
+        if first is None:
+            continue
+        last = _last_part(token[end:], language, matcher)
+        named = {_facet_of(key) for key, _ in last}
+        for key, text in (*last, *(term for term in first if _facet_of(term[0]) not in named)):
+            entry = hits.setdefault(key, [0.0, {}])
+            entry[0] += weight
+            entry[1][text] = None
+        return
+
+
+def _facet_of(key: str) -> str:
+    """The facet of a topic id ("sector/health": "sector"); a relevance list's key is its own."""
+    return key.split("/", 1)[0]
+
+
+def _last_part(rest: str, language: str | None, matcher: _Matcher) -> tuple[tuple[str, str], ...]:
+    """The one-word terms the rest of a compound is, or begins with, after an optional linking letter or two
+    ("-s-")."""
+    for skip in range(LINKING_LETTERS + 1):
+        part = rest[skip:]
+        if len(part) < 3:
+            continue
+        _, stems = match_tokens(part, language)
+        if len(stems) != 1:
+            continue
+        terms = tuple((key, text) for key, text, _, size, _ in matcher.by_first.get(stems[0], ()) if not size)
+        if terms:
+            return terms
+        for end in range(len(part) - 1, COMPOUND_MIN - 1, -1):  # the last part is itself a compound
+            if part[:end] in matcher.compound_heads:
+                return matcher.compound_heads[part[:end]]
+    return ()
 
 
 def _saturation(signal: float) -> float:
@@ -175,6 +227,8 @@ class Tagger:
         abbreviations: dict[str, dict[tuple[str, str], None]] = {}
         pieces: dict[str, dict[tuple[str, str], None]] = {}
         prefixes: set[str] = set()
+        heads: dict[str, dict[tuple[str, str], None]] = {}
+        compounding = language in COMPOUND_LANGUAGES
         for key, term_language, term in self._entries(language):
             if is_abbreviation(term):
                 abbreviations.setdefault(term, {})[(key, term)] = None
@@ -192,6 +246,9 @@ class Tagger:
                 continue
             exempt = len(tokens) > 1 or language in _LENGTH_EXEMPT
             min_length = 0 if exempt else math.ceil(len(tokens[0]) * MIN_LENGTH_RATIO)
+            own_word = compounding and term_language == language and len(stems) == 1
+            if own_word and len(stems[0]) >= COMPOUND_MIN:
+                heads.setdefault(stems[0], {})[(key, term)] = None
             rest = list(stems[1:])
             compiled = (key, term, rest, len(rest), min_length)
             grouped.setdefault(stems[0], {}).setdefault((key, *stems), compiled)
@@ -220,6 +277,7 @@ class Tagger:
             {term: tuple(keys) for term, keys in abbreviations.items()},
             piece_pattern,
             {piece: tuple(keys) for piece, keys in pieces.items()},
+            {head: tuple(keys) for head, keys in heads.items()},
         )
 
     def _matcher(self, language: str) -> _Matcher:
@@ -237,9 +295,12 @@ class Tagger:
         """Add the matches of one field (title or text) to `hits`; returns the number of its words."""
         tokens, stems = match_tokens(field, language)
         lookup = matcher.by_first.get
+        heads = matcher.compound_heads
         for index, first in enumerate(stems):
             candidates = lookup(first)
             if candidates is None:
+                if heads and len(tokens[index]) > COMPOUND_MIN:
+                    _add_compound(tokens[index], language, matcher, weight, hits)
                 continue
             done: set[str] = set()
             for key, text, rest, size, min_length in candidates:

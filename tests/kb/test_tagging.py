@@ -482,6 +482,42 @@ def test_automation_cues_add_to_a_system_term(tmp_path: Path):
     assert cued.reason == "2 welfare terms, 1 system term, 1 automation cue"
 
 
+COMPOUND_TAXONOMY = (
+    '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+    '[topic.terms]\nde = ["Sozialhilfe"]\nsv = ["socialbidrag"]\nen = ["welfare"]\nfi = ["sosiaaliturva"]\n'
+    '[[topic]]\nid = "sector/education"\nfacet = "sector"\nlabel = "Education"\n'
+    '[topic.terms]\nde = ["Schule", "Universität"]\nsv = ["universitet"]\nfi = ["yliopisto"]\n'
+    '[[topic]]\nid = "sector/health"\nfacet = "sector"\nlabel = "Health"\n'
+    '[topic.terms]\nde = ["Klinik"]\nsv = ["sjukhus"]\nen = ["hospital"]\nfi = ["sairaala"]\n'
+    '[[topic]]\nid = "system/matching"\nfacet = "system"\nlabel = "Data matching"\n'
+    '[topic.terms]\nde = ["Datenabgleich"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "topics"),
+    [
+        # A term of the text's language begins a compound: the compound is about it.
+        ("Der Kanton gleicht Sozialhilfedaten mit dem Steuerregister ab.", "de", {"sector/welfare"}),
+        ("Kommunen granskar socialbidragstagare med en ny modell.", "sv", {"sector/welfare"}),
+        # Its last part carries the meaning: a university hospital is a hospital, and the first part's
+        # topic of the same facet is dropped; a topic of another facet stays.
+        ("Das Universitätsklinikum führt ein neues Programm ein.", "de", {"sector/health"}),
+        ("Universitetssjukhuset inför ett nytt program.", "sv", {"sector/health"}),
+        ("Der Sozialhilfedatenabgleich wird ausgeweitet.", "de", {"sector/welfare", "system/matching"}),
+        # A short stem begins too many unrelated words: "schul" is not in "Schulden" (debts).
+        ("Die Schulden der Stadt steigen weiter.", "de", set()),
+        # Finnish is not matched this way: "yliopistollinen" (of a university) is a derived word.
+        ("Tampereen yliopistollisen sairaalan päivystys ruuhkautui.", "fi", {"sector/health"}),
+    ],
+)
+def test_compound_words_are_matched_by_their_parts(tmp_path: Path, text: str, language: str,
+                                                   topics: set[str]):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(COMPOUND_TAXONOMY, encoding="utf-8")
+    assert set(_topics(Tagger(load_taxonomy(path)).tag("", text, language))) == topics
+
+
 def test_tagging_is_thread_safe(tagger: Tagger):
     inputs = [(title, text, language) for language, (title, text, _) in ARTICLES.items()]
     expected = [tagger.tag(*item) for item in inputs]
