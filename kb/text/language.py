@@ -9,6 +9,10 @@
 langdetect has no Serbian profile: Serbian in Cyrillic comes out as Macedonian (or Bulgarian, Russian).
 A Cyrillic text with the letters ђ or ћ, which only Serbian (and Montenegrin) write, is Serbian; so is a
 text a feed declares Serbian that langdetect calls Macedonian, unless it has a letter only Macedonian writes.
+Serbian in Latin letters comes out as Croatian: words only one of the two standards writes decide (Serbian
+"hiljada", "opština", "nedelja", "lekar" against Croatian "tisuća", "općina", "tjedan", "liječnik"); at least
+`SERBIAN_LATIN_MARKERS` more Serbian than Croatian ones make it Serbian, as does a feed declaring Serbian
+when the Croatian ones do not outnumber the Serbian.
 Detection is deterministic (langdetect's seed is fixed) and thread-safe (profiles are loaded once, under a
 lock; each call builds its own detector).
 """
@@ -49,6 +53,27 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 _SERBIAN_ONLY_RE = re.compile("[ђћЂЋ]")
 _MACEDONIAN_ONLY_RE = re.compile("[ѓќѕЃЌЅ]")
 _SERBIAN_LOOKALIKES = frozenset({"mk", "bg", "ru", "uk"})
+# Serbian (ekavian, Serbian vocabulary) and Croatian (ijekavian, Croatian vocabulary) forms of the same
+# words, as word beginnings, and short words that count only whole. Months differ too.
+_SERBIAN_LATIN_STARTS = (
+    "hiljad", "opštin", "opšt", "takođ", "uvek", "vreme", "mesec", "rešenj", "lekar", "nedelj", "porodic",
+    "univerzitet", "predsedn", "uslov", "primer", "nauk", "vazduh", "bezbedn", "saobraćaj", "fudbal", "hemij",
+    "prosvet", "promen", "sistem", "pesm", "januar", "februar", "avgust",
+    "septemb", "oktob", "novemb", "decemb",
+)
+_SERBIAN_LATIN_WORDS = frozenset(
+    "dete deca dece deci decu mesto mesta mestu reka reke vek veka jun juna jul jula mart marta maj maja "
+    "hleb voz lepo lep lepa bela belo beli reč reči".split()
+)
+_CROATIAN_LATIN_STARTS = (
+    "tisuć", "općin", "općen", "također", "uvijek", "vrijem", "mjesec", "rješenj", "liječn", "tjedan",
+    "tjedn", "obitelj", "sveučilišt", "predsjedn", "uvjet", "primjer", "znanost", "nogomet", "kemij",
+    "stoljeć", "bijel", "mjest", "djec", "dijet", "promjen", "sustav", "riječ", "pjesm",
+    "siječ", "veljač", "ožuj", "travanj", "travnj", "svibanj", "svibnj", "lipanj", "lipnj", "srpanj",
+    "srpnj", "kolovoz", "rujan", "rujn", "listopad", "prosin",
+)
+_CROATIAN_LATIN_WORDS = frozenset("tko kruh vlak".split())
+SERBIAN_LATIN_MARKERS = 2
 # Scripts written without spaces: a run of these letters counts as one word per two characters.
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
@@ -104,6 +129,17 @@ def _probabilities(sample: str) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda pair: -pair[1])
 
 
+def _serbian_and_croatian_words(sample: str) -> tuple[int, int]:
+    """How many words of `sample` only the Serbian standard writes, and how many only the Croatian."""
+    serbian = croatian = 0
+    for word in _WORD_RE.findall(sample.lower()):
+        if word in _SERBIAN_LATIN_WORDS or word.startswith(_SERBIAN_LATIN_STARTS):
+            serbian += 1
+        elif word in _CROATIAN_LATIN_WORDS or word.startswith(_CROATIAN_LATIN_STARTS):
+            croatian += 1
+    return serbian, croatian
+
+
 def detect_language(title: str, text: str, declared: str | None = None) -> tuple[str, float]:
     """(ISO-639-1 code, probability) of an article, or ("und", 0.0); never raises."""
     declared_code = normalize_language(declared)
@@ -126,6 +162,10 @@ def detect_language(title: str, text: str, declared: str | None = None) -> tuple
     if best in _SERBIAN_LOOKALIKES and (_SERBIAN_ONLY_RE.search(sample) or (
             declared_code == "sr" and best == "mk" and not _MACEDONIAN_ONLY_RE.search(sample))):
         return "sr", round(probability, 4)
+    if best == "hr":  # not Slovenian: it writes "mesec" and "vreme" as Serbian does
+        serbian, croatian = _serbian_and_croatian_words(sample)
+        if serbian - croatian >= SERBIAN_LATIN_MARKERS or (declared_code == "sr" and serbian >= croatian):
+            return "sr", round(probability, 4)
     if probability < MIN_CONFIDENCE and declared_code and declared_code != best:
         declared_probability = dict(candidates).get(declared_code, 0.0)
         return declared_code, round(max(DECLARED_PROBABILITY, declared_probability), 4)

@@ -181,3 +181,51 @@ def test_serbian_cyrillic_is_told_from_macedonian():
     assert detect_language("", MACEDONIAN, declared="sr")[0] == "mk"  # Macedonian letters: not Serbian
     # Without ђ or ћ a Serbian text reads as Macedonian unless the feed says Serbian.
     assert detect_language("", SERBIAN_PLAIN, declared="sr")[0] == "sr"
+
+
+# The same kinds of story in the two standards, written for this test (langdetect calls all of them Croatian).
+SERBIAN_LATIN = (
+    "Uvođenjem Socijalne karte, hiljade porodica ostalo je bez novčane pomoći. Ministarstvo tvrdi da sistem "
+    "samo povezuje podatke iz opština, ali udruženja kažu da rešenja stižu bez objašnjenja.",
+    "Gradska bolnica u Nišu uvela je novi sistem zakazivanja pregleda. Pacijenti se žale da na termin kod "
+    "lekara čekaju i po nekoliko nedelja, a predsednik sindikata kaže da je uslov za promenu veći broj "
+    "zaposlenih.",
+    "Učenici osmog razreda ove godine polažu završni ispit u junu. Ministarstvo prosvete objavilo je da će "
+    "rezultati biti poznati za nedelju dana, a upis u srednje škole obavlja se elektronski.",
+)
+CROATIAN = (
+    "Uvođenjem novog sustava, tisuće obitelji ostalo je bez zajamčene minimalne naknade. Ministarstvo tvrdi "
+    "da sustav samo povezuje podatke iz općina, ali udruge kažu da rješenja stižu bez objašnjenja.",
+    "Klinička bolnica u Splitu uvela je novi sustav naručivanja pregleda. Pacijenti se žale da na termin kod "
+    "liječnika čekaju i po nekoliko tjedana, a predsjednik sindikata kaže da je uvjet za promjenu veći broj "
+    "zaposlenih.",
+    "Učenici osmih razreda ove godine pišu nacionalne ispite u lipnju. Ministarstvo znanosti i obrazovanja "
+    "objavilo je da će rezultati biti poznati za tjedan dana, a upisi u srednje škole obavljaju se online.",
+)
+# Neither standard's words: only the feed's declaration can say which it is.
+NEUTRAL_LATIN = ("Pacijenti u bolnici čekaju na pregled satima. Sindikat medicinskih sestara traži više "
+                 "zaposlenih i novu opremu, a uprava bolnice kaže da nema novca za nova zapošljavanja.")
+
+
+@pytest.mark.parametrize("text", SERBIAN_LATIN)
+def test_serbian_latin_is_told_from_croatian(text: str):
+    assert detect_language("", text)[0] == "sr"
+    assert detect_language("", text, declared="hr")[0] == "sr"  # the words outweigh a wrong declaration
+
+
+@pytest.mark.parametrize("text", CROATIAN)
+def test_croatian_stays_croatian(text: str):
+    assert detect_language("", text)[0] == "hr"
+    assert detect_language("", text, declared="sr")[0] == "hr"  # Croatian words: not Serbian
+
+
+def test_a_declared_serbian_feed_decides_when_the_words_do_not():
+    assert detect_language("", NEUTRAL_LATIN)[0] == "hr"
+    assert detect_language("", NEUTRAL_LATIN, declared="sr")[0] == "sr"
+
+
+def test_slovenian_is_not_taken_for_serbian():
+    # Slovenian writes "mesec" and "vreme" as Serbian does; langdetect knows Slovenian.
+    text = ("Vreme bo ta mesec spremenljivo, zato zdravstveni dom podaljšuje čakalne vrste za preglede. "
+            "Ministrstvo za zdravje je sporočilo, da bo sistem naročanja prenovljen do konca leta.")
+    assert detect_language("", text)[0] == "sl"
