@@ -18,7 +18,10 @@ back from the stored items. Twice:
 Relevance is "correct" when the stored verdict is "relevant" for a relevant item and "not relevant" for an
 off-topic one. "Needs a reader" is neither correct nor silently wrong: it is counted apart. "Wrong" is the
 other verdict (a relevant item judged not relevant is silently lost; an off-topic one judged relevant
-is noise). Sector precision, recall and F1 are micro-averaged over (item, sector topic) pairs.
+is noise). "Yes/no" counts as the issue's first measurement did, before "needs a reader" existed: right
+when the item is marked relevant exactly when it is relevant (so "needs a reader" is right for an off-topic
+item and a miss for a relevant one). Sector precision, recall and F1 are micro-averaged over (item, sector
+topic) pairs.
 """
 
 from __future__ import annotations
@@ -163,6 +166,7 @@ def table_row(label: str, outcomes: list[Outcome]) -> str:
     language = sum(o.language_ok for o in outcomes)
     counts = {kind: sum(o.relevance == kind for o in outcomes) for kind in ("correct", NEEDS_READER, "wrong")}
     lost = sum(o.row["relevant"] and o.verdict == NOT_RELEVANT for o in outcomes)
+    yes_no = sum((o.verdict == RELEVANT) == bool(o.row["relevant"]) for o in outcomes)
     precision, recall, score = f1(outcomes)
     sectors = f"{precision:5.2f} {recall:5.2f} {score:5.2f}"
     if not any(o.sectors or o.expected_sectors for o in outcomes):
@@ -170,17 +174,19 @@ def table_row(label: str, outcomes: list[Outcome]) -> str:
     read_relevant = sum(o.row["relevant"] and o.verdict == NEEDS_READER for o in outcomes)
     split = f"{read_relevant}/{counts[NEEDS_READER] - read_relevant}"
     return (f"  {label:<18} {n:>4}  {language:>3}/{n:<4} {counts['correct']:>3}/{n:<4} "
-            f"{counts[NEEDS_READER]:>6} {split:>9} {counts['wrong']:>6} {lost:>5}   {sectors}")
+            f"{counts[NEEDS_READER]:>6} {split:>9} {counts['wrong']:>6} {lost:>5}  {yes_no:>3}/{n:<4} "
+            f"{sectors}")
 
 
 HEADER = (f"  {'':<18} {'n':>4}  {'language':<8} {'relevance':<9} {'reader':>6} {'(rel/off)':>9} "
-          f"{'wrong':>6} {'lost':>5}   {'sector P':>5} {'R':>5} {'F1':>5}")
+          f"{'wrong':>6} {'lost':>5}  {'yes/no':<8} {'sector P':>5} {'R':>5} {'F1':>5}")
 
 
 def report(title: str, outcomes: dict[str, list[Outcome]]) -> None:
     print(f"\n=== {title} ===")
     print("  (relevance: correct/n; reader: needs a reader, of which relevant/off-topic items; wrong: the "
-          "other verdict; lost: relevant items judged not relevant)")
+          "other verdict;\n   lost: relevant items judged not relevant; yes/no: marked relevant exactly when "
+          "relevant)")
     print(HEADER)
     for name, rows in outcomes.items():
         print(table_row(name, rows))
