@@ -40,6 +40,7 @@ from kb.storage import audit
 from kb.storage.db import transaction, utcnow
 from kb.storage.meta import get_meta
 from kb.systems import confirmed_system_ids, systems_for_index
+from kb.text.cleaning import clean_text, one_line
 from kb.text.language import language_name
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
@@ -58,7 +59,6 @@ LABEL_LANGUAGE = "en"
 SEND_LOCK = timedelta(minutes=30)
 SEND_STATE_KEY = "digest_send:{}"  # the `meta` row of a week's last send run
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 # Words before a full stop that do not end a sentence (lower case, without the final dot).
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st no nr vs etc e.g i.e art arts fig ca cf approx dept gov jan feb mar apr jun jul "
@@ -255,16 +255,6 @@ class Digest:
         return f"{self.start.isoformat()} to {self.end.isoformat()}"
 
 
-def clean_text(text: str | None) -> str:
-    """Text without control characters (newlines and tabs kept), trimmed."""
-    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-def one_line(text: str | None) -> str:
-    """Text on one line: every run of whitespace or control characters becomes one space."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
-
-
 def first_sentences(text: str, count: int = SUMMARY_SENTENCES, limit: int = MAX_SUMMARY_CHARS) -> str:
     """The first `count` sentences of a text on one line, cut at a word boundary past `limit` characters."""
     text = one_line(text)
@@ -358,7 +348,7 @@ def _entry(item: Item, settings: Settings, summaries: dict[int, str],
         date=_local_date(item.published or item.created_at, settings),
         language=item.language or "und",
         language_label=language_label(item.language),
-        summary=clean_text(edited) if edited else default_summary(item),
+        summary=clean_text(edited, multiline=True) if edited else default_summary(item),
         summary_edited=bool(edited),
         url=item.url if is_http_url(item.url) else None,
         kb_url=f"{settings.base_url.rstrip('/')}/items/{item.id}",
@@ -411,7 +401,7 @@ def build_digest(db: Database, settings: Settings, week: str | None = None, *,
         languages[entry.language_label] = languages.get(entry.language_label, 0) + 1
     monday, sunday = week_dates(week)
     return Digest(
-        week=week, start=monday, end=sunday, intro=clean_text(row["intro"]) if row else "",
+        week=week, start=monday, end=sunday, intro=clean_text(row["intro"], multiline=True) if row else "",
         sections=sections, dropped=dropped,
         sector_counts=tuple((s.label, len(s.entries)) for s in sections),
         language_counts=tuple(sorted(languages.items(), key=lambda pair: (-pair[1], pair[0]))),
@@ -553,7 +543,7 @@ def _check_in_week(db: Database, settings: Settings, week: str, item_ids: Sequen
 
 def set_intro(db: Database, week: str, intro: str, *, by: int | None = None) -> None:
     """The coordinator's introduction at the top of the digest."""
-    text = clean_text(intro)
+    text = clean_text(intro, multiline=True)
     if len(text) > MAX_INTRO:
         raise InvalidInput(f"the introduction is longer than {MAX_INTRO} characters")
 
@@ -589,7 +579,7 @@ def set_summary(db: Database, settings: Settings, week: str, item_id: int, summa
                 by: int | None = None) -> None:
     """The coordinator's summary of one item; an empty text brings back the default summary."""
     _check_in_week(db, settings, week, [item_id])
-    text = clean_text(summary)
+    text = clean_text(summary, multiline=True)
     if len(text) > MAX_EDITED_SUMMARY:
         raise InvalidInput(f"a summary may have at most {MAX_EDITED_SUMMARY} characters")
 

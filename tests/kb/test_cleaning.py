@@ -1,4 +1,5 @@
-"""The one cleaning of typed and imported text that contacts, case files and the register of systems share."""
+"""The one cleaning of typed and imported text that contacts, case files, the register of systems and the
+digest share."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from kb.text.cleaning import clean_text
     # Line breaks from Windows and old Macs are newlines; on one line, words on two lines stay two words.
     ("Filed\r\nRef 17\rDone", "Filed Ref 17 Done", "Filed\nRef 17\nDone"),
     ("Jane\nDoe\tRoe", "Jane Doe Roe", "Jane\nDoe\tRoe"),
+    # Unicode's line and paragraph separators are line breaks too (pasted from word processors).
+    ("Line\u2028two\u2029three", "Line two three", "Line\ntwo\nthree"),
     # Control characters are dropped: C0, DEL, C1 (U+0085 included, though Python splits lines on it).
     ("Ja\x00ne\x07 \x1bDoe\x7f\x85\x9f", "Jane Doe", "Jane Doe"),
     ("\x0b\x0cline\x1c\x1d\x1e\x1fend", "lineend", "lineend"),

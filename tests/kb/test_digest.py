@@ -221,6 +221,13 @@ def test_the_coordinators_edits_are_kept_in_the_draft(kb, settings, week_items):
     assert [s.label for s in draft.sections] == [topic_label(WELFARE), topic_label(EDUCATION)]
     assert draft.total == 3 and "German" not in dict(draft.language_counts)
 
+    # Typed or pasted control characters go; line and paragraph separators are line breaks.
+    digest.set_intro(kb.db, WEEK, "Dear\x00 partners,\u2029A busy\x1b week.")
+    digest.set_summary(kb.db, settings, WEEK, en, "Own\x7f words\u2028on two lines.")
+    draft = build_digest(kb.db, settings, WEEK)
+    assert draft.intro == "Dear partners,\nA busy week."
+    assert [e.summary for e in draft.entries if e.item_id == en] == ["Own words\non two lines."]
+
     digest.set_summary(kb.db, settings, WEEK, en, "  ")  # empty: back to the default summary
     digest.restore_item(kb.db, WEEK, de)
     draft = build_digest(kb.db, settings, WEEK)
