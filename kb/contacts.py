@@ -31,7 +31,7 @@ from kb.storage import audit, outbox
 from kb.storage.csvimport import MAX_IMPORT_BYTES as MAX_IMPORT_BYTES  # the web form's upload limit
 from kb.storage.csvimport import ImportReport, import_csv
 from kb.storage.db import transaction, utcnow
-from kb.text.cleaning import clean_text
+from kb.text.cleaning import LIST_SEPARATOR, clean_list, clean_text
 from kb.text.taxonomy import load_taxonomy
 from kb.users import User
 
@@ -47,7 +47,6 @@ MAX_LENGTH = {"name": 200, "organisation": 200, "role": 200, "kind": 20, "countr
               "consent_how": 1_000, "consent_date": 10, "sensitivity": 10}
 MAX_ENTRY_LENGTH = {"languages": 35, "emails": 254, "phones": 40, "expertise": 100, "networks": 100}
 MAX_ENTRIES = 20
-LIST_SEPARATOR = ";"
 # Header spellings people use in spreadsheets, mapped to the field they mean.
 COLUMN_ALIASES = {"email": "emails", "e-mail": "emails", "e-mails": "emails", "phone": "phones",
                   "language": "languages", "network": "networks", "expertise_topics": "expertise",
@@ -187,19 +186,10 @@ def can_see_contact(db: Database, user: User, contact_id: int) -> bool:
 
 
 def _clean_list(name: str, value: object) -> tuple[str, ...]:
-    if value is None:
-        parts: list[object] = []
-    elif isinstance(value, str):
-        parts = list(re.split(r"[;\n]", value))
-    elif isinstance(value, (list, tuple)):
-        parts = list(value)
-    else:
-        raise InvalidInput(f"{name} must be a list or text separated by '{LIST_SEPARATOR}'")
     entries: list[str] = []
     seen: set[str] = set()
-    for part in parts:
-        entry = clean_text(part, multiline=False)
-        if entry and entry.casefold() not in seen:
+    for entry in clean_list(value, name):
+        if entry.casefold() not in seen:
             seen.add(entry.casefold())
             entries.append(entry)
     if len(entries) > MAX_ENTRIES:

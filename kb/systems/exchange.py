@@ -17,7 +17,6 @@ from kb.systems.records import (
     FIELDS,
     STATUSES,
     StatusStep,
-    _as_list,
     _choice,
     _editor,
     _insert,
@@ -31,7 +30,7 @@ from kb.systems.records import (
     update_system,
 )
 from kb.text.alias_matcher import alias_key
-from kb.text.cleaning import clean_text
+from kb.text.cleaning import clean_list, clean_text
 from kb.users import User
 
 # The CSV of `kb systems export`/`import`: the record's fields, lists joined with "; ", and the timeline
@@ -55,7 +54,7 @@ def _timeline_cell(steps: Sequence[StatusStep]) -> str:
 
 def _parse_timeline(cell: str) -> list[tuple[str, str]]:
     steps = []
-    for part in _as_list(cell):
+    for part in clean_list(cell, "timeline"):
         when, _, status = part.partition(" ")
         status = _choice(status, STATUSES, f"the status of timeline step {part!r}")
         if not status:

@@ -16,7 +16,7 @@ from kb.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kb.storage import audit, meta, outbox
 from kb.storage.db import transaction, utcnow
 from kb.text.alias_matcher import alias_key, alias_problem
-from kb.text.cleaning import clean_text
+from kb.text.cleaning import clean_list, clean_text
 from kb.text.taxonomy import load_taxonomy
 from kb.text.urls import is_http_url
 from kb.users import User
@@ -139,19 +139,6 @@ def _editor(user: User) -> None:
 # Validation
 
 
-def _as_list(value: object) -> list[str]:
-    """A list field given as a list or as text separated by ";" (CSV cells, forms)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        parts: Iterable[object] = value.replace("\n", ";").split(";")
-    elif isinstance(value, Iterable):
-        parts = value
-    else:
-        raise InvalidInput(f"expected a list, got {value!r:.60}")
-    return [text for part in parts if (text := clean_text(part, multiline=False))]
-
-
 def _topic_id(value: str, facet: str, what: str) -> str:
     """A taxonomy topic id of `facet` ("NL", "nl" or "country/nl" -> "country/nl"); "" stays ""."""
     if not value:
@@ -210,9 +197,10 @@ def clean_fields(raw: Mapping[str, object], *, partial: bool = False) -> dict[st
     if cleaned.get("register_url") and not is_http_url(cleaned["register_url"]):
         raise InvalidInput(f"the register entry {cleaned['register_url'][:80]!r} is not an http(s) address")
     if "aliases" in raw or not partial:
-        cleaned["aliases"] = _clean_aliases(_as_list(raw.get("aliases")), cleaned.get("name", ""))
+        aliases = clean_list(raw.get("aliases"), "aliases")
+        cleaned["aliases"] = _clean_aliases(aliases, cleaned.get("name", ""))
     if "rights" in raw or not partial:
-        rights = (_topic_id(r, "right", "right") for r in _as_list(raw.get("rights")))
+        rights = (_topic_id(r, "right", "right") for r in clean_list(raw.get("rights"), "rights"))
         cleaned["rights"] = tuple(dict.fromkeys(rights))
     if "draft" in raw or not partial:
         cleaned["draft"] = bool(raw.get("draft", False))

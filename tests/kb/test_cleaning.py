@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kb import cases, contacts
+from kb.errors import InvalidInput
 from kb.systems import records
-from kb.text.cleaning import clean_text
+from kb.text.cleaning import clean_list, clean_text
 
 
 @pytest.mark.parametrize(("value", "one_line", "multiline"), [
@@ -38,3 +39,24 @@ def test_every_record_cleans_its_fields_the_same_way():
         "title": "Robodebt review", "summary": "Robodebt\nreview"}
     assert records.clean_fields({"name": typed, "description": typed}, partial=True) == {
         "name": "Robodebt review", "description": "Robodebt\nreview"}
+
+
+@pytest.mark.parametrize(("value", "entries"), [
+    (None, []),
+    ("SyRI; Toeslagen\nRobodebt;;  ", ["SyRI", "Toeslagen", "Robodebt"]),
+    (["Sy\x00RI", "  ", "Risk\tscore"], ["SyRI", "Risk score"]),
+    (("a", 1), ["a", "1"]),
+])
+def test_clean_list(value, entries):
+    assert clean_list(value, "aliases") == entries
+
+
+def test_every_record_reads_list_fields_the_same_way():
+    typed = "Sy\x00RI;  Toeslagen\nRobodebt"
+    system = records.clean_fields({"name": "Social Card", "aliases": typed}, partial=True)
+    contact = contacts.clean_fields({"name": "Jane", "languages": typed}, partial=True)
+    assert tuple(system["aliases"]) == tuple(contact["languages"]) == ("SyRI", "Toeslagen", "Robodebt")
+    for clean in (records.clean_fields, contacts.clean_fields):
+        field = "aliases" if clean is records.clean_fields else "languages"
+        with pytest.raises(InvalidInput, match=f"{field} must be a list"):
+            clean({"name": "Social Card", field: 42}, partial=True)
