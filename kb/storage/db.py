@@ -662,3 +662,19 @@ def _taxonomy_previews(db: Database) -> None:
             error TEXT NOT NULL DEFAULT ''
         );
         """)
+
+
+@MIGRATIONS(name="0015_nukta_folded")
+def _nukta_folded(db: Database) -> None:
+    # Folding now drops the Devanagari nukta (kb.text.normalize.fold), which changes the fingerprint of
+    # texts that hold one, alone or in a letter that decomposes into one (U+0958-U+095F). Only those are
+    # recomputed, as in 0004, so that a copy stored earlier is still found as a duplicate.
+    if db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+        return
+    nukta = "(instr({0}, char(2364)) > 0 OR " + " OR ".join(
+        f"instr({{0}}, char({code})) > 0" for code in range(0x958, 0x960)) + ")"
+    item_text = "CASE WHEN text != '' THEN text ELSE summary END"
+    db.execute(f"UPDATE items SET fingerprint = {CONTENT_FINGERPRINT}(title, {item_text}) "  # noqa: S608
+               f"WHERE {nukta.format('title')} OR {nukta.format(item_text)}")
+    db.execute(f"UPDATE page_versions SET fingerprint = {CONTENT_FINGERPRINT}(title, text) "  # noqa: S608
+               f"WHERE {nukta.format('title')} OR {nukta.format('text')}")

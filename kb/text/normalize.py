@@ -5,8 +5,9 @@ Pure and fast: no I/O, no global state besides the per-thread stemmer objects an
 - `fold` lower-cases (casefold), strips accents and similar diacritics from Latin, Greek, Cyrillic and
   Hebrew letters, spells out a few letters that have no decomposition (æ -> ae, ø -> o, œ -> oe, ł -> l,
   đ -> d, ...), and applies the usual Arabic search normalisation (alef forms -> ا, ة -> ه, ى -> ي, no
-  tashkeel, no tatweel, Arabic-Indic digits -> 0-9). Marks that are part of other scripts' spelling
-  (Devanagari vowel signs and virama, for instance) are kept.
+  tashkeel, no tatweel, Arabic-Indic digits -> 0-9), and drops the Devanagari nukta, which Hindi writers
+  use or leave out for the same word ("फ़र्ज़ी" = "फर्जी", as Lucene's Hindi normaliser does). Marks that
+  are part of other scripts' spelling (Devanagari vowel signs and virama, for instance) are kept.
 - `tokenize` returns folded word tokens: maximal runs of Unicode letters and digits (with their
   combining marks). Hyphens, apostrophes and all other punctuation split tokens ("sud-africain" ->
   "sud", "africain"; "l'algorithme" -> "algorithme"). One-character tokens are dropped unless they are
@@ -36,10 +37,11 @@ import snowballstemmer
 from kb.text.language import normalize_language
 
 # Combining marks removed after NFKD decomposition: generic diacritics (Latin, Greek, Cyrillic),
-# Hebrew points, and Arabic tashkeel / Quranic marks.
+# Hebrew points, Arabic tashkeel / Quranic marks, and the Devanagari nukta (NFKD splits "ज़" into "ज" and it).
+DEVANAGARI_NUKTA = "\u093c"
 _STRIPPED_MARKS_RE = re.compile(
     "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-    "\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]+"
+    f"\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed{DEVANAGARI_NUKTA}]+"
 )
 # Letters that NFKD does not decompose, spelled out the way search engines usually fold them, Arabic letter
 # normalisation (alef wasla, ta marbuta, alef maksura, tatweel) and Arabic-Indic digits.

@@ -79,6 +79,10 @@ CORPUS = {
         title="Exam grading algorithm", language="en",
         text="In 2020 the decision was automated: an algorithm graded the exams of pupils.",
         published=datetime(2024, 8, 20, tzinfo=UTC), topics=("sector/education", "country/gb")),
+    "hindi": make_item(
+        title="राशन कार्ड: फ़र्ज़ी लाभार्थियों की पहचान", language="hi",
+        text="ज़िला प्रशासन ने आंकड़ों का मिलान किया।",
+        published=datetime(2025, 11, 1, tzinfo=UTC)),
     "many": make_item(
         title="Index of codes", language="und",
         text=" ".join(f"zq{i:04d}" for i in range(3_000)), published=datetime(2024, 1, 1, tzinfo=UTC)),
@@ -162,6 +166,12 @@ def test_case_and_accent_folding(corpus: Corpus, query: str, expected: str | Non
 ])
 def test_stemming_in_the_items_language(corpus: Corpus, query: str, expected: set[str]) -> None:
     assert expected <= corpus.find(query)
+
+
+def test_hindi_with_or_without_nukta(corpus: Corpus) -> None:
+    assert corpus.find("फर्जी") == {"hindi"}  # the title writes फ़र्ज़ी
+    assert corpus.find("जिला") == {"hindi"}
+    assert corpus.find("\u095b\u093f\u0932\u093e") == {"hindi"}  # precomposed za
 
 
 def test_arabic_normalisation(corpus: Corpus) -> None:

@@ -48,7 +48,8 @@ def test_migration_from_older_version_keeps_rows(tmp_path):
     assert applied == ["0002_api_tokens", "0003_outbox_kinds", "0004_fingerprints_refolded",
                        "0005_task_queue", "0006_relevance_verdict", "0007_systems", "0008_digest_week",
                        "0009_user_language", "0010_relevance_model", "0011_sign_in_failures",
-                       "0012_saved_search_words_only", "0013_taxonomy_versions", "0014_taxonomy_previews"]
+                       "0012_saved_search_words_only", "0013_taxonomy_versions", "0014_taxonomy_previews",
+                       "0015_nukta_folded"]
     assert "api_tokens" in upgraded.table_names()
     assert outbox.pending(upgraded, 10) == [(1, "item", 1)]  # a waiting change survives, as an item
     assert upgraded.execute("SELECT email FROM users").fetchone()[0] == "a@b.org"
@@ -165,7 +166,7 @@ def test_the_refolding_migration_stays_pending_without_the_fingerprint_rule(tmp_
     assert pending == ["0004_fingerprints_refolded", "0005_task_queue", "0006_relevance_verdict",
                        "0007_systems", "0008_digest_week", "0009_user_language", "0010_relevance_model",
                        "0011_sign_in_failures", "0012_saved_search_words_only",
-                       "0013_taxonomy_versions", "0014_taxonomy_previews"]
+                       "0013_taxonomy_versions", "0014_taxonomy_previews", "0015_nukta_folded"]
     assert old.execute("SELECT fingerprint FROM items").fetchone()[0] == "f1"
     old.close()
 
@@ -199,5 +200,43 @@ def test_items_stored_before_fingerprints_were_refolded_are_still_found_as_dupli
         versions = items_store.page_versions(kb.db, 3)
         assert [v.fingerprint for v in versions] == [content_fingerprint(page_title, page_text)]
         assert items_store.count_items(kb.db) == 3
+    finally:
+        kb.close()
+
+
+# Hindi articles as stored before migration 0015, with the fingerprints the folding then gave them (it kept
+# the nukta): (url, title, text, summary, fingerprint then).
+_STORED_BEFORE_0015 = [
+    ("https://news.example.in/ration", "राशन कार्ड: फ़र्ज़ी लाभार्थियों की पहचान के लिए एल्गोरिदम",
+     "ज़िला प्रशासन ने आधार से जुड़े आंकड़ों का मिलान किया।", "", "41b52982a51fd1d3bb7589990356c16b"),
+    ("https://news.example.in/pension", "पेंशन ख़ारिज होने से बुज़ुर्ग परेशान", "",
+     "सॉफ़्टवेयर ने सैकड़ों आवेदन ख़ारिज कर दिए।", "1ba63b8100dcf8e37d0fd8d86d4eaa49"),
+]
+
+
+def test_items_stored_before_the_nukta_was_folded_are_still_found_as_duplicates(tmp_path):
+    settings = make_settings(tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    old = storage.connect(settings.db_path)
+    storage.migrate(old, stop_before="0015_nukta_folded",
+                    sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint})
+    for url, title, text, summary, fingerprint in _STORED_BEFORE_0015:
+        old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, text, summary, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'now', 'now')",
+                    [url, url, fingerprint, title, text, summary])
+        assert fingerprint != content_fingerprint(title, text or summary)  # the folding did change
+    old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) VALUES "
+                "('https://a.example/1', 'https://a.example/1', 'untouched', 'No nukta', 'now', 'now')")
+    old.close()
+
+    kb = make_kb(settings.data_dir)  # opening migrates
+    try:
+        # The same articles without the nukta (another site's spelling) are the stored ones.
+        for number, (_, title, text, summary, _) in enumerate(_STORED_BEFORE_0015, 1):
+            copy = make_draft(url=f"https://mirror.example.net/{number}", title=title.replace("\u093c", ""),
+                              text=text.replace("\u093c", ""), summary=summary.replace("\u093c", ""))
+            assert items_store.store_item(kb.db, copy) == items_store.StoreResult(number, "duplicate")
+        # Only texts holding a nukta were recomputed.
+        assert kb.db.execute("SELECT fingerprint FROM items WHERE id = 3").fetchone()[0] == "untouched"
     finally:
         kb.close()

@@ -57,6 +57,17 @@ def test_fold_keeps_marks_that_spell_other_scripts():
     assert fold("한국어") == "한국어"
 
 
+@pytest.mark.parametrize(("with_nukta", "without"), [
+    ("फ़र्ज़ी", "फर्जी"),  # nukta as a separate mark
+    ("\u095b\u093f\u0932\u093e", "जिला"),  # precomposed za (U+095B), as some keyboards write it
+    ("ख़ारिज", "खारिज"),
+])
+def test_fold_drops_the_devanagari_nukta(with_nukta: str, without: str):
+    # Hindi writers use it or not for the same word: a search or a term must find both spellings.
+    assert fold(with_nukta) == fold(without) == without
+    assert "\u093c" not in fold(with_nukta)
+
+
 def test_tokenize_splits_on_punctuation_and_drops_single_letters():
     assert tokenize("L'algorithme sud-africain du DWP's AI-driven système, 5 x 2024!") == [
         "algorithme", "sud", "africain", "du", "dwp", "ai", "driven", "systeme", "5", "2024",
