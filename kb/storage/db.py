@@ -669,12 +669,13 @@ def _nukta_folded(db: Database) -> None:
     # Folding now drops the Devanagari nukta (kb.text.normalize.fold), which changes the fingerprint of
     # texts that hold one, alone or in a letter that decomposes into one (U+0958-U+095F). Only those are
     # recomputed, as in 0004, so that a copy stored earlier is still found as a duplicate.
-    if db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
-        return
     nukta = "(instr({0}, char(2364)) > 0 OR " + " OR ".join(
         f"instr({{0}}, char({code})) > 0" for code in range(0x958, 0x960)) + ")"
     item_text = "CASE WHEN text != '' THEN text ELSE summary END"
-    db.execute(f"UPDATE items SET fingerprint = {CONTENT_FINGERPRINT}(title, {item_text}) "  # noqa: S608
-               f"WHERE {nukta.format('title')} OR {nukta.format(item_text)}")
-    db.execute(f"UPDATE page_versions SET fingerprint = {CONTENT_FINGERPRINT}(title, text) "  # noqa: S608
-               f"WHERE {nukta.format('title')} OR {nukta.format('text')}")
+    for table, text in (("items", item_text), ("page_versions", "text")):
+        holding = f"{nukta.format('title')} OR {nukta.format(text)}"
+        # Checked first: without such a row the fingerprint function (registered by kb.knowledge) is not
+        # needed, and a knowledge base without Hindi is not rewritten.
+        if db.execute(f"SELECT 1 FROM {table} WHERE {holding} LIMIT 1").fetchone():  # noqa: S608
+            db.execute(f"UPDATE {table} SET fingerprint = {CONTENT_FINGERPRINT}(title, {text}) "  # noqa: S608
+                       f"WHERE {holding}")

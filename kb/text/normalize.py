@@ -18,8 +18,8 @@ Pure and fast: no I/O, no global state besides the per-thread stemmer objects an
   are helped: Portuguese "-oes" plurals are read as "-ao" (decisoes = decisao), French stems lose a final
   "e" (automatisee = automatise), Arabic loses a conjunction before the article ("وال") and what the
   stemmer leaves of "ة"/"ية" and of indefinite "ات" plurals; and `_STEM_OVERRIDES` fixes the few words
-  that Snowball joins with an unrelated common word (Dutch "overheid" -> "over") or splits from their own
-  plural (Dutch "algoritmen", German "Algorithmus").
+  that Snowball joins with an unrelated common word (Dutch "overheid" -> "over", English "hospitality"
+  -> "hospital") or splits from their own plural (Dutch "algoritmen", German "Algorithmus").
   Stems depend on the snowballstemmer version: an index built with one version must be rebuilt after an
   upgrade that changes them.
 """
@@ -167,6 +167,7 @@ _STEM_OVERRIDES: dict[str, dict[str, str]] = {
     "es": {"canada": "canada"},
     "pt": {"paris": "paris", "servia": "servia", "canada": "canada"},
     "it": {"parlamento": "parlament", "parlamenti": "parlament"},
+    "en": {"hospitality": "hospitality", "hospitable": "hospitable"},
 }
 _PREPARE: dict[str, Callable[[str], str]] = {"pt": _pt_prepare, "ar": _ar_prepare}
 _FIX: dict[str, Callable[[str, str], str]] = {"fr": _fr_fix, "ar": _ar_fix}

@@ -227,6 +227,9 @@ def test_items_stored_before_the_nukta_was_folded_are_still_found_as_duplicates(
         assert fingerprint != content_fingerprint(title, text or summary)  # the folding did change
     old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) VALUES "
                 "('https://a.example/1', 'https://a.example/1', 'untouched', 'No nukta', 'now', 'now')")
+    _, page_title, page_text, _, page_fingerprint = _STORED_BEFORE_0015[0]
+    old.execute("INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "
+                "VALUES (1, 'now', ?, ?, ?)", [page_fingerprint, page_title, page_text])
     old.close()
 
     kb = make_kb(settings.data_dir)  # opening migrates
@@ -238,5 +241,7 @@ def test_items_stored_before_the_nukta_was_folded_are_still_found_as_duplicates(
             assert items_store.store_item(kb.db, copy) == items_store.StoreResult(number, "duplicate")
         # Only texts holding a nukta were recomputed.
         assert kb.db.execute("SELECT fingerprint FROM items WHERE id = 3").fetchone()[0] == "untouched"
+        assert kb.db.execute("SELECT fingerprint FROM page_versions").fetchone()[0] == content_fingerprint(
+            page_title.replace("\u093c", ""), page_text.replace("\u093c", ""))
     finally:
         kb.close()

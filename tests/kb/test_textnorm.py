@@ -117,6 +117,7 @@ def test_overrides_keep_common_words_apart():
     assert stem("overheid", "nl") != stem("over", "nl")
     assert stem("gemeente", "nl") != stem("menen", "nl")
     assert stem("paris", "pt") != stem("para", "pt")
+    assert stem("hospitality", "en") != stem("hospital", "en") == stem("hospitals", "en")
 
 
 def test_stem_language_codes():

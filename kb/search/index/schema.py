@@ -15,7 +15,7 @@ from whoosh.system import pack_uint
 
 # Bump when the schema or the analysis changes (here, in kb.search.documents, or kb.text.normalize's
 # folding and stemming): an index of another version is rebuilt on start.
-SCHEMA_VERSION = 6  # 6: the Devanagari nukta is folded away
+SCHEMA_VERSION = 6  # 6: the Devanagari nukta is folded away, English "hospitality" is not "hospital"
 
 # kb.search.documents hands every text field over as space-separated words it has folded and stemmed.
 WORDS: Any = SpaceSeparatedTokenizer()  # a tokenizer is a complete analyzer
