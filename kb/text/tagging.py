@@ -76,6 +76,10 @@ _LENGTH_EXEMPT = frozenset({"ar"})
 COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no", "hu"})
 COMPOUND_MIN = 6
 LINKING_LETTERS = 2  # letters that may join a compound's parts ("Universität-s-klinikum", "sygehus-e-")
+# A term's stem also ends a compound ("Bundesarbeitsministerium", "akutsjukhuset") after a first part of
+# at least `FIRST_PART_MIN` letters, followed by at most `ENDING_MAX` letters of inflection.
+FIRST_PART_MIN = 3
+ENDING_MAX = 4
 _UNKNOWN = "und"
 RELEVANT = "relevant"
 NOT_RELEVANT = "not relevant"
@@ -140,24 +144,48 @@ class _Matcher:
     piece_terms: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # One-word terms of a compounding language by stem: words starting with the stem match them.
     compound_heads: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # The same stems by their first `COMPOUND_MIN` letters, to find one ending a compound.
+    compound_tails: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _add_compound(token: str, language: str | None, matcher: _Matcher, weight: float, hits: _Hits) -> None:
     """Add the terms a compound word (folded `token`) names: the terms whose stem begins it (the longest
     such stem), and its last part's when that part is a term. The last part carries the meaning: where it
     names a topic of a facet, the first part's topics of that facet are dropped ("universitetssjukhus" is
-    a hospital, not a university; "Sozialhilfedaten" stays welfare)."""
+    a hospital, not a university; "Sozialhilfedaten" stays welfare). Without such a first part, the term
+    whose stem ends it ("Bundesarbeitsministerium")."""
+    found: Iterable[tuple[str, str]] = ()
     for end in range(len(token) - 1, COMPOUND_MIN - 1, -1):
         first = matcher.compound_heads.get(token[:end])
         if first is None:
             continue
         last = _last_part(token[end:], language, matcher)
         named = {_facet_of(key) for key, _ in last}
-        for key, text in (*last, *(term for term in first if _facet_of(term[0]) not in named)):
-            entry = hits.setdefault(key, [0.0, {}])
-            entry[0] += weight
-            entry[1][text] = None
-        return
+        found = (*last, *(term for term in first if _facet_of(term[0]) not in named))
+        break
+    else:
+        found = _ending(token, matcher)
+    for key, text in found:
+        entry = hits.setdefault(key, [0.0, {}])
+        entry[0] += weight
+        entry[1][text] = None
+
+
+def _ending(token: str, matcher: _Matcher) -> tuple[tuple[str, str], ...]:
+    """The terms whose stem ends the compound `token` (the longest such ending), or ()."""
+    for start in range(FIRST_PART_MIN, len(token) - COMPOUND_MIN + 1):
+        for stem in matcher.compound_tails.get(token[start : start + COMPOUND_MIN], ()):
+            if token.startswith(stem, start) and len(token) - start - len(stem) <= ENDING_MAX:
+                return matcher.compound_heads[stem]
+    return ()
+
+
+def _by_opening(stems: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Stems by their first `COMPOUND_MIN` letters, the longest first."""
+    grouped: dict[str, list[str]] = {}
+    for stem in sorted(stems, key=len, reverse=True):
+        grouped.setdefault(stem[:COMPOUND_MIN], []).append(stem)
+    return {opening: tuple(group) for opening, group in grouped.items()}
 
 
 def _facet_of(key: str) -> str:
@@ -247,7 +275,8 @@ class Tagger:
             exempt = len(tokens) > 1 or language in _LENGTH_EXEMPT
             min_length = 0 if exempt else math.ceil(len(tokens[0]) * MIN_LENGTH_RATIO)
             own_word = compounding and term_language == language and len(stems) == 1
-            if own_word and len(stems[0]) >= COMPOUND_MIN:
+            # A stem that is not how the word begins (Dutch "Engeland" stems to "enland") begins no compound.
+            if own_word and len(stems[0]) >= COMPOUND_MIN and tokens[0].startswith(stems[0]):
                 heads.setdefault(stems[0], {})[(key, term)] = None
             rest = list(stems[1:])
             compiled = (key, term, rest, len(rest), min_length)
@@ -278,6 +307,7 @@ class Tagger:
             piece_pattern,
             {piece: tuple(keys) for piece, keys in pieces.items()},
             {head: tuple(keys) for head, keys in heads.items()},
+            _by_opening(heads),
         )
 
     def _matcher(self, language: str) -> _Matcher:

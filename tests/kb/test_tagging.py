@@ -491,6 +491,8 @@ COMPOUND_TAXONOMY = (
     '[topic.terms]\nde = ["Klinik"]\nsv = ["sjukhus"]\nen = ["hospital"]\nfi = ["sairaala"]\n'
     '[[topic]]\nid = "system/matching"\nfacet = "system"\nlabel = "Data matching"\n'
     '[topic.terms]\nde = ["Datenabgleich"]\n'
+    '[[topic]]\nid = "country/gb"\nfacet = "country"\nlabel = "United Kingdom"\n'
+    '[topic.terms]\nnl = ["Engeland"]\n'
 )
 
 
@@ -505,6 +507,11 @@ COMPOUND_TAXONOMY = (
         ("Das Universitätsklinikum führt ein neues Programm ein.", "de", {"sector/health"}),
         ("Universitetssjukhuset inför ett nytt program.", "sv", {"sector/health"}),
         ("Der Sozialhilfedatenabgleich wird ausgeweitet.", "de", {"sector/welfare", "system/matching"}),
+        # A term's stem also ends a compound whose first part is no term ("Akut-sjukhus", emergency hospital).
+        ("Akutsjukhuset i Lund inför ett nytt program.", "sv", {"sector/health"}),
+        ("Die Bezirksklinik führt ein neues Programm ein.", "de", {"sector/health"}),
+        # ... but only a stem that is how its word begins: Dutch "Engeland" stems to "enland".
+        ("Zij reizen deze zomer naar het buitenland.", "nl", set()),
         # A short stem begins too many unrelated words: "schul" is not in "Schulden" (debts).
         ("Die Schulden der Stadt steigen weiter.", "de", set()),
         # Finnish is not matched this way: "yliopistollinen" (of a university) is a derived word.
