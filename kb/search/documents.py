@@ -23,6 +23,7 @@ from typing import Protocol
 from kb.items import Item
 from kb.storage.db import parse_published
 from kb.text.normalize import stem_all, tokenize
+from kb.text.taxonomy import topic_facet
 
 EXCERPT_CHARS = 1_200
 # Words indexed per item body: a 300,000-character page is searchable, but only its first 50,000 words.
@@ -36,11 +37,6 @@ KINDS = (ITEM, CONTACT, CASE, SYSTEM)
 def date_number(moment: datetime | None) -> int:
     """How the index sorts and filters dates: whole seconds since 1970 (UTC), 0 for none."""
     return int(moment.timestamp()) if moment else 0
-
-
-def facet_of(topic: str) -> str:
-    """A topic id names its facet: `sector/health` is in the sector facet."""
-    return topic.partition("/")[0]
 
 
 def words(text: str, limit: int | None = None) -> list[str]:
@@ -72,8 +68,8 @@ def item_document(item: Item, system_ids: Sequence[int] = ()) -> dict[str, objec
     active = item.topics
     by_facet: dict[str, list[str]] = {"sector": [], "country": []}
     for topic in active:
-        if facet_of(topic) in by_facet:
-            by_facet[facet_of(topic)].append(topic)
+        if topic_facet(topic) in by_facet:
+            by_facet[topic_facet(topic)].append(topic)
     published = parse_published(item.published) or parse_published(item.created_at)
     body = item.text or item.summary
     title_words = words(item.title)

@@ -36,12 +36,13 @@ from kb import systems as systems_store
 from kb.errors import InvalidInput
 from kb.knowledge import KnowledgeBase
 from kb.search import concepts as concepts_of_query
-from kb.search.documents import CASE, CONTACT, ITEM, KINDS, SYSTEM, facet_of, item_document, parse_key
+from kb.search.documents import CASE, CONTACT, ITEM, KINDS, SYSTEM, item_document, parse_key
 from kb.search.index import query as engine
 from kb.search.index.parser import Leaf, Node, parse_query, query_words
 
 # Words as kb.textnorm reads them (combining marks stay inside a word), found in the original text.
 from kb.text.normalize import WORD_RE, fold, stem, stem_language
+from kb.text.taxonomy import topic_facet
 from kb.users import User
 
 LOGGER = logging.getLogger(__name__)
@@ -398,7 +399,7 @@ def _hits(kb: KnowledgeBase, matches: list[engine.Match], marks: frozenset[str],
             title = highlight(item.title, own, item.language) if "<mark>" not in body else ""
             hits.append(SearchHit(
                 id=item.id, kind=ITEM, title=item.title, url=item.url, language=item.language,
-                sectors=[t for t in topics if facet_of(t) == "sector"], topics=topics,
+                sectors=[t for t in topics if topic_facet(t) == "sector"], topics=topics,
                 published=item.published, snippet=body, score=match.score,
                 title_html=title if "<mark>" in title else "",
                 concepts=_found_through(item.title, item.text or item.summary, topics, concepts),

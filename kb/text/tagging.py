@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from kb.text.language import language_name, normalize_language
 from kb.text.normalize import PREFIX_LANGUAGES, SUBSTRING_LANGUAGES, fold, match_tokens
-from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation
+from kb.text.taxonomy import ANY_LANGUAGE, FACETS, SHARED_LANGUAGE, Taxonomy, is_abbreviation, topic_facet
 
 MAX_EVIDENCE = 10
 TITLE_WEIGHT = 3
@@ -68,18 +68,24 @@ RIGHTS_SHARE = 0.15
 # Arabic is exempt: its prefixes and suffixes make the same word vary a lot in length.
 MIN_LENGTH_RATIO = 0.7
 _LENGTH_EXEMPT = frozenset({"ar"})
-# Languages that write compounds as one word: a one-word term of the text's own language also matches a word
-# that starts with its stem ("Sozialhilfe" in "Sozialhilfedaten", "toeslag" in "toeslagenaffaire"), when
-# that stem has at least `COMPOUND_MIN` letters (shorter ones start unrelated words: "schul" in "Schulden").
-# Not Finnish: its derived words start with the same stems as its compounds ("yliopistollinen", of a
-# university, as in a university hospital), and they mislead as often as compounds help.
-COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no", "hu"})
+# Languages that write compounds as one word: a one-word term of the text's own language, written as in the
+# taxonomy (not its stem: "politi" of "politiet" starts "politik", "kommun" of "Kommune" "Kommunikation")
+# and at least `COMPOUND_MIN` letters long (shorter ones start unrelated words: "Schule", "Schulden"), also
+# matches a word that begins with it and goes on for at least `PART_MIN` letters ("Sozialhilfe" in
+# "Sozialhilfedaten", "toeslag" in "toeslagenaffaire"), or that ends with it after at least `PART_MIN`
+# letters and before at most `ENDING_MAX` letters of inflection ("Bundesarbeitsministeriums",
+# "akutsjukhuset"). Automation cues do not: they are too general inside words ("Geldautomat",
+# "Systembolaget"). Not Finnish nor Hungarian: their derived words start like their compounds
+# ("yliopistollinen", of a university, as in a university hospital; "vizsgálat", an inspection, not an
+# exam), and they misled as often as compounds helped.
+COMPOUND_LANGUAGES = frozenset({"de", "nl", "sv", "da", "no"})
 COMPOUND_MIN = 6
-LINKING_LETTERS = 2  # letters that may join a compound's parts ("Universität-s-klinikum", "sygehus-e-")
-# A term's stem also ends a compound ("Bundesarbeitsministerium", "akutsjukhuset") after a first part of
-# at least `FIRST_PART_MIN` letters, followed by at most `ENDING_MAX` letters of inflection.
-FIRST_PART_MIN = 3
+PART_MIN = 3
 ENDING_MAX = 4
+LINKING_LETTERS = 2  # letters that may join a compound's parts ("Universität-s-klinikum", "sygehus-e-")
+# What follows a term word in a derived word, not in a compound: Swedish "kommun" (municipality) begins
+# "kommunikation", German "Klinik" begins "klinisch".
+DERIVED_ENDINGS = ("ikation", "ikasjon", "isch", "isk", "ismus", "isme", "ism", "ist")
 _UNKNOWN = "und"
 RELEVANT = "relevant"
 NOT_RELEVANT = "not relevant"
@@ -142,74 +148,71 @@ class _Matcher:
     # Terms of languages matched as substrings (or word starts) of the folded text, by folded form.
     pieces: re.Pattern[str] | None = None
     piece_terms: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    # One-word terms of a compounding language by stem: words starting with the stem match them.
-    compound_heads: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    # The same stems by their first `COMPOUND_MIN` letters, to find one ending a compound.
-    compound_tails: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # One-word terms of a compounding language by their folded word, which may begin or end a compound;
+    # the same words by their first `COMPOUND_MIN` letters, longest first; the longest word's length.
+    compound_words: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    compound_openings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    longest_compound_word: int = 0
 
 
-def _add_compound(token: str, language: str | None, matcher: _Matcher, weight: float, hits: _Hits) -> None:
-    """Add the terms a compound word (folded `token`) names: the terms whose stem begins it (the longest
-    such stem), and its last part's when that part is a term. The last part carries the meaning: where it
-    names a topic of a facet, the first part's topics of that facet are dropped ("universitetssjukhus" is
-    a hospital, not a university; "Sozialhilfedaten" stays welfare). Without such a first part, the term
-    whose stem ends it ("Bundesarbeitsministerium")."""
-    found: Iterable[tuple[str, str]] = ()
-    for end in range(len(token) - 1, COMPOUND_MIN - 1, -1):
-        first = matcher.compound_heads.get(token[:end])
-        if first is None:
-            continue
-        last = _last_part(token[end:], language, matcher)
-        named = {_facet_of(key) for key, _ in last}
-        found = (*last, *(term for term in first if _facet_of(term[0]) not in named))
-        break
-    else:
-        found = _ending(token, matcher)
-    for key, text in found:
-        entry = hits.setdefault(key, [0.0, {}])
-        entry[0] += weight
-        entry[1][text] = None
+def _compound_terms(token: str, language: str | None, matcher: _Matcher) -> Iterable[tuple[str, str]]:
+    """The terms a compound word (folded `token`) names: the term words that begin it (the longest), and its
+    last part's terms when that part is a term. The last part carries the meaning: where it names a topic
+    of a facet, the first part's topics of that facet are dropped ("universitetssjukhus" is a hospital,
+    not a university; "Sozialhilfedaten" stays welfare). Without such a first part, the term word that
+    ends it ("Bundesarbeitsministerium")."""
+    length = _opening_word(token, matcher, PART_MIN)
+    if not length or token.startswith(DERIVED_ENDINGS, length):
+        return _ending_word(token, matcher)
+    first = matcher.compound_words[token[:length]]
+    last = _last_part(token[length:], language, matcher)
+    named = {topic_facet(key) for key, _ in last}
+    return (*last, *(term for term in first if topic_facet(term[0]) not in named))
 
 
-def _ending(token: str, matcher: _Matcher) -> tuple[tuple[str, str], ...]:
-    """The terms whose stem ends the compound `token` (the longest such ending), or ()."""
-    for start in range(FIRST_PART_MIN, len(token) - COMPOUND_MIN + 1):
-        for stem in matcher.compound_tails.get(token[start : start + COMPOUND_MIN], ()):
-            if token.startswith(stem, start) and len(token) - start - len(stem) <= ENDING_MAX:
-                return matcher.compound_heads[stem]
+def _opening_word(token: str, matcher: _Matcher, rest_min: int) -> int:
+    """The length of the longest term word that begins `token` with at least `rest_min` letters after it,
+    or 0. Bounded by the longest term word, so a huge token costs no more than a short one."""
+    for end in range(min(len(token) - rest_min, matcher.longest_compound_word), COMPOUND_MIN - 1, -1):
+        if token[:end] in matcher.compound_words:
+            return end
+    return 0
+
+
+def _ending_word(token: str, matcher: _Matcher) -> tuple[tuple[str, str], ...]:
+    """The terms of the longest term word that ends `token` (before a short inflection), or ()."""
+    for start in range(PART_MIN, len(token) - COMPOUND_MIN + 1):
+        for word in matcher.compound_openings.get(token[start : start + COMPOUND_MIN], ()):
+            if token.startswith(word, start) and len(token) - start - len(word) <= ENDING_MAX:
+                return matcher.compound_words[word]
     return ()
-
-
-def _by_opening(stems: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Stems by their first `COMPOUND_MIN` letters, the longest first."""
-    grouped: dict[str, list[str]] = {}
-    for stem in sorted(stems, key=len, reverse=True):
-        grouped.setdefault(stem[:COMPOUND_MIN], []).append(stem)
-    return {opening: tuple(group) for opening, group in grouped.items()}
-
-
-def _facet_of(key: str) -> str:
-    """The facet of a topic id ("sector/health": "sector"); a relevance list's key is its own."""
-    return key.split("/", 1)[0]
 
 
 def _last_part(rest: str, language: str | None, matcher: _Matcher) -> tuple[tuple[str, str], ...]:
-    """The one-word terms the rest of a compound is, or begins with, after an optional linking letter or two
-    ("-s-")."""
+    """The one-word terms the rest of a compound is (by its stem), or that begin it, after an optional
+    linking letter or two ("-s-")."""
     for skip in range(LINKING_LETTERS + 1):
         part = rest[skip:]
-        if len(part) < 3:
-            continue
+        if len(part) < PART_MIN:
+            break
         _, stems = match_tokens(part, language)
-        if len(stems) != 1:
-            continue
-        terms = tuple((key, text) for key, text, _, size, _ in matcher.by_first.get(stems[0], ()) if not size)
-        if terms:
-            return terms
-        for end in range(len(part) - 1, COMPOUND_MIN - 1, -1):  # the last part is itself a compound
-            if part[:end] in matcher.compound_heads:
-                return matcher.compound_heads[part[:end]]
+        if len(stems) == 1:
+            candidates = matcher.by_first.get(stems[0], ())
+            terms = tuple((key, text) for key, text, _, size, _ in candidates if not size)
+            if terms:
+                return terms
+        length = _opening_word(part, matcher, 0)
+        if length:
+            return matcher.compound_words[part[:length]]
     return ()
+
+
+def _by_opening(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Words by their first `COMPOUND_MIN` letters, the longest first."""
+    grouped: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        grouped.setdefault(word[:COMPOUND_MIN], []).append(word)
+    return {opening: tuple(group) for opening, group in grouped.items()}
 
 
 def _saturation(signal: float) -> float:
@@ -255,7 +258,7 @@ class Tagger:
         abbreviations: dict[str, dict[tuple[str, str], None]] = {}
         pieces: dict[str, dict[tuple[str, str], None]] = {}
         prefixes: set[str] = set()
-        heads: dict[str, dict[tuple[str, str], None]] = {}
+        compound_words: dict[str, dict[tuple[str, str], None]] = {}
         compounding = language in COMPOUND_LANGUAGES
         for key, term_language, term in self._entries(language):
             if is_abbreviation(term):
@@ -274,10 +277,9 @@ class Tagger:
                 continue
             exempt = len(tokens) > 1 or language in _LENGTH_EXEMPT
             min_length = 0 if exempt else math.ceil(len(tokens[0]) * MIN_LENGTH_RATIO)
-            own_word = compounding and term_language == language and len(stems) == 1
-            # A stem that is not how the word begins (Dutch "Engeland" stems to "enland") begins no compound.
-            if own_word and len(stems[0]) >= COMPOUND_MIN and tokens[0].startswith(stems[0]):
-                heads.setdefault(stems[0], {})[(key, term)] = None
+            own_word = compounding and term_language == language and len(tokens) == 1
+            if own_word and key != AUTOMATION_KEY and len(tokens[0]) >= COMPOUND_MIN:
+                compound_words.setdefault(tokens[0], {})[(key, term)] = None
             rest = list(stems[1:])
             compiled = (key, term, rest, len(rest), min_length)
             grouped.setdefault(stems[0], {}).setdefault((key, *stems), compiled)
@@ -306,8 +308,9 @@ class Tagger:
             {term: tuple(keys) for term, keys in abbreviations.items()},
             piece_pattern,
             {piece: tuple(keys) for piece, keys in pieces.items()},
-            {head: tuple(keys) for head, keys in heads.items()},
-            _by_opening(heads),
+            {word: tuple(keys) for word, keys in compound_words.items()},
+            _by_opening(compound_words),
+            max(map(len, compound_words), default=0),
         )
 
     def _matcher(self, language: str) -> _Matcher:
@@ -325,12 +328,15 @@ class Tagger:
         """Add the matches of one field (title or text) to `hits`; returns the number of its words."""
         tokens, stems = match_tokens(field, language)
         lookup = matcher.by_first.get
-        heads = matcher.compound_heads
+        compounds = matcher.compound_words
         for index, first in enumerate(stems):
             candidates = lookup(first)
             if candidates is None:
-                if heads and len(tokens[index]) > COMPOUND_MIN:
-                    _add_compound(tokens[index], language, matcher, weight, hits)
+                if compounds and len(tokens[index]) >= COMPOUND_MIN + PART_MIN:
+                    for key, text in _compound_terms(tokens[index], language, matcher):
+                        entry = hits.setdefault(key, [0.0, {}])
+                        entry[0] += weight
+                        entry[1][text] = None
                 continue
             done: set[str] = set()
             for key, text, rest, size, min_length in candidates:

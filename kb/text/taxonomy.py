@@ -127,6 +127,11 @@ class Taxonomy:
         return frozenset(language for terms in lists for language in terms if language != ANY_LANGUAGE)
 
 
+def topic_facet(topic_id: str) -> str:
+    """The facet a topic id names ("sector/health": "sector"); a key without "/" is its own."""
+    return topic_id.partition("/")[0]
+
+
 def is_abbreviation(term: str) -> bool:
     """True for a term matched case-sensitively as a whole word: short, mostly capitals (AI, SyRI, U.S.)."""
     if len(term) > MAX_ABBREVIATION_LENGTH or not all(ch.isalnum() or ch == "." for ch in term):

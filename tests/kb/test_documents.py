@@ -17,13 +17,13 @@ from kb.search.documents import (
     case_document,
     contact_document,
     document_key,
-    facet_of,
     item_document,
     parse_key,
 )
 from kb.storage.db import parse_published
 from kb.tags import Tag
 from kb.text.normalize import stem
+from kb.text.taxonomy import topic_facet
 
 
 def tag(topic: str, state: str = "active") -> Tag:
@@ -165,7 +165,8 @@ def test_document_keys_round_trip(kind: str, number: int, key: str) -> None:
 
 
 def test_small_helpers() -> None:
-    assert facet_of("sector/health") == "sector"
+    assert topic_facet("sector/health") == "sector"
+    assert topic_facet("relevance:system") == "relevance:system"
     assert parse_published("not a date") is None
     assert parse_published(None) is None
     assert parse_published("2025-01-01T00:00:00") == datetime(2025, 1, 1, tzinfo=UTC)

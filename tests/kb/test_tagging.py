@@ -525,6 +525,22 @@ def test_compound_words_are_matched_by_their_parts(tmp_path: Path, text: str, la
     assert set(_topics(Tagger(load_taxonomy(path)).tag("", text, language))) == topics
 
 
+@pytest.mark.parametrize(("language", "text"), [
+    # Words that begin like a term but are no compound of it ("politi" of "politiet", police, begins
+    # "politik"; Swedish "kommun" begins "kommunikation"), and automation cues inside words.
+    ("da", "Politikerne diskuterede politik og politiske aftaler hele dagen."),
+    ("no", "Politikerne diskuterte politikk hele dagen."),
+    ("de", "Ein Seminar über Kommunikation und Kommunismus im 20. Jahrhundert."),
+    ("de", "Am Geldautomaten und an den Spielautomaten im Bahnhof standen Schlangen."),
+    ("sv", "Transporten och kommunikationen fungerade bra under festivalen."),
+    ("sv", "Systembolaget har öppet på lördag före midsommar."),
+    ("nl", "Het universum is universeel, zegt de sterrenkundige."),
+])
+def test_words_that_only_begin_like_a_term_are_no_compounds(tagger: Tagger, language: str, text: str):
+    result = tagger.tag("", text, language)
+    assert (result.topics, result.relevance_evidence) == ((), ()), (result.topics, result.relevance_evidence)
+
+
 def test_tagging_is_thread_safe(tagger: Tagger):
     inputs = [(title, text, language) for language, (title, text, _) in ARTICLES.items()]
     expected = [tagger.tag(*item) for item in inputs]
