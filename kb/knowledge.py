@@ -21,6 +21,7 @@ from kb.search.index.store import LANES as MERGE_LANES
 from kb.settings import Settings
 from kb.storage import db as storage
 from kb.storage import meta
+from kb.text.alias_matcher import alias_key
 from kb.text.fingerprints import content_fingerprint
 
 LOGGER = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class KnowledgeBase:
     def open(self, *, rebuild_index: bool = True) -> KnowledgeBase:
         """Create what is missing, migrate, and bring the index in line with the database."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        # The migrations that recompute stored fingerprints use today's rule (storage imports no kb.text).
-        storage.migrate(self.db, sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint})
+        # The migrations that recompute stored fingerprints and alias keys use today's rules (storage
+        # imports no kb.text).
+        storage.migrate(self.db, sql_functions={storage.CONTENT_FINGERPRINT: content_fingerprint,
+                                                storage.ALIAS_KEY: alias_key})
         if self.get_meta("secret_key") is None:
             self.set_meta("secret_key", secrets.token_hex(32))
         if rebuild_index and self.index.needs_rebuild():

@@ -23,6 +23,7 @@ MIGRATIONS = Migrations("kb")
 # SQL function of (title, text) giving an item's content fingerprint, which migrations call. The rule belongs
 # to kb.text, which storage does not import: whoever migrates hands it in (kb.knowledge does).
 CONTENT_FINGERPRINT = "kb_content_fingerprint"
+ALIAS_KEY = "kb_alias_key"
 
 
 def parse_row_id(raw: str, error: str) -> int:
@@ -667,10 +668,11 @@ def _taxonomy_previews(db: Database) -> None:
 @MIGRATIONS(name="0015_nukta_folded")
 def _nukta_folded(db: Database) -> None:
     # Folding now drops the Devanagari nukta (kb.text.normalize.fold), which changes the fingerprint of
-    # texts that hold one, alone or in a letter that decomposes into one (U+0958-U+095F). Only those are
-    # recomputed, as in 0004, so that a copy stored earlier is still found as a duplicate.
-    nukta = "(instr({0}, char(2364)) > 0 OR " + " OR ".join(
-        f"instr({{0}}, char({code})) > 0" for code in range(0x958, 0x960)) + ")"
+    # texts that hold one, alone or in a letter that decomposes into one (U+0929, U+0931 as in Marathi
+    # "अधिकाऱ्यांनी", U+0934, U+0958-U+095F). Only those are recomputed, as in 0004, so that a copy stored
+    # earlier is still found as a duplicate.
+    letters = (0x93C, 0x929, 0x931, 0x934, *range(0x958, 0x960))
+    nukta = "(" + " OR ".join(f"instr({{0}}, char({code})) > 0" for code in letters) + ")"
     item_text = "CASE WHEN text != '' THEN text ELSE summary END"
     for table, text in (("items", item_text), ("page_versions", "text")):
         holding = f"{nukta.format('title')} OR {nukta.format(text)}"
@@ -679,3 +681,9 @@ def _nukta_folded(db: Database) -> None:
         if db.execute(f"SELECT 1 FROM {table} WHERE {holding} LIMIT 1").fetchone():  # noqa: S608
             db.execute(f"UPDATE {table} SET fingerprint = {CONTENT_FINGERPRINT}(title, {text}) "  # noqa: S608
                        f"WHERE {holding}")
+    # The register finds a system by its aliases' folded keys: recompute those too. Two aliases that differ
+    # only by a nukta now share a key, which must stay unique: the second keeps its old key (it is still
+    # shown; the system is found by the first).
+    if db.execute(f"SELECT 1 FROM system_aliases WHERE {nukta.format('alias')} LIMIT 1").fetchone():  # noqa: S608
+        db.execute(f"UPDATE OR IGNORE system_aliases SET folded = {ALIAS_KEY}(alias) "  # noqa: S608
+                   f"WHERE {nukta.format('alias')}")

@@ -54,16 +54,17 @@ _SERBIAN_ONLY_RE = re.compile("[ђћЂЋ]")
 _MACEDONIAN_ONLY_RE = re.compile("[ѓќѕЃЌЅ]")
 _SERBIAN_LOOKALIKES = frozenset({"mk", "bg", "ru", "uk"})
 # Serbian (ekavian, Serbian vocabulary) and Croatian (ijekavian, Croatian vocabulary) forms of the same
-# words, as word beginnings, and short words that count only whole. Months differ too.
+# words, as word beginnings, and words that count only whole (Serbian "takođe" begins Croatian "također",
+# "vreme" the Croatian cases "vremena", "vremenski"). Months differ too.
 _SERBIAN_LATIN_STARTS = (
-    "hiljad", "opštin", "opšt", "takođ", "uvek", "vreme", "mesec", "rešenj", "lekar", "nedelj", "porodic",
+    "hiljad", "opšt", "uvek", "mesec", "rešenj", "lekar", "nedelj", "porodic",
     "univerzitet", "predsedn", "uslov", "primer", "nauk", "vazduh", "bezbedn", "saobraćaj", "fudbal", "hemij",
     "prosvet", "promen", "sistem", "pesm", "januar", "februar", "avgust",
     "septemb", "oktob", "novemb", "decemb",
 )
 _SERBIAN_LATIN_WORDS = frozenset(
     "dete deca dece deci decu mesto mesta mestu reka reke vek veka jun juna jul jula mart marta maj maja "
-    "hleb voz lepo lep lepa bela belo beli reč reči".split()
+    "hleb voz lepo lep lepa bela belo beli reč reči takođe vreme".split()
 )
 _CROATIAN_LATIN_STARTS = (
     "tisuć", "općin", "općen", "također", "uvijek", "vrijem", "mjesec", "rješenj", "liječn", "tjedan",

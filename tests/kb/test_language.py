@@ -201,6 +201,9 @@ CROATIAN = (
     "zaposlenih.",
     "Učenici osmih razreda ove godine pišu nacionalne ispite u lipnju. Ministarstvo znanosti i obrazovanja "
     "objavilo je da će rezultati biti poznati za tjedan dana, a upisi u srednje škole obavljaju se online.",
+    # "također" and "vremena" begin like Serbian "takođe" and "vreme".
+    "Vlada je također najavila da će zbog lošeg vremena škole biti zatvorene. Ravnatelji su također "
+    "upozorili da vremenska prognoza za vikend nije dobra.",
 )
 # Neither standard's words: only the feed's declaration can say which it is.
 NEUTRAL_LATIN = ("Pacijenti u bolnici čekaju na pregled satima. Sindikat medicinskih sestara traži više "

@@ -11,6 +11,7 @@ from kb import tags as tags_store
 from kb.knowledge import KnowledgeBase
 from kb.storage import db as storage
 from kb.storage import outbox
+from kb.systems.records import find_system_by_name
 from kb.text.fingerprints import content_fingerprint
 from kb.text.tagging import TopicEvidence
 from tests.factories import make_draft, make_kb, make_settings
@@ -211,6 +212,10 @@ _STORED_BEFORE_0015 = [
      "ज़िला प्रशासन ने आधार से जुड़े आंकड़ों का मिलान किया।", "", "41b52982a51fd1d3bb7589990356c16b"),
     ("https://news.example.in/pension", "पेंशन ख़ारिज होने से बुज़ुर्ग परेशान", "",
      "सॉफ़्टवेयर ने सैकड़ों आवेदन ख़ारिज कर दिए।", "1ba63b8100dcf8e37d0fd8d86d4eaa49"),
+    # Marathi writes ऱ, a letter that holds a nukta, as one character.
+    ("https://news.example.in/marathi", "सरकारी अधिकाऱ्यांनी अर्ज फेटाळले",
+     "सॉफ्टवेअरने शेकडो अर्ज आपोआप फेटाळले, असे कर्मचाऱ्यांनी सांगितले.", "",
+     "cc63efe582aa687a0185ae28892607f5"),
 ]
 
 
@@ -227,6 +232,12 @@ def test_items_stored_before_the_nukta_was_folded_are_still_found_as_duplicates(
         assert fingerprint != content_fingerprint(title, text or summary)  # the folding did change
     old.execute("INSERT INTO items (url, canonical_url, fingerprint, title, created_at, updated_at) VALUES "
                 "('https://a.example/1', 'https://a.example/1', 'untouched', 'No nukta', 'now', 'now')")
+    untouched = len(_STORED_BEFORE_0015) + 1
+    # A registered system's alias, under the key the earlier folding gave it (the nukta kept).
+    old.execute("INSERT INTO systems (id, name, created_at, updated_at) "
+                "VALUES (1, 'Family ID', 'now', 'now')")
+    old.execute("INSERT INTO system_aliases (system_id, alias, folded) "
+                "VALUES (1, 'फ़ैमिली आईडी', 'फ़ैमिली आईडी')")
     _, page_title, page_text, _, page_fingerprint = _STORED_BEFORE_0015[0]
     old.execute("INSERT INTO page_versions (item_id, fetched_at, fingerprint, title, text) "
                 "VALUES (1, 'now', ?, ?, ?)", [page_fingerprint, page_title, page_text])
@@ -240,7 +251,10 @@ def test_items_stored_before_the_nukta_was_folded_are_still_found_as_duplicates(
                               text=text.replace("\u093c", ""), summary=summary.replace("\u093c", ""))
             assert items_store.store_item(kb.db, copy) == items_store.StoreResult(number, "duplicate")
         # Only texts holding a nukta were recomputed.
-        assert kb.db.execute("SELECT fingerprint FROM items WHERE id = 3").fetchone()[0] == "untouched"
+        assert kb.db.execute("SELECT fingerprint FROM items WHERE id = ?", [untouched]).fetchone()[0] == (
+            "untouched")
+        found = find_system_by_name(kb.db, "फैमिली आईडी")  # written without the nukta
+        assert found is not None and found.id == 1
         assert kb.db.execute("SELECT fingerprint FROM page_versions").fetchone()[0] == content_fingerprint(
             page_title.replace("\u093c", ""), page_text.replace("\u093c", ""))
     finally:
