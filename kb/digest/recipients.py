@@ -17,13 +17,14 @@ from sqlite_utils import Database
 from kb.errors import Conflict, InvalidInput, NotFound
 from kb.storage import audit
 from kb.storage.db import transaction, utcnow
+from kb.text.cleaning import one_line
 
 LOGGER = logging.getLogger(__name__)
 
 _EMAIL = re.compile(r"^[^@\s\"<>,;()\[\]\\]+@[^@\s\"<>,;()\[\]\\]+\.[^@\s\"<>,;()\[\]\\]+$")
 MAX_EMAIL = 254
 MAX_NAME = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # never in an e-mail address
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _clean_email(email: str) -> str:
 
 
 def _clean_name(name: str) -> str:
-    return " ".join(_CONTROL.sub(" ", name).split())[:MAX_NAME]
+    return one_line(name)[:MAX_NAME]
 
 
 def find_recipient(db: Database, email: str) -> Recipient | None:

@@ -44,7 +44,8 @@ def clean_list(value: object, what: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        parts: list[object] = list(_LIST_SPLIT_RE.split(value))
+        # Line breaks of every kind (\r, U+2028...) become newlines first, so that each ends an entry.
+        parts: list[object] = list(_LIST_SPLIT_RE.split(clean_text(value, multiline=True)))
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:

@@ -167,7 +167,8 @@ _STEM_OVERRIDES: dict[str, dict[str, str]] = {
     "es": {"canada": "canada"},
     "pt": {"paris": "paris", "servia": "servia", "canada": "canada"},
     "it": {"parlamento": "parlament", "parlamenti": "parlament"},
-    "en": {"hospitality": "hospitality", "hospitable": "hospitable"},
+    "en": {"hospitality": "hospitality", "hospitalities": "hospitality", "hospitable": "hospitable",
+           "hospitably": "hospitable"},
 }
 _PREPARE: dict[str, Callable[[str], str]] = {"pt": _pt_prepare, "ar": _ar_prepare}
 _FIX: dict[str, Callable[[str, str], str]] = {"fr": _fr_fix, "ar": _ar_fix}

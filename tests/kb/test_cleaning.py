@@ -44,6 +44,7 @@ def test_every_record_cleans_its_fields_the_same_way():
 @pytest.mark.parametrize(("value", "entries"), [
     (None, []),
     ("SyRI; Toeslagen\nRobodebt;;  ", ["SyRI", "Toeslagen", "Robodebt"]),
+    ("SyRI\rToeslagen\u2028Robodebt\u2029e-KTP", ["SyRI", "Toeslagen", "Robodebt", "e-KTP"]),
     (["Sy\x00RI", "  ", "Risk\tscore"], ["SyRI", "Risk score"]),
     (("a", 1), ["a", "1"]),
 ])
