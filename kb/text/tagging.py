@@ -215,6 +215,13 @@ def _by_opening(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return {opening: tuple(group) for opening, group in grouped.items()}
 
 
+def _add_hit(hits: _Hits, key: str, text: str, weight: float) -> None:
+    """Count one match of a term (its text as written in the taxonomy) for `key`, with its weight."""
+    entry = hits.setdefault(key, [0.0, {}])
+    entry[0] += weight
+    entry[1][text] = None
+
+
 def _saturation(signal: float) -> float:
     """Map a non-negative weighted count to [0, 1): more evidence, diminishing returns."""
     return 1.0 - math.exp(-signal / SIGNAL_SCALE)
@@ -334,9 +341,7 @@ class Tagger:
             if candidates is None:
                 if compounds and len(tokens[index]) >= COMPOUND_MIN + PART_MIN:
                     for key, text in _compound_terms(tokens[index], language, matcher):
-                        entry = hits.setdefault(key, [0.0, {}])
-                        entry[0] += weight
-                        entry[1][text] = None
+                        _add_hit(hits, key, text, weight)
                 continue
             done: set[str] = set()
             for key, text, rest, size, min_length in candidates:
@@ -347,9 +352,7 @@ class Tagger:
                 if min_length and len(tokens[index]) < min_length:
                     continue
                 done.add(key)
-                entry = hits.setdefault(key, [0.0, {}])
-                entry[0] += weight
-                entry[1][text] = None
+                _add_hit(hits, key, text, weight)
         if matcher.abbreviations is not None:
             for found in matcher.abbreviations.finditer(field):
                 start, end = found.span()
@@ -359,16 +362,12 @@ class Tagger:
                     continue
                 terms = matcher.abbreviation_terms
                 for key, text in terms.get(written) or terms.get(written[:-1], ()):
-                    entry = hits.setdefault(key, [0.0, {}])
-                    entry[0] += weight
-                    entry[1][text] = None
+                    _add_hit(hits, key, text, weight)
         if matcher.pieces is not None:
             folded = fold(field)
             for found in matcher.pieces.finditer(folded):
                 for key, text in matcher.piece_terms.get(" ".join(found.group().split()), ()):
-                    entry = hits.setdefault(key, [0.0, {}])
-                    entry[0] += weight
-                    entry[1][text] = None
+                    _add_hit(hits, key, text, weight)
         if language in SUBSTRING_LANGUAGES:
             # Unspaced scripts: a run of letters counts as one word per two characters (as in language.py).
             return sum(max(1, len(token) // 2) for token in tokens)
