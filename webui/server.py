@@ -34,6 +34,10 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
                    max_request_body_size=MAX_REQUEST_BODY, channel_timeout=CHANNEL_TIMEOUT)
 
 
+# How often a background server's loop checks whether it should stop.
+STOP_POLL_SECONDS = 0.1
+
+
 @dataclass
 class BackgroundServer:
     """A waitress server running in a thread (tests, the demo); `stop()` shuts it down."""
@@ -41,23 +45,38 @@ class BackgroundServer:
     server: object
     thread: threading.Thread
     url: str
+    stopping: threading.Event
 
     def stop(self) -> None:
         """Stop listening, drop open connections and end the worker threads."""
         server: Any = self.server
         server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(server._map)  # the listener, its trigger and any kept-alive connection
+        self.stopping.set()
         self.thread.join(timeout=10)
+
+
+def _serve_until(server: Any, stopping: threading.Event) -> None:
+    """waitress's loop, one poll at a time until `stopping` is set; then its sockets (the listener, its
+    trigger, kept-alive connections) are closed in this thread. Closed from the stopping thread, a socket
+    closed between the loop listing its sockets and its select() kills the loop with EBADF, and waking
+    the loop through waitress's trigger races with the loop closing that trigger."""
+    try:
+        while server._map and not stopping.is_set():
+            wasyncore.loop(timeout=STOP_POLL_SECONDS, map=server._map, count=1,
+                           use_poll=server.adj.asyncore_use_poll)
+    finally:
+        wasyncore.close_all(server._map)
 
 
 def start_in_background(app: Flask, host: str = "127.0.0.1", port: int = 0,
                         threads: int = 4) -> BackgroundServer:
     """Start serving in a daemon thread on `port` (0: a free one); returns the server and its URL."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="kb",
-                           max_request_body_size=MAX_REQUEST_BODY, channel_timeout=CHANNEL_TIMEOUT)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    server: Any = create_server(app, host=host, port=port, threads=threads, ident="kb",
+                                max_request_body_size=MAX_REQUEST_BODY, channel_timeout=CHANNEL_TIMEOUT)
+    stopping = threading.Event()
+    thread = threading.Thread(target=_serve_until, args=(server, stopping), name="waitress", daemon=True)
     thread.start()
-    return BackgroundServer(server, thread, f"http://{host}:{server.effective_port}/")  # type: ignore[union-attr]
+    return BackgroundServer(server, thread, f"http://{host}:{server.effective_port}/", stopping)
 
 
 def worker_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
