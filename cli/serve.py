@@ -181,7 +181,7 @@ def _serve(state: CliState, host: str, port: int, threads: int | None, workers: 
             how = f"{workers} web process{'es' if workers > 1 else ''} of {threads} threads"
         else:  # no pre-fork server here: waitress's threads in this process
             web = start_in_background(web_app(kb, queue), host=host, port=port, threads=threads)
-            running, how = (lambda: True), f"one web process of {threads} threads"
+            running, how = web.thread.is_alive, f"one web process of {threads} threads"
         click.echo(f"Serving {settings.data_dir} on {web.url} ({how})"
                    + ("" if fetch else "; fetching left to `kb worker`"))
         wait_for_signal(running)
