@@ -460,6 +460,33 @@ def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: s
     assert not cues & {term for terms in _topics(result).values() for term in terms}  # cues make no topic
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "verdict", "reason"),
+    [
+        # A cue in the headline: the story is about that system.
+        ("Online portal cuts housing benefit for 3,000 families", "The council blames a change in the rules.",
+         RELEVANT, "1 welfare term, 1 automation cue"),
+        # The same cue only in passing in the text: a person reads it.
+        ("Housing benefit changes in April", "Claims can still be made through the online portal.",
+         NEEDS_READER, "too little evidence of a system: 1 welfare term, 1 automation cue"),
+        # Three times in the text weighs as much as once in the headline.
+        ("Housing benefit changes in April", "The online portal decides the claims. The online portal also "
+         "sends the letters, and the online portal cannot be appealed.",
+         RELEVANT, "1 welfare term, 1 automation cue"),
+        # A headline cue without a public service is still not the lab's subject.
+        ("Online portal of the bank down for a day", "Customers could not pay their bills.",
+         NOT_RELEVANT, "1 automation cue, no public-service term"),
+    ],
+)
+def test_a_single_cue_counts_as_a_system_in_the_headline(tmp_path: Path, title: str, text: str,
+                                                         verdict: str, reason: str):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
+    result = Tagger(load_taxonomy(path)).tag(title, text, "en")
+    assert (result.verdict, result.reason) == (verdict, reason)
+    assert result.relevant == (verdict == RELEVANT)
+
+
 def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
     # Cues are common words; English ones are not searched in a French text (unlike English terms).
     path = tmp_path / "taxonomy.toml"
