@@ -294,8 +294,14 @@ class Tagger:
             if own_word and key != AUTOMATION_KEY and len(tokens[0]) >= COMPOUND_MIN:
                 compound_words.setdefault(tokens[0], {})[(key, term)] = None
             rest = list(stems[1:])
-            compiled = (key, term, rest, len(rest), min_length)
-            grouped.setdefault(stems[0], {}).setdefault((key, *stems), compiled)
+            same_stems = grouped.setdefault(stems[0], {})
+            known = same_stems.get((key, *stems))
+            if known is None:
+                same_stems[(key, *stems)] = (key, term, rest, len(rest), min_length)
+            elif min_length < known[4]:
+                # Forms of one word ("automatically", "automatic"): a text word as long as the shortest form
+                # matches, in whatever order the taxonomy lists them; the first form stays the evidence.
+                same_stems[(key, *stems)] = (*known[:4], min_length)
         by_first = {
             first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
             for first, terms in grouped.items()

@@ -487,6 +487,26 @@ def test_a_single_cue_counts_as_a_system_in_the_headline(tmp_path: Path, title: 
     assert result.relevant == (verdict == RELEVANT)
 
 
+@pytest.mark.parametrize("terms", ['"automatically", "automatic"', '"automatic", "automatically"'])
+def test_forms_of_one_word_match_whatever_order_they_are_listed_in(tmp_path: Path, terms: str):
+    # Both stem to "automat"; a text word must not be much shorter than the term ("overheid" is not
+    # "over"), measured against the shortest form listed, not the first.
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "system/checks"\nfacet = "system"\nlabel = "Checks"\n'
+        f'[topic.terms]\nen = [{terms}]\n'
+        '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+        '[topic.terms]\nen = ["housing benefit"]\n', encoding="utf-8")
+    tagger = Tagger(load_taxonomy(path))
+    for text in ("An automatic check now stops housing benefit claims.",
+                 "Housing benefit claims are now checked automatically."):
+        result = tagger.tag("", text, "en")
+        # Found with the English stemmer, not by the fallback to every language's terms as written.
+        assert (result.topic_ids, result.reason) == (("sector/welfare", "system/checks"),
+                                                     "1 welfare term, 1 system term"), (terms, text)
+    assert "system/checks" not in tagger.tag("", "Housing benefit for the auto trade.", "en").topic_ids
+
+
 def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
     # Cues are common words; English ones are not searched in a French text (unlike English terms).
     path = tmp_path / "taxonomy.toml"

@@ -65,12 +65,13 @@ def test_automated_checks_and_models_count_as_a_system(tagger: Tagger, language:
 
 # language -> (title, text) of an off-topic story: pensions or benefits rise, with no automated system.
 # Enough welfare vocabulary is found to judge them "not relevant" rather than leaving them to a reader.
+# (A rise "automatica" is an automation cue: in passing, it leaves the story to a reader; see test_tagging.)
 BENEFIT_NEWS = {
     "en": ("State pension to rise in April",
            "Pensioners will get more from April and the Pension Credit rises."),
     "de": ("Renten steigen im Juli", "Die Rentnerinnen und Rentner bekommen mehr Geld, meldet die Deutsche "
            "Rentenversicherung."),
-    "it": ("Pensioni più alte da gennaio", "Con la rivalutazione automatica le pensioni salgono; l'Inps paga "
+    "it": ("Pensioni più alte da gennaio", "Con la rivalutazione annuale le pensioni salgono; l'Inps paga "
            "dal primo giorno del mese."),
     "es": ("Las pensiones suben en enero", "Los jubilados verán la subida de las pensiones en la nómina."),
     "pt": ("Aposentadorias terão reajuste",
