@@ -500,3 +500,46 @@ AUTOMATION_WORDS_OF_OTHER_SUBJECTS = [
 def test_automation_words_of_other_subjects_are_not_relevant(tagger: Tagger, language: str, text: str):
     result = tagger.tag("", text, language)
     assert result.relevant is False, (language, result.reason, result.relevance_evidence)
+
+
+# language -> (title, text) of a story the lab wants in which the generic word ("the system",
+# "automatically") acts on people: the system rejected or excluded applicants. The word alone stays a cue;
+# the phrase is a system.
+SYSTEM_ACTS_ON_PEOPLE = {
+    "cs": ("Úřad automaticky zamítl žádosti",
+           "Úřad práce automaticky zamítl stovky žádostí o příspěvek na bydlení."),
+    "de": ("Vom System aussortiert",
+           "Hunderte Anträge auf Wohngeld wurden vom System aussortiert, bevor ein Sachbearbeiter sie "
+           "sah."),
+    "fi": ("Järjestelmä hylkäsi hakemukset",
+           "Kelan järjestelmä hylkäsi satoja toimeentulotuen hakemuksia viikonloppuna."),
+    "id": ("Ribuan warga ditolak sistem",
+           "Ribuan warga miskin ditolak sistem saat mendaftar bantuan sosial, kata petugas dinas sosial."),
+    "it": ("Assegno di inclusione, migliaia di esclusi",
+           "Il sistema ha escluso migliaia di famiglie dall'assegno di inclusione per un errore nei dati "
+           "Isee."),
+    "sw": ("Wanafunzi walikataliwa na mfumo",
+           "Maelfu ya wanafunzi walikataliwa na mfumo wa bodi ya mikopo ya elimu ya juu."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SYSTEM_ACTS_ON_PEOPLE))
+def test_a_system_that_rejects_people_counts_as_a_system(tagger: Tagger, language: str):
+    title, text = SYSTEM_ACTS_ON_PEOPLE[language]
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+# (language, text): the immune system rejecting a transplant, a political "system" rejecting a candidate.
+SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT = [
+    ("en", "The immune system rejected the transplanted kidney, doctors at the hospital said."),
+    ("it", "Il sistema immunitario ha respinto il trapianto, spiegano i medici dell'ospedale."),
+    ("id", "Sistem imun tubuh menolak organ baru, kata dokter rumah sakit."),
+    ("fr", "Le candidat antisystème a été rejeté par le système politique, selon le gouvernement."),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT)
+def test_immune_and_political_systems_that_reject_are_not_relevant(tagger: Tagger, language: str, text: str):
+    result = tagger.tag("", text, language)
+    assert result.relevant is False, (language, result.reason, result.relevance_evidence)
