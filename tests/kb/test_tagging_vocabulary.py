@@ -1,9 +1,11 @@
 """How the press writes about automated systems and public services, beyond "algorithm" and "welfare".
 
 Items written for these tests (not the held-out sets): automated data matching and checks, statistical and
-profiling models, pensions, the unemployed, child protection and national digital ID gates (eID logins, face
-and identity checks, ID schemes) are found in many languages; words whose stem is a common word of other
-subjects, and ID cards, bank logins and face unlock outside public services, are not.
+profiling models, pensions, the unemployed, child protection, national digital ID gates (eID logins, face
+and identity checks, ID schemes) and automated administration (software robots, automatic decisions,
+allocation and early-warning models, register matching) are found in many languages; words whose stem is a
+common word of other subjects, ID cards, bank logins and face unlock outside public services, and industrial
+robots, points tables and early warning of disasters are not.
 """
 
 from __future__ import annotations
@@ -346,3 +348,199 @@ ID_WORDS_OF_OTHER_SUBJECTS = [
 def test_id_cards_bank_logins_and_face_unlock_are_not_relevant(tagger: Tagger, language: str, text: str):
     result = tagger.tag("", text, language)
     assert result.verdict != RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+# language -> (title, text) of a story the lab wants whose system is named only with the words of the sweep of
+# automated administration: software robots doing case work, automatic decisions, allocation, scoring and
+# early-warning models that sort people for a public service (by name where the press uses one: the Austrian
+# labour-market model, Bangladesh's digital admission lottery, Croatia's e-Upisi, BISP's PMT score) and the
+# matching of registers. Before the sweep each was "not relevant" or needed a reader.
+AUTOMATED_ADMINISTRATION = {
+    "ar": ("الرفض الآلي لطلبات الدعم",
+           "اشتكت أسر من الرفض الآلي لطلباتها في برنامج الدعم النقدي دون أي تفسير من الوزارة."),
+    "bg": ("Проблеми с електронното класиране",
+           "Родители се оплакват от електронното класиране за първи клас в столичните училища."),
+    "bn": ("ডিজিটাল লটারিতে স্কুলে ভর্তি",
+           "সরকারি স্কুলে ভর্তিতে ডিজিটাল লটারির ফল প্রকাশ করেছে মাধ্যমিক ও উচ্চশিক্ষা অধিদপ্তর।"),
+    "cs": ("Úřad práce vydává automatická rozhodnutí",
+           "Automatická rozhodnutí o příspěvku na bydlení dostaly tisíce rodin bez vysvětlení."),
+    "da": ("Kommunen indfører softwarerobotter",
+           "Softwarerobotter skal behandle ansøgninger om boligstøtte, så sagsbehandlere får mere tid "
+           "til borgerne."),
+    "de": ("AMS-Modell vor Gericht",
+           "Das Arbeitsmarktchancenmodell teilt Arbeitslose in drei Gruppen ein; Kritiker sehen Frauen "
+           "benachteiligt."),
+    "el": ("Αυτόματες αποφάσεις κόβουν επιδόματα",
+           "Αυτόματες αποφάσεις του ΟΠΕΚΑ έκοψαν το επίδομα σε χιλιάδες δικαιούχους."),
+    "en": ("Council's early warning system for pupils questioned",
+           "The council's dropout early warning tool sorts pupils into colours; parents say schools "
+           "never explained it."),
+    "es": ("Hacienda y la Seguridad Social amplían el cruce de bases de datos",
+           "El cruce de bases de datos entre organismos ha dejado sin el ingreso mínimo vital a miles de "
+           "hogares."),
+    "fa": ("پالایش یارانه و اعتراض خانوارها",
+           "پس از پالایش یارانه بسیاری از خانوارها از دریافت یارانه محروم شدند."),
+    "fi": ("Kela ottaa käyttöön ohjelmistorobotin",
+           "Ohjelmistorobotti käsittelee jatkossa osan toimeentulotuen hakemuksista ilman ihmistä."),
+    "fr": ("Radiation automatique des demandeurs d'emploi",
+           "France Travail a procédé à la radiation automatique de milliers de demandeurs d'emploi après "
+           "un rendez-vous manqué."),
+    "hi": ("परिवार पहचान पत्र से कटी पेंशन",
+           "परिवार पहचान पत्र में आय ज्यादा दिखने से कई बुजुर्गों की वृद्धावस्था पेंशन रुक गई।"),
+    "hr": ("Kaos u sustavu e-Upisi",
+           "Roditelji se žale da je sustav e-Upisi krivo rasporedio učenike u srednje škole."),
+    "hu": ("Jelez a rendszer az iskolákban",
+           "A pedagógiai támogató rendszer a lemorzsolódással veszélyeztetett tanulókat jelöli meg az "
+           "iskolákban."),
+    "id": ("Warga miskin dicoret oleh sistem",
+           "Banyak keluarga penerima manfaat mengaku dicoret oleh sistem tanpa penjelasan dari dinas "
+           "sosial."),
+    "it": ("Il redditometro torna nel mirino",
+           "Il redditometro stima il reddito dalle spese delle famiglie: i patronati temono accertamenti "
+           "su pensionati e disoccupati."),
+    "ja": ("年金記録の名寄せ作業",
+           "日本年金機構は年金記録の名寄せを進め、受給者に通知を送った。"),
+    "ko": ("위기가구 예측으로 복지 사각지대 발굴",
+           "보건복지부는 위기가구 예측 모형으로 기초생활수급 대상자를 찾겠다고 밝혔다."),
+    "nl": ("Inlichtingenbureau levert signalen aan gemeenten",
+           "Het Inlichtingenbureau vergelijkt bestanden en stuurt gemeenten signalen over "
+           "bijstandsgerechtigden met verzwegen inkomsten."),
+    "no": ("Nav tar i bruk programvareroboter",
+           "Programvareroboter skal behandle søknader om dagpenger, opplyser etaten."),
+    "pl": ("Losowanie sędziów pod lupą",
+           "System Losowania Przydziału Spraw ma przydzielać sprawy w sądach; posłowie pytają "
+           "ministerstwo o kod."),
+    "pt": ("INSS amplia indeferimento automático",
+           "O indeferimento automático de pedidos de aposentadoria cresceu; segurados reclamam que "
+           "ninguém analisou os documentos."),
+    "ro": ("Decizii automate pentru ajutoarele sociale",
+           "Mii de familii au primit decizii automate de încetare a ajutorului social, fără ca un "
+           "funcționar să le verifice dosarul."),
+    "ru": ("Пособия в беззаявительном порядке",
+           "Социальный фонд будет назначать пособия в беззаявительном порядке; ошибки уже коснулись "
+           "пенсионеров."),
+    "sk": ("Úrad práce zavádza softvérové roboty",
+           "Softvérové roboty budú spracovávať žiadosti o dávku v hmotnej núdzi."),
+    "sl": ("Samodejne odločitve o otroškem dodatku",
+           "Samodejne odločitve o otroškem dodatku so prejele družine brez obrazložitve."),
+    "sr": ("Укрштање података укида социјалну помоћ",
+           "Центри за социјални рад укидају новчану социјалну помоћ после укрштања података."),
+    "sv": ("Mjukvarurobot fattar beslut om försörjningsstöd",
+           "I kommunen är det en mjukvarurobot som prövar ansökningar om ekonomiskt bistånd varje månad."),
+    "sw": ("Mfumo mpya wa ufadhili walalamikiwa",
+           "Wanafunzi wanalalamika kwamba mfumo mpya wa ufadhili wa elimu ya juu uliwaweka katika "
+           "madaraja ya juu."),
+    "ta": ("கணினி நிராகரித்தது: பெண்கள் புகார்",
+           "மகளிர் உரிமைத் தொகை விண்ணப்பங்களை கணினி நிராகரித்தது என்று பயனாளிகள் புகார் கூறுகின்றனர்."),
+    "tr": ("Hane puanı sosyal yardımı kesti",
+           "Hane puanı yükselen aileler sosyal yardım alamıyor; vatandaşlar puanın nasıl hesaplandığını "
+           "bilmiyor."),
+    "uk": ("Перехресна перевірка позбавила виплат",
+           "Після перехресної перевірки даних Пенсійний фонд припинив соціальні виплати тисячам ВПО."),
+    "ur": ("پی ایم ٹی اسکور پر سوالات",
+           "بے نظیر انکم سپورٹ پروگرام میں پی ایم ٹی اسکور کی وجہ سے کئی مستحقین کی امداد بند ہو گئی۔"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(AUTOMATED_ADMINISTRATION))
+def test_automated_administration_counts_as_a_system(tagger: Tagger, language: str):
+    title, text = AUTOMATED_ADMINISTRATION[language]
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    system_topics = [topic for topic in result.topic_ids if topic.startswith("system/")]
+    assert system_topics or "system term" in result.reason, (language, result.reason)
+
+
+# (language, text): an off-topic story with the same words: industrial robots, a dating app's or a bank's
+# matching, a league's points table, early warning of earthquakes, floods and tsunamis, a trial's
+# cross-examination, journalists cross-checking sources, the police comparing witness statements, a bank's
+# merging of customer records: not relevant, even next to a public-service word.
+AUTOMATION_WORDS_OF_OTHER_SUBJECTS = [
+    ("en", "The government's early warning system for earthquakes sent alerts to phones across the "
+           "region within seconds."),
+    ("en", "The dating app says its new matching software pairs people by shared hobbies; users can "
+           "swipe for free."),
+    ("en", "The league table shows the points system rewards away wins; the club's manager praised the "
+           "players."),
+    ("fr", "L'usine automobile a installé des robots industriels sur la chaîne de montage, annonce la "
+           "direction."),
+    ("fr", "Le rapprochement des deux clubs de football a été approuvé par les supporters."),
+    ("es", "El banco usa el cruce de datos de sus clientes para ofrecer tarjetas de crédito y seguros."),
+    ("de", "Die Fabrik setzt Industrieroboter in der Montage ein; die Gewerkschaft fordert Schulungen "
+           "für die Belegschaft."),
+    ("de", "Das Punktesystem der Bundesliga-Tabelle belohnt Auswärtssiege, sagte der Trainer nach dem "
+           "Spiel."),
+    ("nl", "De datingapp belooft een slimmer matchingsysteem voor singles die een relatie zoeken."),
+    ("sv", "Fabriken i Västerås har byggt en ny robotcell för svetsning; facket välkomnar investeringen."),
+    ("da", "Den nye robotstøvsuger kører automatisk rundt i stuen, skriver producenten."),
+    ("it", "La banca usa l'incrocio dei dati dei clienti per proporre nuovi mutui e carte di credito."),
+    ("pt", "A fábrica instalou robôs industriais na linha de montagem de automóveis em São Paulo."),
+    ("pl", "Tabela punktowa ligi pokazuje, że drużyna z Krakowa prowadzi przed ostatnią kolejką."),
+    ("hu", "Az árvízi előrejelző rendszer figyelmeztetett a Tisza áradására, közölte a vízügyi "
+           "igazgatóság."),
+    ("tr", "Mahkemede tanığa avukat tarafından çapraz sorgu yapıldı; dava ertelendi."),
+    ("ru", "Редакция провела перекрестную проверку фактов перед публикацией, сообщил министр."),
+    ("uk", "Журналісти провели перехресну перевірку джерел, повідомило міністерство."),
+    ("ja", "銀行は預金保険制度に備えて顧客情報の名寄せを進めている。"),
+    ("ko", "프로야구는 자동 볼 판정 시스템을 도입해 심판 판정 논란을 줄였다."),
+    ("sw", "Polisi walilinganisha taarifa za mashahidi kabla ya kumkamata mshukiwa, serikali ilisema."),
+    ("it", "La revoca automatica della patente scatta dopo la guida in stato di ebbrezza, ricorda la "
+           "polizia."),
+    ("ro", "Fabrica din Pitești a instalat roboți industriali pe linia de asamblare a mașinilor."),
+    ("cs", "Továrna na auta nasadila průmyslové roboty na montážní linku, uvedlo vedení firmy."),
+    ("fi", "Tehdas otti käyttöön teollisuusrobotteja kokoonpanolinjalla, kertoi yhtiö."),
+    ("el", "Το εργοστάσιο εγκατέστησε βιομηχανικά ρομπότ στη γραμμή παραγωγής."),
+    ("bg", "Отборът е първи в класирането след победата в неделя, каза треньорът."),
+    ("ar", "أطلقت الحكومة نظام الإنذار المبكر من الزلازل لتنبيه السكان في المناطق الساحلية."),
+    ("id", "Pemerintah memasang sistem peringatan dini tsunami di pantai selatan Jawa."),
+    ("hr", "Vlada je najavila sustav ranog upozoravanja na poplave za općine uz Savu."),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), AUTOMATION_WORDS_OF_OTHER_SUBJECTS)
+def test_automation_words_of_other_subjects_are_not_relevant(tagger: Tagger, language: str, text: str):
+    result = tagger.tag("", text, language)
+    assert result.relevant is False, (language, result.reason, result.relevance_evidence)
+
+
+# language -> (title, text) of a story the lab wants in which the generic word ("the system",
+# "automatically") acts on people: the system rejected or excluded applicants. The word alone stays a cue;
+# the phrase is a system.
+SYSTEM_ACTS_ON_PEOPLE = {
+    "cs": ("Úřad automaticky zamítl žádosti",
+           "Úřad práce automaticky zamítl stovky žádostí o příspěvek na bydlení."),
+    "de": ("Vom System aussortiert",
+           "Hunderte Anträge auf Wohngeld wurden vom System aussortiert, bevor ein Sachbearbeiter sie "
+           "sah."),
+    "fi": ("Järjestelmä hylkäsi hakemukset",
+           "Kelan järjestelmä hylkäsi satoja toimeentulotuen hakemuksia viikonloppuna."),
+    "id": ("Ribuan warga ditolak sistem",
+           "Ribuan warga miskin ditolak sistem saat mendaftar bantuan sosial, kata petugas dinas sosial."),
+    "it": ("Assegno di inclusione, migliaia di esclusi",
+           "Il sistema ha escluso migliaia di famiglie dall'assegno di inclusione per un errore nei dati "
+           "Isee."),
+    "sw": ("Wanafunzi walikataliwa na mfumo",
+           "Maelfu ya wanafunzi walikataliwa na mfumo wa bodi ya mikopo ya elimu ya juu."),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SYSTEM_ACTS_ON_PEOPLE))
+def test_a_system_that_rejects_people_counts_as_a_system(tagger: Tagger, language: str):
+    title, text = SYSTEM_ACTS_ON_PEOPLE[language]
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+
+
+# (language, text): the immune system rejecting a transplant, a political "system" rejecting a candidate.
+SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT = [
+    ("en", "The immune system rejected the transplanted kidney, doctors at the hospital said."),
+    ("it", "Il sistema immunitario ha respinto il trapianto, spiegano i medici dell'ospedale."),
+    ("id", "Sistem imun tubuh menolak organ baru, kata dokter rumah sakit."),
+    ("fr", "Le candidat antisystème a été rejeté par le système politique, selon le gouvernement."),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT)
+def test_immune_and_political_systems_that_reject_are_not_relevant(tagger: Tagger, language: str, text: str):
+    result = tagger.tag("", text, language)
+    assert result.relevant is False, (language, result.reason, result.relevance_evidence)
