@@ -364,8 +364,8 @@ def dump_taxonomy(taxonomy: Taxonomy) -> str:
                  ("automation_terms", taxonomy.automation_terms))
     if any(lists for _, lists in relevance):
         out += [_RULE, "# Relevance: an article is relevant when it mentions a system (system topic, "
-                "system_terms, or two", "# automation_terms) AND a public service (sector topic or "
-                "public_terms).", _RULE, ""]
+                "system_terms, or two", "# automation_terms, or one in the headline) AND a public service "
+                "(sector topic or public_terms).", _RULE, ""]
         for key, lists in relevance:
             if lists:
                 out += [f"[relevance.{key}]", *_terms_lines(lists), ""]
