@@ -18,13 +18,14 @@ How terms match:
 
 Relevance: an article is relevant when it has a system signal AND a public-service signal (a sector/* topic
 or a relevance public term). The system signal is a system/* topic or a relevance system term, or at least
-`AUTOMATION_CUES` distinct automation cues: words too general to count alone ("automatically", "the
-platform", "the app") that together describe a system the way the press does when it does not say
-"algorithm" ("the Treasury's system automatically rejected the claims"). A single cue in the headline
-(or `HEADLINE_CUE` times in the text) counts too: the story is then about that system ("Benefit portal
-cuts off 3,000 families"). A single cue only in passing next to a sector term is too little evidence
-either way: the article needs a reader. Title matches weigh `TITLE_WEIGHT` times a match in the text.
-Relevant articles score in [0.25, 1], the others below 0.2.
+`AUTOMATION_CUES` distinct automation cues: words too general to count alone ("the platform", "the app",
+and the taxonomy's automatic terms, "automatically", "electronically") that together describe a system the
+way the press does when it does not say "algorithm" ("the Treasury's system automatically rejected the
+claims"). A single cue naming a thing (not an automatic term) in the headline, or `HEADLINE_CUE` times in
+the text, counts too: the story is then about that system ("Benefit portal cuts off 3,000 families"),
+where "Pensions rise automatically in July" is not. A single cue only in passing next to a sector term is
+too little evidence either way: the article needs a reader. Title matches weigh `TITLE_WEIGHT` times a
+match in the text. Relevant articles score in [0.25, 1], the others below 0.2.
 An article in a covered language that is not relevant in its own language's terms is tried against the
 terms of every language (its language may be misdetected); a relevant result there is kept.
 
@@ -54,15 +55,18 @@ MAX_TEXT_CHARS = 200_000
 SYSTEM_KEY = "relevance:system"
 PUBLIC_KEY = "relevance:public"
 AUTOMATION_KEY = "relevance:automation"
+AUTOMATIC_KEY = "relevance:automatic"
+CUE_KEYS = (AUTOMATION_KEY, AUTOMATIC_KEY)
 # Distinct automation cues that together count as a system signal, and how much each weighs in the score
 # against a system term. Cues are distinct when their folded forms start differently (`CUE_PREFIX` letters):
 # "automatic" and "automatically" are one cue, whatever a stemmer makes of them.
 AUTOMATION_CUES = 2
 CUE_PREFIX = 5
 AUTOMATION_WEIGHT = 0.5
-# The weighted matches of a single cue that make it a system signal: once in the title, or this many times
-# in the text. Measured on the development sets: a single cue in the headline came with a relevant story
-# 8 times in 10; a single cue mentioned once in the text, 8 times in 15 (a reader decides those).
+# The weighted matches of a single cue naming a thing that make it a system signal: once in the title, or
+# this many times in the text. Measured on the development sets: such a cue in the headline came with a
+# relevant story 6 times in 6 (an automatic term 2 times in 5); a single cue mentioned once in the text,
+# 8 times in 15 (a reader decides those).
 HEADLINE_CUE = TITLE_WEIGHT
 # Signal strength at which a side of the relevance judgement counts as about two-thirds certain.
 SIGNAL_SCALE = 4.0
@@ -73,6 +77,10 @@ RIGHTS_SHARE = 0.15
 # term's word: the stemmer joins "overheid" with "over", "danés" with "dan", "Parlamento" with "parla".
 # Arabic is exempt: its prefixes and suffixes make the same word vary a lot in length.
 MIN_LENGTH_RATIO = 0.7
+# English terms in texts of other languages match as written; a word of at least `LOANWORD_MIN` letters
+# also with an ending of up to `LOANWORD_ENDING` letters ("softwaren", "chatboty", "algorithms").
+LOANWORD_MIN = 5
+LOANWORD_ENDING = 3
 _LENGTH_EXEMPT = frozenset({"ar"})
 # Languages that write compounds as one word: a one-word term of the text's own language, written as in the
 # taxonomy (not its stem: "politi" of "politiet" starts "politik", "kommun" of "Kommune" "Kommunikation")
@@ -103,7 +111,7 @@ THIN_EVIDENCE = 1
 MIN_WORDS = 8
 _FACET_RANK = {facet: rank for rank, facet in enumerate(FACETS)}
 # Which side of the relevance judgement each key feeds (topics feed the side of their facet).
-_SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector", AUTOMATION_KEY: "automation"}
+_SIDES = {SYSTEM_KEY: "system", PUBLIC_KEY: "sector", **{key: "automation" for key in CUE_KEYS}}
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,8 @@ class _Matcher:
     compound_words: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     compound_openings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     longest_compound_word: int = 0
+    # English terms in a text of another language, as written (folded words), keyed by their first word.
+    as_written: dict[str, tuple[_Term, ...]] = field(default_factory=dict)
 
 
 def _compound_terms(token: str, language: str | None, matcher: _Matcher) -> Iterable[tuple[str, str]]:
@@ -242,7 +252,8 @@ class Tagger:
         self._order = {topic.id: index for index, topic in enumerate(taxonomy.topics)}
         self._languages = taxonomy.languages
         self._relevance_lists = ((SYSTEM_KEY, taxonomy.system_terms), (PUBLIC_KEY, taxonomy.public_terms),
-                                 (AUTOMATION_KEY, taxonomy.automation_terms))
+                                 (AUTOMATION_KEY, taxonomy.automation_terms),
+                                 (AUTOMATIC_KEY, taxonomy.automatic_terms))
         self._matchers: dict[str, _Matcher] = {}
         self._lock = threading.Lock()
         # Matchers are compiled on first use of a language (simplemma loads a language's dictionary then).
@@ -261,7 +272,7 @@ class Tagger:
             for key, lists in self._relevance_lists:
                 # Cues are common words: only the text's own language's (English "portal" is a doorway in
                 # Spanish, and "robot" stems to "rob" in Hungarian).
-                if key != AUTOMATION_KEY or term_language == language:
+                if key not in CUE_KEYS or term_language == language:
                     yield from ((key, term_language, term) for term in lists.get(term_language, ()))
 
     def _compile(self, language: str) -> _Matcher:
@@ -272,10 +283,21 @@ class Tagger:
         pieces: dict[str, dict[tuple[str, str], None]] = {}
         prefixes: set[str] = set()
         compound_words: dict[str, dict[tuple[str, str], None]] = {}
+        as_written: dict[str, dict[tuple[str, ...], _Term]] = {}
         compounding = language in COMPOUND_LANGUAGES
         for key, term_language, term in self._entries(language):
             if is_abbreviation(term):
                 abbreviations.setdefault(term, {})[(key, term)] = None
+                continue
+            if term_language == SHARED_LANGUAGE and stem_code not in (None, SHARED_LANGUAGE):
+                # Stemmed with the text's stemmer, an English term meets unrelated words of the text's own
+                # language (English "automated" and Spanish "automático" both become "automat", "Medicare"
+                # and Italian "medici" "medic"): English words in other languages' texts are loanwords,
+                # written as in English with at most an ending of the text's language ("softwaren").
+                words = match_tokens(term, None)[0]
+                if words:
+                    as_written.setdefault(words[0], {}).setdefault(
+                        (key, *words), (key, term, words[1:], len(words) - 1, 0))
                 continue
             if term_language in SUBSTRING_LANGUAGES or term_language in PREFIX_LANGUAGES:
                 piece = " ".join(fold(term).split())
@@ -291,7 +313,7 @@ class Tagger:
             exempt = len(tokens) > 1 or language in _LENGTH_EXEMPT
             min_length = 0 if exempt else math.ceil(len(tokens[0]) * MIN_LENGTH_RATIO)
             own_word = compounding and term_language == language and len(tokens) == 1
-            if own_word and key != AUTOMATION_KEY and len(tokens[0]) >= COMPOUND_MIN:
+            if own_word and key not in CUE_KEYS and len(tokens[0]) >= COMPOUND_MIN:
                 compound_words.setdefault(tokens[0], {})[(key, term)] = None
             rest = list(stems[1:])
             same_stems = grouped.setdefault(stems[0], {})
@@ -305,6 +327,10 @@ class Tagger:
         by_first = {
             first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
             for first, terms in grouped.items()
+        }
+        written = {
+            first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
+            for first, terms in as_written.items()
         }
         pattern = None
         if abbreviations:
@@ -330,6 +356,7 @@ class Tagger:
             {word: tuple(keys) for word, keys in compound_words.items()},
             _by_opening(compound_words),
             max(map(len, compound_words), default=0),
+            written,
         )
 
     def _matcher(self, language: str) -> _Matcher:
@@ -350,18 +377,27 @@ class Tagger:
         compounds = matcher.compound_words
         for index, first in enumerate(stems):
             candidates = lookup(first)
-            if candidates is None:
+            english = _english_terms(tokens[index], matcher) if matcher.as_written else ()
+            if candidates is None and not english:
                 if compounds and len(tokens[index]) >= COMPOUND_MIN + PART_MIN:
                     for key, text in _compound_terms(tokens[index], language, matcher):
                         _add_hit(hits, key, text, weight)
                 continue
             done: set[str] = set()
-            for key, text, rest, size, min_length in candidates:
+            for key, text, rest, size, min_length in candidates or ():
                 if key in done:
                     continue
                 if size and stems[index + 1 : index + 1 + size] != rest:
                     continue
                 if min_length and len(tokens[index]) < min_length:
+                    continue
+                done.add(key)
+                _add_hit(hits, key, text, weight)
+            for key, text, rest, size, _ in english:
+                following = tokens[index + 1 : index + 1 + size]
+                if key in done or len(following) < size:
+                    continue
+                if not all(_loanword(token, word) for token, word in zip(following, rest, strict=True)):
                     continue
                 done.add(key)
                 _add_hit(hits, key, text, weight)
@@ -481,7 +517,8 @@ class Tagger:
                 kinds[side].setdefault(kind, {}).update(terms)
         system_signal = signal["system"]
         cues = len({fold(term)[:CUE_PREFIX] for term in evidence["automation"]})
-        if system_signal or cues >= AUTOMATION_CUES or (cues and signal["automation"] >= HEADLINE_CUE):
+        headline_cue = cues and hits.get(AUTOMATION_KEY, (0.0,))[0] >= HEADLINE_CUE
+        if system_signal or cues >= AUTOMATION_CUES or headline_cue:
             system_signal += AUTOMATION_WEIGHT * signal["automation"]
         relevant = system_signal > 0 and signal["sector"] > 0
         system, public = _saturation(system_signal), _saturation(signal["sector"])
@@ -502,6 +539,24 @@ class Tagger:
         if cues:
             sides["automation"] = {"automation": cues}
         return result, sides
+
+
+def _loanword(token: str, word: str) -> bool:
+    """True when a folded text word is the English `word` as written, or with an ending of the text's own
+    language ("softwaren", "chatbots") if the word is long enough not to begin unrelated words."""
+    extra = len(token) - len(word)
+    return token.startswith(word) and (extra == 0 or (len(word) >= LOANWORD_MIN and extra <= LOANWORD_ENDING))
+
+
+def _english_terms(token: str, matcher: _Matcher) -> list[_Term]:
+    """The English terms whose first word a folded text word is, as a loanword (see `_loanword`)."""
+    found: list[_Term] = []
+    for extra in range(min(LOANWORD_ENDING, len(token) - 1) + 1):
+        word = token[: len(token) - extra]
+        if extra and len(word) < LOANWORD_MIN:
+            break
+        found.extend(matcher.as_written.get(word, ()))
+    return found
 
 
 def _joins(neighbour: str, edge: str) -> bool:

@@ -35,7 +35,7 @@ MAX_ABBREVIATION_LENGTH = 6
 
 _TOPIC_KEYS = frozenset({"id", "facet", "label", "labels", "terms"})
 _TOP_KEYS = frozenset({"topic", "relevance"})
-_RELEVANCE_KEYS = ("system_terms", "public_terms", "automation_terms")
+_RELEVANCE_KEYS = ("system_terms", "public_terms", "automation_terms", "automatic_terms")
 _ID_RE = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
 _COUNTRY_ID_RE = re.compile(r"country/[a-z]{2}")
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
@@ -59,8 +59,9 @@ class Topic:
 
 class Taxonomy:
     """The validated set of topics and the relevance term lists: system terms, public-service terms, and
-    automation cues (words that hint at an automated system but are too general to count alone:
-    "automatically", "the platform"; `kb.text.tagging` says how they count)."""
+    automation cues (words that hint at an automated system but are too general to count alone: "the
+    platform", "the app"; and the words saying something happens automatically, "automatically",
+    "electronically"; `kb.text.tagging` says how they count)."""
 
     def __init__(
         self,
@@ -68,6 +69,7 @@ class Taxonomy:
         system_terms: Mapping[str, tuple[str, ...]] | None = None,
         public_terms: Mapping[str, tuple[str, ...]] | None = None,
         automation_terms: Mapping[str, tuple[str, ...]] | None = None,
+        automatic_terms: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self._by_id: dict[str, Topic] = {}
@@ -78,13 +80,15 @@ class Taxonomy:
         self.system_terms: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(system_terms or {}))
         self.public_terms: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(public_terms or {}))
         self.automation_terms: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(automation_terms or {}))
+        self.automatic_terms: Mapping[str, tuple[str, ...]] = MappingProxyType(dict(automatic_terms or {}))
 
     def __len__(self) -> int:
         return len(self.topics)
 
     def with_topics(self, topics: Iterable[Topic]) -> Taxonomy:
         """A taxonomy with these topics and this one's relevance lists."""
-        return Taxonomy(topics, self.system_terms, self.public_terms, self.automation_terms)
+        return Taxonomy(topics, self.system_terms, self.public_terms, self.automation_terms,
+                        self.automatic_terms)
 
     def __iter__(self) -> Iterator[Topic]:
         return iter(self.topics)
@@ -123,7 +127,7 @@ class Taxonomy:
     def languages(self) -> frozenset[str]:
         """Languages that have terms somewhere in the taxonomy ("all" excluded)."""
         lists = [topic.terms for topic in self.topics] + [self.system_terms, self.public_terms,
-                                                           self.automation_terms]
+                                                           self.automation_terms, self.automatic_terms]
         return frozenset(language for terms in lists for language in terms if language != ANY_LANGUAGE)
 
 
@@ -247,7 +251,8 @@ def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
     relevance = data.get("relevance", {})
     if not isinstance(relevance, dict) or set(relevance) - set(_RELEVANCE_KEYS):
         raise InvalidInput(
-            f"{source}: [relevance] may only hold system_terms, public_terms and automation_terms")
+            f"{source}: [relevance] may only hold {', '.join(_RELEVANCE_KEYS[:-1])} "
+            f"and {_RELEVANCE_KEYS[-1]}")
     lists = {}
     for key in _RELEVANCE_KEYS:
         try:
@@ -255,7 +260,7 @@ def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
         except ValueError as exc:
             raise InvalidInput(f"{source}: [relevance]: {exc}") from exc
     return Taxonomy(topics, system_terms=lists["system_terms"], public_terms=lists["public_terms"],
-                    automation_terms=lists["automation_terms"])
+                    automation_terms=lists["automation_terms"], automatic_terms=lists["automatic_terms"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -322,6 +327,7 @@ def taxonomy_data(taxonomy: Taxonomy) -> dict[str, object]:
         "system_terms": {k: list(v) for k, v in taxonomy.system_terms.items()},
         "public_terms": {k: list(v) for k, v in taxonomy.public_terms.items()},
         "automation_terms": {k: list(v) for k, v in taxonomy.automation_terms.items()},
+        "automatic_terms": {k: list(v) for k, v in taxonomy.automatic_terms.items()},
     }
 
 
@@ -361,11 +367,12 @@ def dump_taxonomy(taxonomy: Taxonomy) -> str:
             out.append(f"labels = {{ {', '.join(labels)} }}")
         out += ["", "[topic.terms]", *_terms_lines(topic.terms), ""]
     relevance = (("system_terms", taxonomy.system_terms), ("public_terms", taxonomy.public_terms),
-                 ("automation_terms", taxonomy.automation_terms))
+                 ("automation_terms", taxonomy.automation_terms),
+                 ("automatic_terms", taxonomy.automatic_terms))
     if any(lists for _, lists in relevance):
         out += [_RULE, "# Relevance: an article is relevant when it mentions a system (system topic, "
-                "system_terms, or two", "# automation_terms, or one in the headline) AND a public service "
-                "(sector topic or public_terms).", _RULE, ""]
+                "system_terms, two", "# different automation_terms or automatic_terms, or an automation_term "
+                "in the headline)", "# AND a public service (sector topic or public_terms).", _RULE, ""]
         for key, lists in relevance:
             if lists:
                 out += [f"[relevance.{key}]", *_terms_lines(lists), ""]

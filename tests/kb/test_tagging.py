@@ -419,7 +419,8 @@ AUTOMATION_TAXONOMY = (
     '[topic.terms]\nen = ["risk score"]\n'
     '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
     '[topic.terms]\nen = ["housing benefit", "claimants"]\nfr = ["allocation logement", "allocataires"]\n'
-    '[relevance.automation_terms]\nen = ["automatically", "automatic", "online portal", "software robot"]\n'
+    '[relevance.automation_terms]\nen = ["online portal", "software robot"]\n'
+    '[relevance.automatic_terms]\nen = ["automatically", "automatic"]\n'
 )
 
 
@@ -473,6 +474,9 @@ def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: s
         ("Housing benefit changes in April", "The online portal decides the claims. The online portal also "
          "sends the letters, and the online portal cannot be appealed.",
          RELEVANT, "1 welfare term, 1 automation cue"),
+        # "Automatically" in the headline says how, not what: a person reads it.
+        ("Housing benefit to rise automatically in April", "Claimants need not apply, the council said.",
+         NEEDS_READER, "too little evidence of a system: 2 welfare terms, 1 automation cue"),
         # A headline cue without a public service is still not the lab's subject.
         ("Online portal of the bank down for a day", "Customers could not pay their bills.",
          NOT_RELEVANT, "1 automation cue, no public-service term"),
@@ -505,6 +509,33 @@ def test_forms_of_one_word_match_whatever_order_they_are_listed_in(tmp_path: Pat
         assert (result.topic_ids, result.reason) == (("sector/welfare", "system/checks"),
                                                      "1 welfare term, 1 system term"), (terms, text)
     assert "system/checks" not in tagger.tag("", "Housing benefit for the auto trade.", "en").topic_ids
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "text", "system"),
+    [
+        # English terms are loanwords in other languages' texts: found as written, with an ending.
+        ("da", "Softwaren på gymnasiet", "Softwaren registrerer elevernes skærme under eksamen.", "software"),
+        ("fr", "Les chatbots de la CAF", "La CAF répond aux allocataires avec des chatbots.", "chatbot"),
+        # Not when the text's own word only shares the English term's stem: "automático" is not
+        # "automated", "medici" is not "Medicare".
+        ("es", "Un cajero automático en el hospital", "El hospital instala un cajero automático.", None),
+        ("it", "Sciopero dei medici", "I medici degli ospedali pubblici scioperano.", None),
+    ],
+)
+def test_english_terms_match_other_languages_as_written(tmp_path: Path, language: str, title: str,
+                                                          text: str, system: str | None):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "system/software"\nfacet = "system"\nlabel = "Software"\n'
+        '[topic.terms]\nen = ["software", "chatbot", "automated", "Medicare"]\n'
+        '[[topic]]\nid = "sector/public"\nfacet = "sector"\nlabel = "Public services"\n'
+        '[topic.terms]\nda = ["gymnasiet"]\nfr = ["allocataires"]\nes = ["hospital"]\nit = ["ospedali"]\n',
+        encoding="utf-8")
+    result = Tagger(load_taxonomy(path)).tag(title, text, language)
+    found = _topics(result).get("system/software")
+    assert (found[0] if found else None) == system, (language, result.reason)
+    assert result.relevant == (system is not None)
 
 
 def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
