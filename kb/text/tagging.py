@@ -19,13 +19,13 @@ How terms match:
 Relevance: an article is relevant when it has a system signal AND a public-service signal (a sector/* topic
 or a relevance public term). The system signal is a system/* topic or a relevance system term, or at least
 `AUTOMATION_CUES` distinct automation cues: words too general to count alone ("the platform", "the app",
-and the taxonomy's automatic terms, "automatically", "electronically") that together describe a system the
-way the press does when it does not say "algorithm" ("the Treasury's system automatically rejected the
-claims"). A single cue naming a thing (not an automatic term) in the headline, or `HEADLINE_CUE` times in
-the text, counts too: the story is then about that system ("Benefit portal cuts off 3,000 families"),
-where "Pensions rise automatically in July" is not. A single cue only in passing next to a sector term is
-too little evidence either way: the article needs a reader. Title matches weigh `TITLE_WEIGHT` times a
-match in the text. Relevant articles score in [0.25, 1], the others below 0.2.
+"AI" named in passing, and the taxonomy's automatic terms, "automatically") that together describe a
+system the way the press does when it does not say "algorithm" ("the Treasury's system automatically
+rejected the claims"). A single cue naming a thing (not an automatic term) in the headline, or
+`HEADLINE_CUE` times in the text, counts too: the story is then about that system ("Benefit portal cuts
+off 3,000 families"), where "Pensions rise automatically in July" is not. A single cue only in passing
+next to a sector term is too little evidence either way: the article needs a reader. Title matches weigh
+`TITLE_WEIGHT` times a match in the text. Relevant articles score in [0.25, 1], the others below 0.2.
 An article in a covered language that is not relevant in its own language's terms is tried against the
 terms of every language (its language may be misdetected); a relevant result there is kept.
 
@@ -271,8 +271,8 @@ class Tagger:
                 yield from ((topic.id, term_language, term) for term in topic.terms.get(term_language, ()))
             for key, lists in self._relevance_lists:
                 # Cues are common words: only the text's own language's (English "portal" is a doorway in
-                # Spanish, and "robot" stems to "rob" in Hungarian).
-                if key not in CUE_KEYS or term_language == language:
+                # Spanish, and "robot" stems to "rob" in Hungarian), and those written the same in all.
+                if key not in CUE_KEYS or term_language in (language, ANY_LANGUAGE):
                     yield from ((key, term_language, term) for term in lists.get(term_language, ()))
 
     def _compile(self, language: str) -> _Matcher:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.text.tagging import NOT_RELEVANT, RELEVANT, Tagger
+from kb.text.tagging import NEEDS_READER, NOT_RELEVANT, RELEVANT, Tagger
 from kb.text.taxonomy import load_taxonomy
 
 
@@ -544,3 +544,27 @@ SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT = [
 def test_immune_and_political_systems_that_reject_are_not_relevant(tagger: Tagger, language: str, text: str):
     result = tagger.tag("", text, language)
     assert result.relevant is False, (language, result.reason, result.relevance_evidence)
+
+
+# (language, title, text, verdict): "AI" named in passing is a cue, not a system; in the headline, or with
+# another cue, it is one. "AI" is searched in every language (the Swedish and Korean press write it so).
+AI_MENTIONS = [
+    ("en", "Teachers win pay rise after long dispute",
+     "The education ministry agreed the deal with the teachers' unions; AI will not replace staff, it said.",
+     NEEDS_READER),
+    ("en", "Council uses AI to sort housing benefit claims",
+     "Claimants say the council's new tool delays their housing benefit.", RELEVANT),
+    ("sv", "AI ska sortera ansökningar om försörjningsstöd",
+     "Kommunen vill korta handläggningstiden för ekonomiskt bistånd.", RELEVANT),
+    ("it", "Pronto soccorso, mancano medici",
+     "Negli ospedali del Lazio mancano medici e infermieri; l'intelligenza artificiale non basta, dice il "
+     "sindacato.", NEEDS_READER),
+    ("en", "Retailer uses AI to set prices", "The chain's AI changes prices in its shops every hour.",
+     NOT_RELEVANT),
+]
+
+
+@pytest.mark.parametrize(("language", "title", "text", "verdict"), AI_MENTIONS)
+def test_ai_in_passing_is_a_cue(tagger: Tagger, language: str, title: str, text: str, verdict: str):
+    result = tagger.tag(title, text, language)
+    assert result.verdict == verdict, (language, result.reason, result.relevance_evidence)
