@@ -568,3 +568,20 @@ AI_MENTIONS = [
 def test_ai_in_passing_is_a_cue(tagger: Tagger, language: str, title: str, text: str, verdict: str):
     result = tagger.tag(title, text, language)
     assert result.verdict == verdict, (language, result.reason, result.relevance_evidence)
+
+
+# (language, title, text): data analysis and data models that pick people out for checks, as the Nordic
+# press names them (English had "data analytics"; these languages had no word for it).
+NORDIC_DATA_MODELS = [
+    ("sv", "Kommunen köper dataanalys för att hitta fusk", "Dataanalysen ska granska alla som får "
+     "försörjningsstöd."),
+    ("da", "Kommunen kontrollerer borgere med dataanalyser", "Dataanalyserne udpeger modtagere af "
+     "boligstøtte til kontrol."),
+    ("no", "Lånekassen kontrollerte studenter med datamodell", "Studentene fikk stipendet omgjort til lån."),
+]
+
+
+@pytest.mark.parametrize(("language", "title", "text"), NORDIC_DATA_MODELS)
+def test_nordic_data_analysis_is_a_system(tagger: Tagger, language: str, title: str, text: str):
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
