@@ -42,6 +42,7 @@ from kb.text.normalize import tokenize
 from kb.text.taxonomy import (
     ANY_LANGUAGE,
     BUNDLED,
+    RELEVANCE_KEYS,
     Taxonomy,
     bundled_taxonomy,
     dump_taxonomy,
@@ -272,8 +273,7 @@ def diff(old: Taxonomy, new: Taxonomy) -> TermDiff:
         if topic.id not in new_ids:
             removed += [(topic.id, language, t) for language, terms in topic.terms.items() for t in terms]
     old_data, new_data = taxonomy_data(old), taxonomy_data(new)
-    lists = ("system_terms", "public_terms", "automation_terms", "automatic_terms")
-    other = (any(old_data[key] != new_data[key] for key in lists)
+    other = (any(old_data[key] != new_data[key] for key in RELEVANCE_KEYS)
              or any(dict(t.labels) != dict(o.labels) for t in new if (o := old.find(t.id)) is not None))
     return TermDiff(tuple(added), tuple(removed), tuple(t.id for t in new if t.id not in old_ids),
                     tuple(t.id for t in old if t.id not in new_ids), other)

@@ -5,8 +5,11 @@ How terms match:
   so "algorithmes" matches the term "algorithme" and "detection de la fraude" matches "détection de la
   fraude". A term of several words matches the same consecutive stems.
 - An article in language L is matched against the terms of L, the English terms and the "all" terms (English
-  is the lingua franca of the field: "AI", "machine learning" in a French text). An article whose language
-  has no terms in the taxonomy (or is unknown) is matched against the terms of every language.
+  is the lingua franca of the field: "AI", "machine learning" in a French text). English terms in a text of
+  another language are loanwords there: they match as written, with at most a short ending of that language
+  ("softwaren", "chatbots"), never through its stemmer (Spanish "automático" is not "automated"). An article
+  whose language has no terms in the taxonomy (or is unknown) is matched against the terms of every
+  language.
 - Short abbreviations (see `kb.text.taxonomy.is_abbreviation`: "AI", "KI", "UWV", "U.S.") match only as
   written, as a whole word, with an optional plural "s".
 
@@ -167,8 +170,10 @@ class _Matcher:
     compound_words: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     compound_openings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     longest_compound_word: int = 0
-    # English terms in a text of another language, as written (folded words), keyed by their first word.
+    # English terms in a text of another language, as written (folded words), keyed by their first word;
+    # the first `LOANWORD_MIN` letters of those words, to skip the other text words quickly.
     as_written: dict[str, tuple[_Term, ...]] = field(default_factory=dict)
+    as_written_openings: frozenset[str] = frozenset()
 
 
 def _compound_terms(token: str, language: str | None, matcher: _Matcher) -> Iterable[tuple[str, str]]:
@@ -290,6 +295,10 @@ class Tagger:
                 abbreviations.setdefault(term, {})[(key, term)] = None
                 continue
             if term_language == SHARED_LANGUAGE and stem_code not in (None, SHARED_LANGUAGE):
+                if any(is_abbreviation(word) for word in term.split()):
+                    # "AI model" only with its capitals, as written ("ai modelli": "to the forms").
+                    abbreviations.setdefault(term, {})[(key, term)] = None
+                    continue
                 # Stemmed with the text's stemmer, an English term meets unrelated words of the text's own
                 # language (English "automated" and Spanish "automático" both become "automat", "Medicare"
                 # and Italian "medici" "medic"): English words in other languages' texts are loanwords,
@@ -357,6 +366,7 @@ class Tagger:
             _by_opening(compound_words),
             max(map(len, compound_words), default=0),
             written,
+            frozenset(word[:LOANWORD_MIN] for word in written),
         )
 
     def _matcher(self, language: str) -> _Matcher:
@@ -377,7 +387,8 @@ class Tagger:
         compounds = matcher.compound_words
         for index, first in enumerate(stems):
             candidates = lookup(first)
-            english = _english_terms(tokens[index], matcher) if matcher.as_written else ()
+            english = (_english_terms(tokens[index], matcher)
+                       if tokens[index][:LOANWORD_MIN] in matcher.as_written_openings else ())
             if candidates is None and not english:
                 if compounds and len(tokens[index]) >= COMPOUND_MIN + PART_MIN:
                     for key, text in _compound_terms(tokens[index], language, matcher):
@@ -516,7 +527,11 @@ class Tagger:
                 kind = side if side != "sector" else key.partition("/")[2] or "public-service"
                 kinds[side].setdefault(kind, {}).update(terms)
         system_signal = signal["system"]
-        cues = len({fold(term)[:CUE_PREFIX] for term in evidence["automation"]})
+        automatic = set(hits.get(AUTOMATIC_KEY, (0.0, ()))[1])
+        # Words saying "automatically" or "electronically" are one cue together, whatever their forms
+        # ("自動的", "自動で" share no prefix long enough to merge).
+        cues = len({fold(term)[:CUE_PREFIX] for term in evidence["automation"] if term not in automatic})
+        cues += bool(automatic)
         headline_cue = cues and hits.get(AUTOMATION_KEY, (0.0,))[0] >= HEADLINE_CUE
         if system_signal or cues >= AUTOMATION_CUES or headline_cue:
             system_signal += AUTOMATION_WEIGHT * signal["automation"]

@@ -35,7 +35,8 @@ MAX_ABBREVIATION_LENGTH = 6
 
 _TOPIC_KEYS = frozenset({"id", "facet", "label", "labels", "terms"})
 _TOP_KEYS = frozenset({"topic", "relevance"})
-_RELEVANCE_KEYS = ("system_terms", "public_terms", "automation_terms", "automatic_terms")
+# The lists of the [relevance] table, in file order.
+RELEVANCE_KEYS = ("system_terms", "public_terms", "automation_terms", "automatic_terms")
 _ID_RE = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
 _COUNTRY_ID_RE = re.compile(r"country/[a-z]{2}")
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
@@ -249,18 +250,36 @@ def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
         seen[topic.id] = index
         topics.append(topic)
     relevance = data.get("relevance", {})
-    if not isinstance(relevance, dict) or set(relevance) - set(_RELEVANCE_KEYS):
+    if not isinstance(relevance, dict) or set(relevance) - set(RELEVANCE_KEYS):
         raise InvalidInput(
-            f"{source}: [relevance] may only hold {', '.join(_RELEVANCE_KEYS[:-1])} "
-            f"and {_RELEVANCE_KEYS[-1]}")
+            f"{source}: [relevance] may only hold {', '.join(RELEVANCE_KEYS[:-1])} "
+            f"and {RELEVANCE_KEYS[-1]}")
     lists = {}
-    for key in _RELEVANCE_KEYS:
+    for key in RELEVANCE_KEYS:
         try:
             lists[key] = _term_lists(relevance[key], f"relevance.{key}") if key in relevance else {}
         except ValueError as exc:
             raise InvalidInput(f"{source}: [relevance]: {exc}") from exc
+    if "automatic_terms" not in relevance and lists["automation_terms"] and source != TAXONOMY_FILE.name:
+        lists["automation_terms"], lists["automatic_terms"] = _split_automatic(lists["automation_terms"])
     return Taxonomy(topics, system_terms=lists["system_terms"], public_terms=lists["public_terms"],
                     automation_terms=lists["automation_terms"], automatic_terms=lists["automatic_terms"])
+
+
+def _split_automatic(
+    cues: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """A taxonomy written before automatic_terms existed (a lab's stored version, an exported file) listed
+    "automatically" among its automation_terms; the bundled file's automatic terms move to that list, so
+    the headline rule (`kb.text.tagging`) reads them as it reads the bundled file."""
+    bundled = _default_taxonomy().automatic_terms
+    automation, automatic = {}, {}
+    for language, terms in cues.items():
+        moving = set(bundled.get(language, ()))
+        automation[language] = tuple(term for term in terms if term not in moving)
+        if moved := tuple(term for term in terms if term in moving):
+            automatic[language] = moved
+    return automation, automatic
 
 
 @functools.lru_cache(maxsize=1)
@@ -372,7 +391,8 @@ def dump_taxonomy(taxonomy: Taxonomy) -> str:
     if any(lists for _, lists in relevance):
         out += [_RULE, "# Relevance: an article is relevant when it mentions a system (system topic, "
                 "system_terms, two", "# different automation_terms or automatic_terms, or an automation_term "
-                "in the headline)", "# AND a public service (sector topic or public_terms).", _RULE, ""]
+                "in the headline or", "# three times in the text) AND a public service (sector topic or "
+                "public_terms).", _RULE, ""]
         for key, lists in relevance:
             if lists:
                 out += [f"[relevance.{key}]", *_terms_lines(lists), ""]

@@ -508,7 +508,6 @@ def test_forms_of_one_word_match_whatever_order_they_are_listed_in(tmp_path: Pat
         # Found with the English stemmer, not by the fallback to every language's terms as written.
         assert (result.topic_ids, result.reason) == (("sector/welfare", "system/checks"),
                                                      "1 welfare term, 1 system term"), (terms, text)
-    assert "system/checks" not in tagger.tag("", "Housing benefit for the auto trade.", "en").topic_ids
 
 
 @pytest.mark.parametrize(
@@ -536,6 +535,52 @@ def test_english_terms_match_other_languages_as_written(tmp_path: Path, language
     found = _topics(result).get("system/software")
     assert (found[0] if found else None) == system, (language, result.reason)
     assert result.relevant == (system is not None)
+
+
+def test_an_english_term_with_an_abbreviation_needs_it_written_so(tmp_path: Path):
+    # "AI model" must not match the Italian "ai modelli" (to the forms), nor French "j'ai modelé".
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "system/models"\nfacet = "system"\nlabel = "Models"\n'
+        '[topic.terms]\nen = ["AI model"]\n'
+        '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+        '[topic.terms]\nit = ["pensioni"]\nfr = ["allocations"]\n', encoding="utf-8")
+    tagger = Tagger(load_taxonomy(path))
+    assert "system/models" not in tagger.tag("Pensioni, novità ai modelli di domanda",
+                                             "L'Inps ha aggiornato i moduli delle pensioni.", "it").topic_ids
+    for text, found in (("Pour les allocations, j'ai modelé ma demande.", False),
+                        ("Les allocations sont calculées par un AI model.", True),
+                        ("Les allocations sont calculées par des AI models.", True)):
+        assert ("system/models" in tagger.tag("", text, "fr").topic_ids) == found, text
+
+
+def test_words_saying_automatically_are_one_cue_together(tmp_path: Path):
+    # Two forms of "automatically" that share no long prefix (Japanese 自動的, 自動で) are still one cue.
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+        '[topic.terms]\nja = ["年金"]\n'
+        '[relevance.automatic_terms]\nja = ["自動的", "自動で"]\n', encoding="utf-8")
+    result = Tagger(load_taxonomy(path)).tag("年金が自動的に増額", "年金は自動で振り込まれる。", "ja")
+    assert result.verdict == NEEDS_READER, result.reason
+
+
+def test_a_taxonomy_written_before_automatic_terms_reads_them_from_its_automation_terms(tmp_path: Path):
+    # A lab's stored version or an exported file lists "automatically" among the automation_terms: the
+    # bundled file's automatic terms move to their own list, so "Pensions rise automatically" stays a
+    # reader's item rather than becoming relevant by its headline.
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(
+        '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+        '[topic.terms]\nen = ["pensions", "pensioners"]\n'
+        '[relevance.automation_terms]\nen = ["automatically", "online portal"]\n', encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    assert (dict(taxonomy.automation_terms), dict(taxonomy.automatic_terms)) == (
+        {"en": ("online portal",)}, {"en": ("automatically",)})
+    tagger = Tagger(taxonomy)
+    assert tagger.tag("Pensions rise automatically in July", "All pensioners get the rise.",
+                      "en").verdict == NEEDS_READER
+    assert tagger.tag("Online portal stops pensions", "Pensioners lost their payments.", "en").relevant
 
 
 def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):

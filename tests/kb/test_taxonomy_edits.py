@@ -24,6 +24,7 @@ from kb.learning.taxonomies import TermChange, TermProblem
 from kb.storage import audit
 from kb.text.tagging import Tagger
 from kb.text.taxonomy import (
+    RELEVANCE_KEYS,
     bundled_taxonomy,
     install_taxonomy,
     load_taxonomy,
@@ -282,3 +283,15 @@ def test_kb_ingest_in_another_process_tags_with_the_edited_taxonomy(kb, coordina
     evidence = {t.topic: t.evidence for t in item.tags}[TOPIC]
     assert any("ruzuku" in word.lower() for word in evidence), evidence
     assert json.loads(json.dumps(taxonomy_data(parse_taxonomy(taxonomies.export_text(db)))))
+
+
+@pytest.mark.parametrize("key", RELEVANCE_KEYS)
+def test_a_change_to_any_relevance_list_alone_is_a_change(key: str):
+    # An import that only edits, say, the automatic terms must still be stored and re-tag the items.
+    before = parse_taxonomy('[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+                            '[topic.terms]\nen = ["benefits"]\n')
+    after = parse_taxonomy('[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
+                           f'[topic.terms]\nen = ["benefits"]\n[relevance.{key}]\nen = ["a new term"]\n')
+    changes = taxonomies.diff(before, after)
+    assert (changes.added, changes.removed, changes.other) == ((), (), True)
+    assert taxonomies.diff(before, before).other is False
