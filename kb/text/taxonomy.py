@@ -223,8 +223,10 @@ def _topic(entry: Any) -> Topic:
     )
 
 
-def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
-    """A validated Taxonomy from TOML text; raises InvalidInput naming the bad entry and its line."""
+def parse_taxonomy(text: str, source: str = "<taxonomy>", *, bundled: bool = False) -> Taxonomy:
+    """A validated Taxonomy from TOML text; raises InvalidInput naming the bad entry and its line.
+    `bundled`: the text is the packaged file itself (which a file written before automatic_terms borrows
+    them from)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -260,7 +262,7 @@ def parse_taxonomy(text: str, source: str = "<taxonomy>") -> Taxonomy:
             lists[key] = _term_lists(relevance[key], f"relevance.{key}") if key in relevance else {}
         except ValueError as exc:
             raise InvalidInput(f"{source}: [relevance]: {exc}") from exc
-    if "automatic_terms" not in relevance and lists["automation_terms"] and source != TAXONOMY_FILE.name:
+    if "automatic_terms" not in relevance and lists["automation_terms"] and not bundled:
         lists["automation_terms"], lists["automatic_terms"] = _split_automatic(lists["automation_terms"])
     return Taxonomy(topics, system_terms=lists["system_terms"], public_terms=lists["public_terms"],
                     automation_terms=lists["automation_terms"], automatic_terms=lists["automatic_terms"])
@@ -285,7 +287,7 @@ def _split_automatic(
 @functools.lru_cache(maxsize=1)
 def _default_taxonomy() -> Taxonomy:
     """The packaged taxonomy, read and validated once per process."""
-    return parse_taxonomy(TAXONOMY_FILE.read_text(encoding="utf-8"), source=TAXONOMY_FILE.name)
+    return parse_taxonomy(TAXONOMY_FILE.read_text(encoding="utf-8"), source=TAXONOMY_FILE.name, bundled=True)
 
 
 # The taxonomy this process uses when none is named, and its digest ("" : the bundled file). Swapped whole
