@@ -5,6 +5,7 @@ pruned."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -38,8 +39,13 @@ def coordinator(kb):
     return users_store.add_user(kb.db, "coord@lab.example", "a long password 1", "coordinator")
 
 
+@functools.cache
+def _tagger() -> Tagger:
+    return Tagger(bundled_taxonomy())
+
+
 def _store(db, title: str, text: str, n: int) -> int:
-    found = Tagger(bundled_taxonomy()).tag(title, text, "sw")
+    found = _tagger().tag(title, text, "sw")
     draft = make_draft(url=f"https://habari.example.org/{n}", title=title, text=text, language="sw",
                        topics=found.topics, relevant=found.relevant, relevance_score=found.relevance_score,
                        relevance_verdict=found.verdict, relevance_reason=found.reason)
