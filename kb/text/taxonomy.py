@@ -86,10 +86,14 @@ class Taxonomy:
     def __len__(self) -> int:
         return len(self.topics)
 
+    @property
+    def relevance_lists(self) -> tuple[tuple[str, Mapping[str, tuple[str, ...]]], ...]:
+        """The [relevance] lists by name (`RELEVANCE_KEYS`, in file order): language -> terms."""
+        return tuple((key, getattr(self, key)) for key in RELEVANCE_KEYS)
+
     def with_topics(self, topics: Iterable[Topic]) -> Taxonomy:
         """A taxonomy with these topics and this one's relevance lists."""
-        return Taxonomy(topics, self.system_terms, self.public_terms, self.automation_terms,
-                        self.automatic_terms)
+        return Taxonomy(topics, **dict(self.relevance_lists))
 
     def __iter__(self) -> Iterator[Topic]:
         return iter(self.topics)
@@ -127,8 +131,7 @@ class Taxonomy:
     @property
     def languages(self) -> frozenset[str]:
         """Languages that have terms somewhere in the taxonomy ("all" excluded)."""
-        lists = [topic.terms for topic in self.topics] + [self.system_terms, self.public_terms,
-                                                           self.automation_terms, self.automatic_terms]
+        lists = [topic.terms for topic in self.topics] + [terms for _, terms in self.relevance_lists]
         return frozenset(language for terms in lists for language in terms if language != ANY_LANGUAGE)
 
 
@@ -264,8 +267,7 @@ def parse_taxonomy(text: str, source: str = "<taxonomy>", *, bundled: bool = Fal
             raise InvalidInput(f"{source}: [relevance]: {exc}") from exc
     if "automatic_terms" not in relevance and lists["automation_terms"] and not bundled:
         lists["automation_terms"], lists["automatic_terms"] = _split_automatic(lists["automation_terms"])
-    return Taxonomy(topics, system_terms=lists["system_terms"], public_terms=lists["public_terms"],
-                    automation_terms=lists["automation_terms"], automatic_terms=lists["automatic_terms"])
+    return Taxonomy(topics, **lists)
 
 
 def _split_automatic(
@@ -345,10 +347,7 @@ def taxonomy_data(taxonomy: Taxonomy) -> dict[str, object]:
     return {
         "topics": [{"id": t.id, "facet": t.facet, "label": t.label, "labels": dict(t.labels),
                     "terms": {k: list(v) for k, v in t.terms.items()}} for t in taxonomy.topics],
-        "system_terms": {k: list(v) for k, v in taxonomy.system_terms.items()},
-        "public_terms": {k: list(v) for k, v in taxonomy.public_terms.items()},
-        "automation_terms": {k: list(v) for k, v in taxonomy.automation_terms.items()},
-        "automatic_terms": {k: list(v) for k, v in taxonomy.automatic_terms.items()},
+        **{key: {k: list(v) for k, v in lists.items()} for key, lists in taxonomy.relevance_lists},
     }
 
 
@@ -387,9 +386,7 @@ def dump_taxonomy(taxonomy: Taxonomy) -> str:
         if labels:
             out.append(f"labels = {{ {', '.join(labels)} }}")
         out += ["", "[topic.terms]", *_terms_lines(topic.terms), ""]
-    relevance = (("system_terms", taxonomy.system_terms), ("public_terms", taxonomy.public_terms),
-                 ("automation_terms", taxonomy.automation_terms),
-                 ("automatic_terms", taxonomy.automatic_terms))
+    relevance = taxonomy.relevance_lists
     if any(lists for _, lists in relevance):
         out += [_RULE, "# Relevance: an article is relevant when it mentions a system (system topic, "
                 "system_terms, two", "# different automation_terms or automatic_terms, or an automation_term "
