@@ -333,14 +333,7 @@ class Tagger:
                 # Forms of one word ("automatically", "automatic"): a text word as long as the shortest form
                 # matches, in whatever order the taxonomy lists them; the first form stays the evidence.
                 same_stems[(key, *stems)] = (*known[:4], min_length)
-        by_first = {
-            first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
-            for first, terms in grouped.items()
-        }
-        written = {
-            first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
-            for first, terms in as_written.items()
-        }
+        by_first, written = _longest_first(grouped), _longest_first(as_written)
         pattern = None
         if abbreviations:
             alternatives = "|".join(re.escape(term) for term in sorted(abbreviations, key=len, reverse=True))
@@ -554,6 +547,13 @@ class Tagger:
         if cues:
             sides["automation"] = {"automation": cues}
         return result, sides
+
+
+def _longest_first(grouped: dict[str, dict[tuple[str, ...], _Term]]) -> dict[str, tuple[_Term, ...]]:
+    """Compiled terms by first word, the longest (most words) first: a phrase, not its first word, is the
+    evidence when both match."""
+    return {first: tuple(sorted(terms.values(), key=lambda compiled: -compiled[3]))
+            for first, terms in grouped.items()}
 
 
 def _loanword(token: str, word: str) -> bool:
