@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from kb.text.tagging import (
     Tagger,
     TagResult,
 )
-from kb.text.taxonomy import Taxonomy, load_taxonomy
+from kb.text.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -379,31 +378,25 @@ def test_empty_input(tagger: Tagger):
     assert result == TagResult(topics=(), relevant=False, relevance_score=0.0, relevance_evidence=())
 
 
-def test_custom_taxonomy_with_shared_names(tmp_path: Path):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+def test_custom_taxonomy_with_shared_names():
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "system/welfare-apps"\nfacet = "system"\nlabel = "Welfare apps"\n'
         '[topic.terms]\nsv = ["välfärdsapp"]\nall = ["Trelleborg"]\n'
         '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
-        '[topic.terms]\nsv = ["socialbidrag"]\nen = ["welfare"]\n',
-        encoding="utf-8",
-    )
-    tagger = Tagger(load_taxonomy(path))
+        '[topic.terms]\nsv = ["socialbidrag"]\nen = ["welfare"]\n')
+    tagger = Tagger(taxonomy)
     result = tagger.tag("", "Trelleborg införde en välfärdsappar för socialbidrag", "sv")
     assert set(_topics(result)) == {"system/welfare-apps", "sector/welfare"}
     assert result.relevant
     assert tagger.tag("", "Trelleborg automated welfare", "en").relevant
 
 
-def test_hyphenated_one_letter_prefix_belongs_to_its_word(tmp_path: Path):
+def test_hyphenated_one_letter_prefix_belongs_to_its_word():
     # "e-KTP" (the electronic ID card) must not match a plain "KTP", nor "e-Devlet" the word "devlet" (state).
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "system/biometrics"\nfacet = "system"\nlabel = "Biometrics"\n'
-        '[topic.terms]\nid = ["e-KTP"]\ntr = ["e-Devlet"]\n',
-        encoding="utf-8",
-    )
-    tagger = Tagger(load_taxonomy(path))
+        '[topic.terms]\nid = ["e-KTP"]\ntr = ["e-Devlet"]\n')
+    tagger = Tagger(taxonomy)
     assert tagger.tag("", "Penerima diminta membawa KTP dan surat undangan ke kantor pos.", "id").topics == ()
     assert tagger.tag("", "Devlet yardımı ocak ayında hesaplara yatırılacak.", "tr").topics == ()
     for text, language, term in [
@@ -450,11 +443,9 @@ AUTOMATION_TAXONOMY = (
          NOT_RELEVANT, "2 welfare terms, no system term"),
     ],
 )
-def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: str, verdict: str,
-                                                         reason: str):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
-    result = Tagger(load_taxonomy(path)).tag("", text, "en")
+def test_automation_cues_count_as_a_system_only_together(text: str, verdict: str, reason: str):
+    taxonomy = parse_taxonomy(AUTOMATION_TAXONOMY)
+    result = Tagger(taxonomy).tag("", text, "en")
     assert (result.verdict, result.reason) == (verdict, reason)
     assert result.relevant == (verdict == RELEVANT)
     cues = {"automatically", "automatic", "online portal", "software robot"}
@@ -482,26 +473,23 @@ def test_automation_cues_count_as_a_system_only_together(tmp_path: Path, text: s
          NOT_RELEVANT, "1 automation cue, no public-service term"),
     ],
 )
-def test_a_single_cue_counts_as_a_system_in_the_headline(tmp_path: Path, title: str, text: str,
-                                                         verdict: str, reason: str):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
-    result = Tagger(load_taxonomy(path)).tag(title, text, "en")
+def test_a_single_cue_counts_as_a_system_in_the_headline(title: str, text: str, verdict: str, reason: str):
+    taxonomy = parse_taxonomy(AUTOMATION_TAXONOMY)
+    result = Tagger(taxonomy).tag(title, text, "en")
     assert (result.verdict, result.reason) == (verdict, reason)
     assert result.relevant == (verdict == RELEVANT)
 
 
 @pytest.mark.parametrize("terms", ['"automatically", "automatic"', '"automatic", "automatically"'])
-def test_forms_of_one_word_match_whatever_order_they_are_listed_in(tmp_path: Path, terms: str):
+def test_forms_of_one_word_match_whatever_order_they_are_listed_in(terms: str):
     # Both stem to "automat"; a text word must not be much shorter than the term ("overheid" is not
     # "over"), measured against the shortest form listed, not the first.
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "system/checks"\nfacet = "system"\nlabel = "Checks"\n'
         f'[topic.terms]\nen = [{terms}]\n'
         '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
-        '[topic.terms]\nen = ["housing benefit"]\n', encoding="utf-8")
-    tagger = Tagger(load_taxonomy(path))
+        '[topic.terms]\nen = ["housing benefit"]\n')
+    tagger = Tagger(taxonomy)
     for text in ("An automatic check now stops housing benefit claims.",
                  "Housing benefit claims are now checked automatically."):
         result = tagger.tag("", text, "en")
@@ -522,30 +510,27 @@ def test_forms_of_one_word_match_whatever_order_they_are_listed_in(tmp_path: Pat
         ("it", "Sciopero dei medici", "I medici degli ospedali pubblici scioperano.", None),
     ],
 )
-def test_english_terms_match_other_languages_as_written(tmp_path: Path, language: str, title: str,
+def test_english_terms_match_other_languages_as_written(language: str, title: str,
                                                           text: str, system: str | None):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "system/software"\nfacet = "system"\nlabel = "Software"\n'
         '[topic.terms]\nen = ["software", "chatbot", "automated", "Medicare"]\n'
         '[[topic]]\nid = "sector/public"\nfacet = "sector"\nlabel = "Public services"\n'
-        '[topic.terms]\nda = ["gymnasiet"]\nfr = ["allocataires"]\nes = ["hospital"]\nit = ["ospedali"]\n',
-        encoding="utf-8")
-    result = Tagger(load_taxonomy(path)).tag(title, text, language)
+        '[topic.terms]\nda = ["gymnasiet"]\nfr = ["allocataires"]\nes = ["hospital"]\nit = ["ospedali"]\n')
+    result = Tagger(taxonomy).tag(title, text, language)
     found = _topics(result).get("system/software")
     assert (found[0] if found else None) == system, (language, result.reason)
     assert result.relevant == (system is not None)
 
 
-def test_an_english_term_with_an_abbreviation_needs_it_written_so(tmp_path: Path):
+def test_an_english_term_with_an_abbreviation_needs_it_written_so():
     # "AI model" must not match the Italian "ai modelli" (to the forms), nor French "j'ai modelé".
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "system/models"\nfacet = "system"\nlabel = "Models"\n'
         '[topic.terms]\nen = ["AI model"]\n'
         '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
-        '[topic.terms]\nit = ["pensioni"]\nfr = ["allocations"]\n', encoding="utf-8")
-    tagger = Tagger(load_taxonomy(path))
+        '[topic.terms]\nit = ["pensioni"]\nfr = ["allocations"]\n')
+    tagger = Tagger(taxonomy)
     assert "system/models" not in tagger.tag("Pensioni, novità ai modelli di domanda",
                                              "L'Inps ha aggiornato i moduli delle pensioni.", "it").topic_ids
     for text, found in (("Pour les allocations, j'ai modelé ma demande.", False),
@@ -554,27 +539,24 @@ def test_an_english_term_with_an_abbreviation_needs_it_written_so(tmp_path: Path
         assert ("system/models" in tagger.tag("", text, "fr").topic_ids) == found, text
 
 
-def test_words_saying_automatically_are_one_cue_together(tmp_path: Path):
+def test_words_saying_automatically_are_one_cue_together():
     # Two forms of "automatically" that share no long prefix (Japanese 自動的, 自動で) are still one cue.
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
         '[topic.terms]\nja = ["年金"]\n'
-        '[relevance.automatic_terms]\nja = ["自動的", "自動で"]\n', encoding="utf-8")
-    result = Tagger(load_taxonomy(path)).tag("年金が自動的に増額", "年金は自動で振り込まれる。", "ja")
+        '[relevance.automatic_terms]\nja = ["自動的", "自動で"]\n')
+    result = Tagger(taxonomy).tag("年金が自動的に増額", "年金は自動で振り込まれる。", "ja")
     assert result.verdict == NEEDS_READER, result.reason
 
 
-def test_a_taxonomy_written_before_automatic_terms_reads_them_from_its_automation_terms(tmp_path: Path):
+def test_a_taxonomy_written_before_automatic_terms_reads_them_from_its_automation_terms():
     # A lab's stored version or an exported file lists "automatically" among the automation_terms: the
     # bundled file's automatic terms move to their own list, so "Pensions rise automatically" stays a
     # reader's item rather than becoming relevant by its headline.
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(
+    taxonomy = parse_taxonomy(
         '[[topic]]\nid = "sector/welfare"\nfacet = "sector"\nlabel = "Welfare"\n'
         '[topic.terms]\nen = ["pensions", "pensioners"]\n'
-        '[relevance.automation_terms]\nen = ["automatically", "online portal"]\n', encoding="utf-8")
-    taxonomy = load_taxonomy(path)
+        '[relevance.automation_terms]\nen = ["automatically", "online portal"]\n')
     assert (dict(taxonomy.automation_terms), dict(taxonomy.automatic_terms)) == (
         {"en": ("online portal",)}, {"en": ("automatically",)})
     tagger = Tagger(taxonomy)
@@ -583,20 +565,18 @@ def test_a_taxonomy_written_before_automatic_terms_reads_them_from_its_automatio
     assert tagger.tag("Online portal stops pensions", "Pensioners lost their payments.", "en").relevant
 
 
-def test_automation_cues_count_in_their_own_language_only(tmp_path: Path):
+def test_automation_cues_count_in_their_own_language_only():
     # Cues are common words; English ones are not searched in a French text (unlike English terms).
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
-    result = Tagger(load_taxonomy(path)).tag(
+    taxonomy = parse_taxonomy(AUTOMATION_TAXONOMY)
+    result = Tagger(taxonomy).tag(
         "", "L'allocation logement sera versée automatically aux allocataires par le online portal dès mai.",
         "fr")
     assert (result.verdict, result.reason) == (NOT_RELEVANT, "2 welfare terms, no system term")
 
 
-def test_automation_cues_add_to_a_system_term(tmp_path: Path):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(AUTOMATION_TAXONOMY, encoding="utf-8")
-    tagger = Tagger(load_taxonomy(path))
+def test_automation_cues_add_to_a_system_term():
+    taxonomy = parse_taxonomy(AUTOMATION_TAXONOMY)
+    tagger = Tagger(taxonomy)
     plain = tagger.tag("", "Housing benefit claimants get a risk score from the council.", "en")
     cued = tagger.tag("", "Housing benefit claimants get a risk score automatically from the council.", "en")
     assert plain.relevant and cued.relevant
@@ -641,11 +621,9 @@ COMPOUND_TAXONOMY = (
         ("Tampereen yliopistollisen sairaalan päivystys ruuhkautui.", "fi", {"sector/health"}),
     ],
 )
-def test_compound_words_are_matched_by_their_parts(tmp_path: Path, text: str, language: str,
-                                                   topics: set[str]):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(COMPOUND_TAXONOMY, encoding="utf-8")
-    assert set(_topics(Tagger(load_taxonomy(path)).tag("", text, language))) == topics
+def test_compound_words_are_matched_by_their_parts(text: str, language: str, topics: set[str]):
+    taxonomy = parse_taxonomy(COMPOUND_TAXONOMY)
+    assert set(_topics(Tagger(taxonomy).tag("", text, language))) == topics
 
 
 @pytest.mark.parametrize(("language", "text"), [
