@@ -12,13 +12,24 @@ from __future__ import annotations
 
 import pytest
 
-from kb.text.tagging import NEEDS_READER, NOT_RELEVANT, RELEVANT, Tagger
+from kb.text.tagging import NEEDS_READER, NOT_RELEVANT, RELEVANT, Tagger, TagResult
 from kb.text.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
     return Tagger(load_taxonomy())
+
+
+def _assert_relevant(tagger: Tagger, title: str, text: str, language: str) -> TagResult:
+    result = tagger.tag(title, text, language)
+    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    return result
+
+
+def _assert_not_relevant(tagger: Tagger, title: str, text: str, language: str) -> None:
+    result = tagger.tag(title, text, language)
+    assert result.verdict != RELEVANT, (language, result.reason, result.relevance_evidence)
 
 
 # language -> (title, text) of a story the lab wants: an automated check or model in a public service, said
@@ -61,8 +72,7 @@ AUTOMATED_WITHOUT_THE_WORD_ALGORITHM = {
 @pytest.mark.parametrize("language", sorted(AUTOMATED_WITHOUT_THE_WORD_ALGORITHM))
 def test_automated_checks_and_models_count_as_a_system(tagger: Tagger, language: str):
     title, text = AUTOMATED_WITHOUT_THE_WORD_ALGORITHM[language]
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_relevant(tagger, title, text, language)
 
 
 # language -> (title, text) of an off-topic story: pensions or benefits rise, with no automated system.
@@ -188,8 +198,7 @@ SYSTEM_WORDING_OF_THE_PRESS = {
 @pytest.mark.parametrize("language", sorted(SYSTEM_WORDING_OF_THE_PRESS))
 def test_the_press_wording_of_systems_counts_as_a_system(tagger: Tagger, language: str):
     title, text = SYSTEM_WORDING_OF_THE_PRESS[language]
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_relevant(tagger, title, text, language)
 
 
 # (language, text): an off-topic sentence next to a public service that shares a stem or a word with one of
@@ -216,8 +225,7 @@ WORDING_OF_OTHER_SUBJECTS = [
 
 @pytest.mark.parametrize(("language", "text"), WORDING_OF_OTHER_SUBJECTS)
 def test_the_same_stems_in_other_subjects_are_not_a_system(tagger: Tagger, language: str, text: str):
-    result = tagger.tag("", text, language)
-    assert result.verdict != RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_not_relevant(tagger, "", text, language)
 
 
 def test_ai_written_against_japanese_and_korean_words_counts_as_a_system(tagger: Tagger):
@@ -314,8 +322,7 @@ DIGITAL_ID_GATES = {
 @pytest.mark.parametrize("language", sorted(DIGITAL_ID_GATES))
 def test_digital_id_gates_to_public_services_are_biometrics(tagger: Tagger, language: str):
     title, text = DIGITAL_ID_GATES[language]
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    result = _assert_relevant(tagger, title, text, language)
     assert "system/biometrics" in result.topic_ids, (language, result.topic_ids)
 
 
@@ -346,8 +353,7 @@ ID_WORDS_OF_OTHER_SUBJECTS = [
 
 @pytest.mark.parametrize(("language", "text"), ID_WORDS_OF_OTHER_SUBJECTS)
 def test_id_cards_bank_logins_and_face_unlock_are_not_relevant(tagger: Tagger, language: str, text: str):
-    result = tagger.tag("", text, language)
-    assert result.verdict != RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_not_relevant(tagger, "", text, language)
 
 
 # language -> (title, text) of a story the lab wants whose system is named only with the words of the sweep of
@@ -445,8 +451,7 @@ AUTOMATED_ADMINISTRATION = {
 @pytest.mark.parametrize("language", sorted(AUTOMATED_ADMINISTRATION))
 def test_automated_administration_counts_as_a_system(tagger: Tagger, language: str):
     title, text = AUTOMATED_ADMINISTRATION[language]
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    result = _assert_relevant(tagger, title, text, language)
     system_topics = [topic for topic in result.topic_ids if topic.startswith("system/")]
     assert system_topics or "system term" in result.reason, (language, result.reason)
 
@@ -499,8 +504,7 @@ AUTOMATION_WORDS_OF_OTHER_SUBJECTS = [
 
 @pytest.mark.parametrize(("language", "text"), AUTOMATION_WORDS_OF_OTHER_SUBJECTS)
 def test_automation_words_of_other_subjects_are_not_relevant(tagger: Tagger, language: str, text: str):
-    result = tagger.tag("", text, language)
-    assert result.relevant is False, (language, result.reason, result.relevance_evidence)
+    _assert_not_relevant(tagger, "", text, language)
 
 
 # language -> (title, text) of a story the lab wants in which the generic word ("the system",
@@ -527,8 +531,7 @@ SYSTEM_ACTS_ON_PEOPLE = {
 @pytest.mark.parametrize("language", sorted(SYSTEM_ACTS_ON_PEOPLE))
 def test_a_system_that_rejects_people_counts_as_a_system(tagger: Tagger, language: str):
     title, text = SYSTEM_ACTS_ON_PEOPLE[language]
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_relevant(tagger, title, text, language)
 
 
 # (language, text): the immune system rejecting a transplant, a political "system" rejecting a candidate.
@@ -542,8 +545,7 @@ SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT = [
 
 @pytest.mark.parametrize(("language", "text"), SYSTEMS_OF_OTHER_SUBJECTS_THAT_REJECT)
 def test_immune_and_political_systems_that_reject_are_not_relevant(tagger: Tagger, language: str, text: str):
-    result = tagger.tag("", text, language)
-    assert result.relevant is False, (language, result.reason, result.relevance_evidence)
+    _assert_not_relevant(tagger, "", text, language)
 
 
 # (language, title, text, verdict): "AI" named in passing is a cue, not a system; in the headline, or with
@@ -583,5 +585,4 @@ NORDIC_DATA_MODELS = [
 
 @pytest.mark.parametrize(("language", "title", "text"), NORDIC_DATA_MODELS)
 def test_nordic_data_analysis_is_a_system(tagger: Tagger, language: str, title: str, text: str):
-    result = tagger.tag(title, text, language)
-    assert result.verdict == RELEVANT, (language, result.reason, result.relevance_evidence)
+    _assert_relevant(tagger, title, text, language)
