@@ -16,7 +16,7 @@ from functools import lru_cache
 from ingest.pages import extract_article
 from kb.items import ItemDraft
 from kb.text.language import detect_language
-from kb.text.tagging import Tagger
+from kb.text.tagging import Tagger, tagger_of
 from kb.text.taxonomy import (
     BUNDLED,
     Taxonomy,
@@ -45,14 +45,9 @@ class RawEntry:
     page_headers: dict[str, str] = field(default_factory=dict)
 
 
-@lru_cache(maxsize=2)
-def _tagger_of(taxonomy: Taxonomy) -> Tagger:
-    return Tagger(taxonomy)
-
-
 def _tagger() -> Tagger:
     """The tagger of the taxonomy this process uses (the writer re-tags a draft tagged with another)."""
-    return _tagger_of(load_taxonomy())
+    return tagger_of(load_taxonomy())
 
 
 def warm_up() -> None:
@@ -105,7 +100,7 @@ def prepare(raw: RawEntry, timings: StageSeconds | None = None,
         digest = installed_digest()  # read before the taxonomy: a swap in between re-tags, never mislabels
         tagger = _tagger()
     else:
-        digest, tagger = taxonomy[0], _tagger_of(taxonomy[1])
+        digest, tagger = taxonomy[0], tagger_of(taxonomy[1])
     tags = tagger.tag(title, text, language)
     clock["extract"] += detected - started
     clock["detect"] += tagged - detected

@@ -8,7 +8,6 @@ relevance of an item a person accepted or rejected is never re-judged.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from kb.learning.records import StoredItem
 from kb.storage import audit, outbox
 from kb.storage.db import transaction
 from kb.text.relevance import BY_MODEL, BY_READER, BY_TERMS, JUDGES, ModelScore, judge
-from kb.text.tagging import Tagger, TopicEvidence
+from kb.text.tagging import Tagger, TopicEvidence, tagger_of
 from kb.text.taxonomy import ANY_LANGUAGE, Taxonomy, load_taxonomy
 
 BATCH = 200
@@ -71,12 +70,6 @@ class RetagReport:
 
 
 _Proposals = tuple[dict[str, tuple[str, ...]], set[str]]
-
-
-@functools.lru_cache(maxsize=2)
-def tagger_of(taxonomy: Taxonomy) -> Tagger:
-    """The tagger of a taxonomy, kept: its matchers are compiled per language on first use."""
-    return Tagger(taxonomy)
 
 
 def _proposals(db: Database, item_ids: Sequence[int]) -> dict[int, _Proposals]:

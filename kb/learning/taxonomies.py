@@ -39,6 +39,7 @@ from kb.storage import taxonomy as store
 from kb.storage.db import transaction
 from kb.text.language import LANGUAGE_NAMES
 from kb.text.normalize import tokenize
+from kb.text.tagging import tagger_of
 from kb.text.taxonomy import (
     ANY_LANGUAGE,
     BUNDLED,
@@ -542,7 +543,7 @@ def tag_drafts(db: Database, drafts: Sequence[ItemDraft]) -> list[ItemDraft]:
     digest = installed_digest()
     if all(draft.taxonomy == digest for draft in drafts):
         return list(drafts)
-    tagger = retag.tagger_of(taxonomy)
+    tagger = tagger_of(taxonomy)
     tagged = []
     for draft in drafts:
         if draft.taxonomy != digest:

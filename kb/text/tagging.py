@@ -40,6 +40,7 @@ reader" rather than being "not relevant".
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -547,6 +548,14 @@ class Tagger:
         if cues:
             sides["automation"] = {"automation": cues}
         return result, sides
+
+
+@functools.lru_cache(maxsize=4)
+def tagger_of(taxonomy: Taxonomy) -> Tagger:
+    """The tagger of a taxonomy, kept: its matchers are compiled per language on first use. Room for the
+    current taxonomy, the one before a swap and the edited ones previews and re-tags try, so a preview
+    does not evict the tagger ingest is using."""
+    return Tagger(taxonomy)
 
 
 def _longest_first(grouped: dict[str, dict[tuple[str, ...], _Term]]) -> dict[str, tuple[_Term, ...]]:
