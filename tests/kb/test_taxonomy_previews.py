@@ -5,7 +5,6 @@ pruned."""
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from kb.learning import retag, taxonomies
 from kb.learning.taxonomies import TermChange, TermProblem
 from kb.storage import previews
 from kb.storage.db import transaction
-from kb.text.tagging import Tagger
+from kb.text.tagging import tagger_of
 from kb.text.taxonomy import bundled_taxonomy, dump_taxonomy, install_taxonomy
 from tests.factories import make_draft
 
@@ -39,13 +38,8 @@ def coordinator(kb):
     return users_store.add_user(kb.db, "coord@lab.example", "a long password 1", "coordinator")
 
 
-@functools.cache
-def _tagger() -> Tagger:
-    return Tagger(bundled_taxonomy())
-
-
 def _store(db, title: str, text: str, n: int) -> int:
-    found = _tagger().tag(title, text, "sw")
+    found = tagger_of(bundled_taxonomy()).tag(title, text, "sw")
     draft = make_draft(url=f"https://habari.example.org/{n}", title=title, text=text, language="sw",
                        topics=found.topics, relevant=found.relevant, relevance_score=found.relevance_score,
                        relevance_verdict=found.verdict, relevance_reason=found.reason)
